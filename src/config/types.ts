@@ -1,0 +1,66 @@
+// The validated configuration every other part of the supervisor reads.
+// Produced by src/config/load.ts from (highest first) the command line, the environment,
+// --config, litefs.yml and the defaults (DESIGN.md section 6). Durations are milliseconds.
+
+export type Bootstrap = 'auto' | 'never' | 'force';
+export type OnPromotion = 'migrate' | 'none';
+export type RestartPolicy = 'never' | 'on-failure' | 'always';
+export type LogFormat = 'logfmt' | 'json' | 'pretty';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface HealthAddr {
+  host: string; // '' means all interfaces (':9090')
+  port: number; // 0 = pick a free port (tests)
+}
+
+export interface Config {
+  /** Path of the --config file that was read, if any. */
+  configFile: string | undefined;
+  /** Path of the litefs.yml that was read; undefined when none was found or `none` was given. */
+  litefsConfig: string | undefined;
+  mountDir: string;
+  dataDir: string | undefined;
+  litefsUrl: string;
+  db: string[];
+  migrate: string[];
+  migrateTimeoutMs: number;
+  before: string[];
+  promote: boolean;
+  promoteTimeoutMs: number;
+  onPromotion: OnPromotion;
+  bootstrap: Bootstrap;
+  peers: string | undefined;
+  peerWaitMs: number;
+  stateFile: string;
+  fenceTimeoutMs: number;
+  backupDir: string | undefined;
+  backupKeep: number;
+  minFreeDisk: number;
+  maxLagMs: number;
+  /** 0 = wait forever. */
+  syncTimeoutMs: number;
+  /** 'off' disables the health API. */
+  healthAddr: HealthAddr | 'off';
+  pollIntervalMs: number;
+  restart: RestartPolicy;
+  restartMax: number;
+  shutdownTimeoutMs: number;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  standalone: boolean;
+  /** The app command after `--` (argv, not a shell string). */
+  command: string[];
+}
+
+/** What litefs.yml said that matters beyond defaults (warnings). */
+export interface LitefsYmlFacts {
+  path: string;
+  fuseDir: string | undefined;
+  dataDir: string | undefined;
+  httpAddr: string | undefined;
+  proxyDb: string | undefined;
+  leaseType: string | undefined;
+  leaseCandidate: boolean | undefined;
+  leasePromote: boolean | undefined;
+  execCommands: string[];
+}

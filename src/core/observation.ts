@@ -1,0 +1,31 @@
+// One immutable snapshot of what the supervisor can see (DESIGN.md section 3).
+// Built by the observe shell (src/litefs/observe.ts); read by decide.
+
+import type { Lag, LitefsInfo, Position } from './litefs-types.js';
+
+/** A file read: present with a parsed value, absent (ENOENT), or unreadable/unparsable. */
+export type FileRead<T> =
+  | { kind: 'present'; value: T }
+  | { kind: 'absent' }
+  | { kind: 'error'; error: string };
+
+export interface DbObservation {
+  name: string;
+  exists: boolean;
+  sizeBytes: number;
+  /** First 16 bytes are `SQLite format 3\0`. */
+  validHeader: boolean;
+  /** `<db>-pos`; absent on older LiteFS or in standalone mode. */
+  pos: FileRead<Position>;
+}
+
+export interface Observation {
+  /** When it was taken (ms since epoch, from the injected clock). */
+  at: number;
+  /** GET /info: the answer, or why there was none (unreachable, 500, bad JSON). */
+  info: { ok: true; value: LitefsInfo } | { ok: false; error: string };
+  /** `.primary`: the primary's hostname. */
+  primaryFile: FileRead<string>;
+  lag: FileRead<Lag>;
+  dbs: DbObservation[];
+}
