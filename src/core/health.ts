@@ -1,0 +1,122 @@
+// Health verdicts and the /status snapshot (DESIGN.md section 7), computed from the state
+// only, so the HTTP layer has no logic of its own and nothing it does changes state.
+
+import type { Config } from '../config/types.js';
+import { dbViewsOf, primaryHostnameOf, syncOf } from './derive.js';
+import { formatTxid } from './parse.js';
+import type { SupervisorState } from './state.js';
+
+export interface Verdict {
+  ok: boolean;
+  reason: string;
+}
+
+function appRunning(s: SupervisorState): Verdict | undefined {
+  if (s.phase !== 'running') return { ok: false, reason: `state is ${s.phase}: ${s.reason}` };
+  if (s.app.status !== 'running') return { ok: false, reason: `app is ${s.app.status}` };
+  return undefined;
+}
+
+function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
+  const sync = syncOf(s.observation, maxLagMs);
+  return sync.synced
+    ? { ok: true, reason: `running as replica, ${sync.detail}` }
+    : { ok: false, reason: `running as replica but not synced: ${sync.detail}` };
+}
+
+/** GET /health: running, app alive, and primary or a replica within --max-lag. */
+export function healthVerdict(s: SupervisorState, config: Config): Verdict {
+  const notRunning = appRunning(s);
+  if (notRunning) return notRunning;
+  if (s.role === 'primary') return { ok: true, reason: 'running as primary' };
+  if (s.role === 'replica') return replicaLag(s, config.maxLagMs);
+  return { ok: false, reason: 'running, but no primary is known' };
+}
+
+/** GET /primary */
+export function primaryVerdict(s: SupervisorState): Verdict {
+  const notRunning = appRunning(s);
+  if (notRunning) return notRunning;
+  return s.role === 'primary'
+    ? { ok: true, reason: 'running as primary' }
+    : { ok: false, reason: `role is ${s.role}` };
+}
+
+/** GET /replica[?max_lag=DUR] */
+export function replicaVerdict(s: SupervisorState, maxLagMs: number): Verdict {
+  const notRunning = appRunning(s);
+  if (notRunning) return notRunning;
+  if (s.role !== 'replica') return { ok: false, reason: `role is ${s.role}` };
+  return replicaLag(s, maxLagMs);
+}
+
+/** GET /status: the full JSON snapshot. */
+export function statusSnapshot(s: SupervisorState, config: Config, version: string, now: number) {
+  const obs = s.observation;
+  const info = obs?.info.ok ? obs.info.value : undefined;
+  const sync = syncOf(obs, config.maxLagMs);
+  const health = healthVerdict(s, config);
+  return {
+    version,
+    state: s.phase,
+    since: new Date(s.since).toISOString(),
+    sinceMs: now - s.since,
+    reason: s.reason,
+    healthy: health.ok,
+    healthReason: health.reason,
+    standalone: config.standalone,
+    role: s.role,
+    candidate: info?.candidate ?? null,
+    primaryHostname: s.role === 'primary' ? (info?.primaryHostname ?? null) : (primaryHostnameOf(obs) ?? null),
+    clusterId: info?.clusterIdHeader ?? (info?.clusterId || null),
+    nodeId: info?.nodeId ?? null,
+    litefs: {
+      url: config.standalone ? null : config.litefsUrl,
+      reachable: config.standalone ? null : (obs?.info.ok ?? null),
+      error: obs && !obs.info.ok ? obs.info.error : null,
+    },
+    lagMs: s.role === 'primary' ? 0 : (sync.lagMs ?? null),
+    synced: s.role === 'primary' ? true : sync.synced,
+    syncDetail: sync.detail,
+    dbs: dbViewsOf(obs, config).map((db) => ({
+      name: db.name,
+      exists: db.exists,
+      sizeBytes: db.sizeBytes,
+      validHeader: db.validHeader,
+      txid: db.txid === undefined ? null : formatTxid(db.txid),
+      checksum: db.checksum ?? null,
+      empty: db.empty,
+      emptyBecause: db.emptyBecause ?? null,
+      hwm: null as string | null,
+    })),
+    migrations: s.commands.map((c) => ({
+      kind: c.kind,
+      command: c.command,
+      state: c.status,
+      startedAt: c.startedAt === undefined ? null : new Date(c.startedAt).toISOString(),
+      endedAt: c.endedAt === undefined ? null : new Date(c.endedAt).toISOString(),
+      exitCode: c.exitCode ?? null,
+      signal: c.signal ?? null,
+      bootstrap: c.bootstrap,
+    })),
+    app: {
+      state: s.app.status,
+      pid: s.app.pid ?? null,
+      command: config.command,
+      startedAt: s.app.startedAt === undefined ? null : new Date(s.app.startedAt).toISOString(),
+      restarts: s.app.restarts,
+      lastExit: s.app.lastExit
+        ? {
+            exitCode: s.app.lastExit.exitCode,
+            signal: s.app.lastExit.signal ?? null,
+            at: new Date(s.app.lastExit.at).toISOString(),
+          }
+        : null,
+    },
+    fence: s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
+    disk: null,
+    transitions: s.transitions.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
+  };
+}
+
+export type StatusSnapshot = ReturnType<typeof statusSnapshot>;

@@ -1,0 +1,277 @@
+// The runner: one event loop that feeds inputs to decide and carries out its actions.
+// Every input (a poll, an /events message, a child exit, a signal, a timer) goes through
+// dispatch -> decide -> execute, one at a time, so the state only ever changes in decide.
+// All I/O is passed in (STYLE.md point 3): tests drive it with fakes and a virtual clock.
+
+import type { Config } from './config/types.js';
+import { decide } from './core/decide.js';
+import type { LitefsEvent } from './core/litefs-types.js';
+import type { Observation } from './core/observation.js';
+import {
+  type Action,
+  type CommandKind,
+  type Input,
+  initialState,
+  type LogLevel,
+  type SupervisorState,
+} from './core/state.js';
+
+export const EXIT_INTERNAL = 70;
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface Logger {
+  log(level: LogLevel, fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface RunningCommand {
+  result: Promise<{
+    exitCode: number;
+    signal: string | undefined;
+    timedOut: boolean;
+    durationMs: number;
+    spawnError?: string | undefined;
+  }>;
+  pid: number | undefined;
+  terminate(signal?: NodeJS.Signals): void;
+}
+
+export interface RunningApp {
+  pid: number;
+  exited: Promise<{ exitCode: number; signal: string | undefined }>;
+  signal(signal: NodeJS.Signals): void;
+  terminate(signal: NodeJS.Signals, killAfterMs: number): void;
+}
+
+export interface EventSource {
+  close(): void;
+}
+
+export interface SupervisorDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  /** Take one full observation (LiteFS API and mount dir, or plain files in standalone). */
+  observe(): Promise<Observation>;
+  /** Subscribe to LiteFS's /events stream; undefined in standalone mode. */
+  watchEvents?: (onEvent: (ev: LitefsEvent) => void) => EventSource;
+  startCommand(opts: {
+    command: string;
+    label: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    killAfterMs: number;
+    onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  }): RunningCommand;
+  startApp(opts: {
+    argv: string[];
+    env: NodeJS.ProcessEnv;
+  }): Promise<{ ok: true; app: RunningApp } | { ok: false; exitCode: number; error: string }>;
+  /** The environment children inherit. */
+  env: NodeJS.ProcessEnv;
+}
+
+export class Supervisor {
+  private state: SupervisorState;
+  private readonly queue: Input[] = [];
+  private draining = false;
+  private pollTimer: unknown;
+  private restartTimer: unknown;
+  private events: EventSource | undefined;
+  private observing = false;
+  /** Observation requested while one was in flight; with the newest token asked for. */
+  private wanted: { token: number | undefined } | undefined;
+  private command: { kind: CommandKind; label: string; handle: RunningCommand } | undefined;
+  private app: RunningApp | undefined;
+  private finished = false;
+  private readonly done: Promise<number>;
+  private resolveDone!: (code: number) => void;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    const { config } = deps;
+    this.state = initialState(deps.clock.now(), [
+      ...config.migrate.map((command) => ({ kind: 'migrate' as const, command })),
+      ...config.before.map((command) => ({ kind: 'before' as const, command })),
+    ]);
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  /** The current state (read-only use: the health API). */
+  get current(): SupervisorState {
+    return this.state;
+  }
+
+  /** Start observing; resolves with the exit code once the supervisor has finished. */
+  run(): Promise<number> {
+    if (this.deps.watchEvents) {
+      this.events = this.deps.watchEvents((ev) => {
+        this.dispatch({ type: 'litefs-event', event: ev });
+        // A lease change is worth a full look at once (files, /info), not at the next poll.
+        if (ev.type !== 'tx') this.requestObservation(undefined);
+      });
+    }
+    this.poll();
+    return this.done;
+  }
+
+  /** Feed one input (signals come in this way). Inputs are handled one at a time, in order. */
+  dispatch(input: Input): void {
+    if (this.finished) return;
+    this.queue.push(input);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        const { state, actions } = decide(this.state, next, this.deps.config, this.deps.clock.now());
+        this.state = state;
+        for (const action of actions) this.execute(action);
+      }
+    } catch (err) {
+      this.crash(err);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private poll(): void {
+    if (this.finished) return;
+    this.requestObservation(undefined);
+    this.pollTimer = this.deps.clock.setTimeout(() => this.poll(), this.deps.config.pollIntervalMs);
+  }
+
+  /**
+   * Take an observation; while one is in flight, ask for one more after it, so one that
+   * carries a token was always started after the token was issued (S1: fresh /info).
+   */
+  private requestObservation(token: number | undefined): void {
+    if (this.observing) {
+      this.wanted = { token: token ?? this.wanted?.token };
+      return;
+    }
+    this.observing = true;
+    this.deps.observe().then(
+      (observation) => {
+        this.observing = false;
+        this.dispatch({ type: 'observation', observation, ...(token ? { token } : {}) });
+        this.afterObservation();
+      },
+      (err: unknown) => {
+        this.observing = false;
+        this.crash(err);
+      },
+    );
+  }
+
+  private afterObservation(): void {
+    const again = this.wanted;
+    this.wanted = undefined;
+    if (again && !this.finished) this.requestObservation(again.token);
+  }
+
+  private execute(action: Action): void {
+    const { config, logger, clock } = this.deps;
+    switch (action.type) {
+      case 'log':
+        logger.log(action.level, { event: action.event, ...action.fields }, action.msg);
+        return;
+      case 'observe':
+        this.requestObservation(action.token);
+        return;
+      case 'run-command': {
+        const { kind, label, index } = action;
+        const handle = this.deps.startCommand({
+          command: action.command,
+          label,
+          env: { ...this.deps.env, ...action.env },
+          timeoutMs: action.timeoutMs,
+          killAfterMs: config.shutdownTimeoutMs,
+          onLine: (stream, line) =>
+            logger.log('info', { event: `${kind}.output`, command: label, stream }, line),
+        });
+        this.command = { kind, label, handle };
+        this.dispatch({ type: 'command-started', index, pid: handle.pid });
+        handle.result.then((r) => {
+          this.command = undefined;
+          this.dispatch({
+            type: 'command-exit',
+            index,
+            exitCode: r.exitCode,
+            signal: r.signal,
+            timedOut: r.timedOut,
+            spawnError: r.spawnError,
+            durationMs: r.durationMs,
+          });
+        });
+        return;
+      }
+      case 'stop-command':
+        this.command?.handle.terminate(action.signal as NodeJS.Signals);
+        return;
+      case 'start-app':
+        this.deps.startApp({ argv: config.command, env: this.deps.env }).then((res) => {
+          if (!res.ok) {
+            this.dispatch({ type: 'app-spawn-failed', exitCode: res.exitCode, error: res.error });
+            return;
+          }
+          this.app = res.app;
+          this.dispatch({ type: 'app-started', pid: res.app.pid });
+          res.app.exited.then(({ exitCode, signal }) => {
+            this.app = undefined;
+            this.dispatch({ type: 'app-exit', exitCode, signal });
+          });
+        });
+        return;
+      case 'signal-app':
+        this.app?.signal(action.signal as NodeJS.Signals);
+        return;
+      case 'stop-app':
+        this.app?.terminate(action.signal as NodeJS.Signals, config.shutdownTimeoutMs);
+        return;
+      case 'schedule-restart':
+        this.restartTimer = clock.setTimeout(() => {
+          this.restartTimer = undefined;
+          this.dispatch({ type: 'restart-timer' });
+        }, action.delayMs);
+        return;
+      case 'exit':
+        void this.finish(action.code);
+        return;
+    }
+  }
+
+  /** Stop everything we started, then resolve run() with the code. Nothing is left running. */
+  private async finish(code: number): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    const { clock, config } = this.deps;
+    clock.clearTimeout(this.pollTimer);
+    if (this.restartTimer !== undefined) clock.clearTimeout(this.restartTimer);
+    this.events?.close();
+    const waits: Promise<unknown>[] = [];
+    if (this.command) {
+      this.command.handle.terminate('SIGTERM');
+      waits.push(this.command.handle.result);
+    }
+    if (this.app) {
+      this.app.terminate('SIGTERM', config.shutdownTimeoutMs);
+      waits.push(this.app.exited);
+    }
+    await Promise.all(waits);
+    this.resolveDone(code);
+  }
+
+  private crash(err: unknown): void {
+    this.deps.logger.log(
+      'error',
+      { event: 'supervisor.crash', err, exitCode: EXIT_INTERNAL },
+      'internal error; stopping',
+    );
+    void this.finish(EXIT_INTERNAL);
+  }
+}
