@@ -18,10 +18,10 @@ import { formatTxid } from './parse.js';
 import { restartVerdict } from './restart.js';
 import {
   primaryChecks,
-  s1MayStartMigration,
-  s6MustAbortMigration,
   SHUTDOWN_SIGNALS,
   STOP_SIGNALS,
+  s1MayStartMigration,
+  s6MustAbortMigration,
 } from './rules.js';
 import {
   type Action,
@@ -50,7 +50,11 @@ export const EXIT = {
   syncTimeout: 5,
 } as const;
 
-const WAITING: ReadonlySet<Phase> = new Set(['waiting-for-litefs', 'waiting-for-primary', 'syncing']);
+const WAITING: ReadonlySet<Phase> = new Set([
+  'waiting-for-litefs',
+  'waiting-for-primary',
+  'syncing',
+]);
 
 export function decide(prev: SupervisorState, input: Input, config: Config, now: number): Decision {
   if (prev.exited !== undefined) return { state: prev, actions: [] };
@@ -95,13 +99,19 @@ class Draft {
       case 'app-spawn-failed':
         this.s.app.status = 'exited';
         this.s.app.lastExit = { exitCode: input.exitCode, signal: undefined, at: this.now };
-        this.exit(input.exitCode, 'error', 'app.spawn-fail', `the app could not be started: ${input.error}`, {
-          command: this.config.command.join(' '),
-          hint:
-            input.exitCode === 127
-              ? 'check the command after -- exists in PATH'
-              : 'check the command after -- is executable',
-        });
+        this.exit(
+          input.exitCode,
+          'error',
+          'app.spawn-fail',
+          `the app could not be started: ${input.error}`,
+          {
+            command: this.config.command.join(' '),
+            hint:
+              input.exitCode === 127
+                ? 'check the command after -- exists in PATH'
+                : 'check the command after -- is executable',
+          },
+        );
         return;
       case 'app-exit':
         this.appExited(input.exitCode, input.signal);
@@ -127,10 +137,15 @@ class Draft {
           clusterId: obs.info.value.clusterId || undefined,
         });
       } else {
-        this.log(wasReachable === undefined ? 'info' : 'warn', 'litefs.unreachable', 'LiteFS API is not answering', {
-          url: this.config.litefsUrl,
-          error: obs.info.error,
-        });
+        this.log(
+          wasReachable === undefined ? 'info' : 'warn',
+          'litefs.unreachable',
+          'LiteFS API is not answering',
+          {
+            url: this.config.litefsUrl,
+            error: obs.info.error,
+          },
+        );
       }
     }
     const role = roleOf(obs);
@@ -162,13 +177,24 @@ class Draft {
     if (this.s.shutdown) {
       // S10: a stop signal arrived while it ran: the app is not started, exit 128+N.
       cmd.status = input.exitCode === 0 ? 'done' : 'aborted';
-      this.exit(this.s.shutdown.exitCode, 'info', `${cmd.kind}.stopped`, `${cmd.kind} command ended after ${this.s.shutdown.signal}; not starting the app`, fields);
+      this.exit(
+        this.s.shutdown.exitCode,
+        'info',
+        `${cmd.kind}.stopped`,
+        `${cmd.kind} command ended after ${this.s.shutdown.signal}; not starting the app`,
+        fields,
+      );
       return;
     }
     if (stopRequested) {
       // S6: we stopped it because the lease moved; re-decide below as a replica.
       cmd.status = 'aborted';
-      this.log('warn', `${cmd.kind}.aborted`, 'migration stopped because this node is no longer primary; it will run on whichever node holds the lease', fields);
+      this.log(
+        'warn',
+        `${cmd.kind}.aborted`,
+        'migration stopped because this node is no longer primary; it will run on whichever node holds the lease',
+        fields,
+      );
       return;
     }
     if (input.timedOut || input.exitCode !== 0 || input.spawnError) {
@@ -178,10 +204,16 @@ class Draft {
         : input.spawnError
           ? `could not be started: ${input.spawnError}`
           : `exited with code ${input.exitCode}`;
-      this.exit(EXIT.commandFailed, 'error', `${cmd.kind}.fail`, `--${cmd.kind} command ${why}; the app is not started`, {
-        ...fields,
-        hint: 'fix the command or the database and redeploy; nothing after it was run',
-      });
+      this.exit(
+        EXIT.commandFailed,
+        'error',
+        `${cmd.kind}.fail`,
+        `--${cmd.kind} command ${why}; the app is not started`,
+        {
+          ...fields,
+          hint: 'fix the command or the database and redeploy; nothing after it was run',
+        },
+      );
       return;
     }
     cmd.status = 'done';
@@ -198,7 +230,10 @@ class Draft {
     this.s.app.status = 'running';
     this.s.app.pid = pid;
     this.s.app.startedAt = this.now;
-    this.log('info', 'app.started', 'app is running', { pid, command: this.config.command.join(' ') });
+    this.log('info', 'app.started', 'app is running', {
+      pid,
+      command: this.config.command.join(' '),
+    });
     if (this.s.shutdown) {
       // A stop signal arrived while the app was being spawned: pass it on now.
       const signal = this.s.shutdown.signal ?? 'SIGTERM';
@@ -216,31 +251,53 @@ class Draft {
     app.status = 'exited';
     app.pid = undefined;
     app.lastExit = { exitCode, signal, at: this.now };
-    const fields = { exitCode, signal, uptimeMs: app.startedAt ? this.now - app.startedAt : undefined };
+    const fields = {
+      exitCode,
+      signal,
+      uptimeMs: app.startedAt ? this.now - app.startedAt : undefined,
+    };
     if (this.s.shutdown) {
       // DESIGN.md section 9: the app's code (128+N after a signal) ends the run, also when
       // we forwarded the signal: never 0 just because the supervisor was asked to stop.
       this.exit(exitCode, 'info', 'app.exit', 'app exited after the forwarded signal', fields);
       return;
     }
-    const verdict = restartVerdict(this.config.restart, this.config.restartMax, exitCode, app.restartTimes, this.now);
+    const verdict = restartVerdict(
+      this.config.restart,
+      this.config.restartMax,
+      exitCode,
+      app.restartTimes,
+      this.now,
+    );
     if (!verdict.restart) {
-      this.exit(exitCode, exitCode === 0 ? 'info' : 'error', 'app.exit', `app exited; not restarting: ${verdict.why}`, fields);
+      this.exit(
+        exitCode,
+        exitCode === 0 ? 'info' : 'error',
+        'app.exit',
+        `app exited; not restarting: ${verdict.why}`,
+        fields,
+      );
       return;
     }
     app.restartTimes = verdict.recentRestarts;
     this.log('warn', 'app.exit', `app exited; restarting in ${verdict.delayMs}ms`, fields);
-    this.enter('restarting', `app exited with code ${exitCode}; backoff ${verdict.delayMs}ms`, 'app.backoff', {
-      delayMs: verdict.delayMs,
-      restartsInWindow: verdict.recentRestarts.length,
-    });
+    this.enter(
+      'restarting',
+      `app exited with code ${exitCode}; backoff ${verdict.delayMs}ms`,
+      'app.backoff',
+      {
+        delayMs: verdict.delayMs,
+        restartsInWindow: verdict.recentRestarts.length,
+      },
+    );
     this.actions.push({ type: 'schedule-restart', delayMs: verdict.delayMs });
   }
 
   private signal(signal: string): void {
     const exitCode = 128 + (signalNumber(signal) ?? 15);
     const app = this.s.app;
-    const appAlive = app.status === 'running' || app.status === 'starting' || app.status === 'stopping';
+    const appAlive =
+      app.status === 'running' || app.status === 'starting' || app.status === 'stopping';
     const cmd = this.s.current ? this.s.commands[this.s.current.index] : undefined;
     const cmdRunning = cmd?.status === 'running';
     this.log('info', 'signal.received', `received ${signal}`, { signal });
@@ -251,30 +308,53 @@ class Draft {
         app.status = app.status === 'starting' ? 'starting' : 'stopping';
         this.enter('stopping', `${signal} received; stopping the app`, 'state.stopping', {});
         if (app.status === 'stopping') {
-          this.log('info', 'signal.forward', `forwarding ${signal} to the app`, { signal, pid: app.pid, shutdownTimeoutMs: this.config.shutdownTimeoutMs });
+          this.log('info', 'signal.forward', `forwarding ${signal} to the app`, {
+            signal,
+            pid: app.pid,
+            shutdownTimeoutMs: this.config.shutdownTimeoutMs,
+          });
           this.actions.push({ type: 'stop-app', signal });
         }
         return;
       }
       if (app.status !== 'starting') {
-        this.log('info', 'signal.forward', `forwarding ${signal} to the app`, { signal, pid: app.pid });
+        this.log('info', 'signal.forward', `forwarding ${signal} to the app`, {
+          signal,
+          pid: app.pid,
+        });
         this.actions.push({ type: 'signal-app', signal });
       }
       return;
     }
     if (!STOP_SIGNALS.has(signal)) {
-      this.log('info', 'signal.ignored', `${signal} ignored: no app is running to receive it`, { signal });
+      this.log('info', 'signal.ignored', `${signal} ignored: no app is running to receive it`, {
+        signal,
+      });
       return;
     }
     if (!this.s.shutdown) this.s.shutdown = { signal, exitCode };
     if (cmdRunning && cmd) {
       // S10: forward to the command's process group; exit 128+N once it has ended.
-      this.enter('stopping', `${signal} received during --${cmd.kind}; the app will not be started`, 'state.stopping', {});
-      this.log('info', 'signal.forward', `forwarding ${signal} to the --${cmd.kind} command`, { signal, command: cmd.command });
+      this.enter(
+        'stopping',
+        `${signal} received during --${cmd.kind}; the app will not be started`,
+        'state.stopping',
+        {},
+      );
+      this.log('info', 'signal.forward', `forwarding ${signal} to the --${cmd.kind} command`, {
+        signal,
+        command: cmd.command,
+      });
       this.actions.push({ type: 'stop-command', signal });
       return;
     }
-    this.exit(exitCode, 'info', 'supervisor.stop', `${signal} received before the app started; exiting`, { signal });
+    this.exit(
+      exitCode,
+      'info',
+      'supervisor.stop',
+      `${signal} received before the app started; exiting`,
+      { signal },
+    );
   }
 
   // ---- 2. Choose the next step from the facts ---------------------------------------------
@@ -290,11 +370,16 @@ class Draft {
       if (cmd.status === 'running') {
         if (s6MustAbortMigration(cmd, s.role) && !s.current.stopRequested) {
           s.current.stopRequested = true;
-          this.log('warn', 'migrate.abort', `lease lost during a migration (role is now ${s.role}); stopping it`, {
-            command: cmd.command,
-            index: this.ordinal(cmd),
-            primary: primaryHostnameOf(s.observation),
-          });
+          this.log(
+            'warn',
+            'migrate.abort',
+            `lease lost during a migration (role is now ${s.role}); stopping it`,
+            {
+              command: cmd.command,
+              index: this.ordinal(cmd),
+              primary: primaryHostnameOf(s.observation),
+            },
+          );
           this.actions.push({ type: 'stop-command', signal: 'SIGTERM' });
         }
         return;
@@ -307,21 +392,34 @@ class Draft {
       }
       if (!fresh && s.role === 'primary') return; // still waiting for the fresh /info
       // Not primary any more (or no longer known): do not start it; re-decide below.
-      this.log('warn', 'migrate.skip', `not starting the migration: role is ${s.role}, not primary`, {
-        command: cmd.command,
-        index: this.ordinal(cmd),
-      });
+      this.log(
+        'warn',
+        'migrate.skip',
+        `not starting the migration: role is ${s.role}, not primary`,
+        {
+          command: cmd.command,
+          index: this.ordinal(cmd),
+        },
+      );
       s.current = undefined;
     }
 
     const obs = s.observation;
     if (!obs) return;
     if (!obs.info.ok) {
-      this.wait('waiting-for-litefs', `LiteFS API at ${this.config.litefsUrl} is not answering: ${obs.info.error}`, 'litefs.wait');
+      this.wait(
+        'waiting-for-litefs',
+        `LiteFS API at ${this.config.litefsUrl} is not answering: ${obs.info.error}`,
+        'litefs.wait',
+      );
       return;
     }
     if (s.role === 'unknown') {
-      this.wait('waiting-for-primary', 'no primary is known yet (election in progress or LiteFS starting)', 'primary.wait');
+      this.wait(
+        'waiting-for-primary',
+        'no primary is known yet (election in progress or LiteFS starting)',
+        'primary.wait',
+      );
       return;
     }
 
@@ -333,7 +431,9 @@ class Draft {
     if (s.role === 'replica') {
       const sync = syncOf(obs, this.config.maxLagMs);
       if (!sync.synced) {
-        this.wait('syncing', `replica not synced yet: ${sync.detail}`, 'sync.wait', { lagMs: sync.lagMs });
+        this.wait('syncing', `replica not synced yet: ${sync.detail}`, 'sync.wait', {
+          lagMs: sync.lagMs,
+        });
         return;
       }
       if (s.phase === 'syncing') {
@@ -344,7 +444,12 @@ class Draft {
     // Synced replica, or primary with its migrations done: --before commands, then the app.
     const before = this.pending('before');
     if (before) {
-      this.enter('starting-app', `running --before command ${this.ordinal(before)}`, 'before.begin', {});
+      this.enter(
+        'starting-app',
+        `running --before command ${this.ordinal(before)}`,
+        'before.begin',
+        {},
+      );
       this.runCommand(before);
       return;
     }
@@ -359,9 +464,14 @@ class Draft {
     const s = this.s;
     const dbs = dbViewsOf(s.observation, this.config);
     if (s.phase !== 'checking' && s.phase !== 'migrating' && s.phase !== 'fenced') {
-      this.enter('checking', 'this node is primary; checking its databases before it writes', 'primary.check', {
-        dbs: dbs.map(describeDb).join(','),
-      });
+      this.enter(
+        'checking',
+        'this node is primary; checking its databases before it writes',
+        'primary.check',
+        {
+          dbs: dbs.map(describeDb).join(','),
+        },
+      );
     }
     const verdict = primaryChecks(dbs, this.config);
     if (verdict.kind === 'fence') {
@@ -383,7 +493,11 @@ class Draft {
         ? `primary with an empty database and nothing that forbids it (--bootstrap ${this.config.bootstrap}): initialising a new cluster`
         : 'primary with synced database, running migrations',
       'migrate.confirm',
-      { db: db?.name, txid: db?.txid === undefined ? undefined : formatTxid(db.txid), bootstrap: verdict.bootstrap || undefined },
+      {
+        db: db?.name,
+        txid: db?.txid === undefined ? undefined : formatTxid(db.txid),
+        bootstrap: verdict.bootstrap || undefined,
+      },
     );
     // S1: confirm the role with a fresh /info immediately before the command starts.
     this.actions.push({ type: 'observe', token });
@@ -391,11 +505,21 @@ class Draft {
 
   private fence(why: string, action: string): void {
     if (this.s.phase !== 'fenced') {
-      this.enter('fenced', why, 'fence.enter', { level: 'error', action, fenceTimeoutMs: this.config.fenceTimeoutMs });
+      this.enter('fenced', why, 'fence.enter', {
+        level: 'error',
+        action,
+        fenceTimeoutMs: this.config.fenceTimeoutMs,
+      });
       return;
     }
     if (this.now - this.s.since >= this.config.fenceTimeoutMs) {
-      this.exit(EXIT.fenced, 'error', 'fence.exit', `still fenced after --fence-timeout: ${why}; exiting so LiteFS releases the lease`, { action });
+      this.exit(
+        EXIT.fenced,
+        'error',
+        'fence.exit',
+        `still fenced after --fence-timeout: ${why}; exiting so LiteFS releases the lease`,
+        { action },
+      );
     }
   }
 
@@ -409,13 +533,18 @@ class Draft {
     const label = `${cmd.kind}[${this.ordinal(cmd)}]`;
     const env: Record<string, string> = cmd.bootstrap ? { LITEFS_SUPERVISOR_BOOTSTRAP: '1' } : {};
     const db = dbViewsOf(this.s.observation, this.config)[0];
-    this.log('info', `${cmd.kind}.start`, cmd.kind === 'migrate' ? 'primary confirmed, running migration' : 'running --before command', {
-      command: cmd.command,
-      index: this.ordinal(cmd),
-      db: cmd.kind === 'migrate' ? db?.name : undefined,
-      txid: cmd.kind === 'migrate' && db?.txid !== undefined ? formatTxid(db.txid) : undefined,
-      bootstrap: cmd.bootstrap || undefined,
-    });
+    this.log(
+      'info',
+      `${cmd.kind}.start`,
+      cmd.kind === 'migrate' ? 'primary confirmed, running migration' : 'running --before command',
+      {
+        command: cmd.command,
+        index: this.ordinal(cmd),
+        db: cmd.kind === 'migrate' ? db?.name : undefined,
+        txid: cmd.kind === 'migrate' && db?.txid !== undefined ? formatTxid(db.txid) : undefined,
+        bootstrap: cmd.bootstrap || undefined,
+      },
+    );
     this.actions.push({
       type: 'run-command',
       index: cmd.index,
@@ -434,42 +563,69 @@ class Draft {
       app.restartTimes = [...app.restartTimes, this.now];
     }
     app.status = 'starting';
-    this.enter('starting-app', why === 'restart' ? `restarting the app (restart ${app.restarts})` : `starting the app as ${this.s.role}`, 'app.start', {
-      command: this.config.command.join(' '),
-      role: this.s.role,
-    });
+    this.enter(
+      'starting-app',
+      why === 'restart'
+        ? `restarting the app (restart ${app.restarts})`
+        : `starting the app as ${this.s.role}`,
+      'app.start',
+      {
+        command: this.config.command.join(' '),
+        role: this.s.role,
+      },
+    );
     this.actions.push({ type: 'start-app' });
   }
 
   /** Enter (or stay in) a waiting phase; --sync-timeout bounds the whole wait (exit 5). */
-  private wait(phase: Phase, reason: string, event: string, fields: Record<string, unknown> = {}): void {
+  private wait(
+    phase: Phase,
+    reason: string,
+    event: string,
+    fields: Record<string, unknown> = {},
+  ): void {
     const s = this.s;
     if (s.waitingSince === undefined || !WAITING.has(s.phase)) s.waitingSince = this.now;
     if (s.phase !== phase) this.enter(phase, reason, event, fields);
     const limit = this.config.syncTimeoutMs;
     if (limit > 0 && this.now - s.waitingSince >= limit) {
-      this.exit(EXIT.syncTimeout, 'error', 'sync.timeout', `gave up after --sync-timeout ${limit}ms: ${reason}`, {
-        waitedMs: this.now - s.waitingSince,
-        hint: 'check LiteFS is running and can reach the cluster, or raise --sync-timeout (0 waits forever)',
-      });
+      this.exit(
+        EXIT.syncTimeout,
+        'error',
+        'sync.timeout',
+        `gave up after --sync-timeout ${limit}ms: ${reason}`,
+        {
+          waitedMs: this.now - s.waitingSince,
+          hint: 'check LiteFS is running and can reach the cluster, or raise --sync-timeout (0 waits forever)',
+        },
+      );
     }
   }
 
   // ---- helpers ---------------------------------------------------------------------------
 
   private pending(kind: CommandRecord['kind']): CommandRecord | undefined {
-    return this.s.commands.find((c) => c.kind === kind && (c.status === 'pending' || c.status === 'aborted'));
+    return this.s.commands.find(
+      (c) => c.kind === kind && (c.status === 'pending' || c.status === 'aborted'),
+    );
   }
 
   private ordinal(cmd: CommandRecord): number {
     return this.s.commands.filter((c) => c.kind === cmd.kind && c.index <= cmd.index).length;
   }
 
-  private enter(phase: Phase, reason: string, event: string, fields: Record<string, unknown>): void {
+  private enter(
+    phase: Phase,
+    reason: string,
+    event: string,
+    fields: Record<string, unknown>,
+  ): void {
     const s = this.s;
     const { level, ...rest } = fields as { level?: LogLevel };
     if (s.phase !== phase) {
-      s.transitions = [...s.transitions, { from: s.phase, to: phase, at: this.now, reason }].slice(-TRANSITIONS_KEPT);
+      s.transitions = [...s.transitions, { from: s.phase, to: phase, at: this.now, reason }].slice(
+        -TRANSITIONS_KEPT,
+      );
       this.log(level ?? 'info', event, reason, { ...rest, state: phase, from: s.phase });
     } else {
       this.log(level ?? 'info', event, reason, { ...rest, state: phase });
@@ -479,7 +635,13 @@ class Draft {
     s.reason = reason;
   }
 
-  private exit(code: number, level: LogLevel, event: string, msg: string, fields: Record<string, unknown>): void {
+  private exit(
+    code: number,
+    level: LogLevel,
+    event: string,
+    msg: string,
+    fields: Record<string, unknown>,
+  ): void {
     this.log(level, event, msg, { ...fields, exitCode: code });
     this.enter('stopping', msg, 'supervisor.exit', { exitCode: code });
     this.s.exited = code;

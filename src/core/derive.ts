@@ -12,7 +12,7 @@ import type { Role } from './state.js';
  * removes it while no primary is known (LITEFS.md; litefs-js got this wrong).
  */
 export function roleOf(obs: Observation | undefined): Role {
-  if (!obs || !obs.info.ok) return 'unknown';
+  if (!obs?.info.ok) return 'unknown';
   if (obs.info.value.isPrimary) return 'primary';
   if (obs.primaryFile.kind === 'present') return 'replica';
   if (obs.info.value.primaryHostname !== '') return 'replica';
@@ -117,15 +117,23 @@ export function applyLitefsEvent(obs: Observation, ev: LitefsEvent, now: number)
     return {
       ...obs,
       at: now,
-      info: { ok: true, value: { ...obs.info.value, isPrimary: ev.isPrimary, primaryHostname: hostname } },
+      info: {
+        ok: true,
+        value: { ...obs.info.value, isPrimary: ev.isPrimary, primaryHostname: hostname },
+      },
       primaryFile:
-        !ev.isPrimary && hostname !== '' ? { kind: 'present', value: hostname } : { kind: 'absent' },
+        !ev.isPrimary && hostname !== ''
+          ? { kind: 'present', value: hostname }
+          : { kind: 'absent' },
     };
   }
   if (ev.type === 'tx') {
     const dbs = obs.dbs.map((db) =>
       db.name === ev.db
-        ? { ...db, pos: { kind: 'present' as const, value: { txid: ev.txid, checksum: ev.checksum } } }
+        ? {
+            ...db,
+            pos: { kind: 'present' as const, value: { txid: ev.txid, checksum: ev.checksum } },
+          }
         : db,
     );
     return { ...obs, at: now, dbs };

@@ -67,7 +67,8 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
     standalone: config.standalone,
     role: s.role,
     candidate: info?.candidate ?? null,
-    primaryHostname: s.role === 'primary' ? (info?.primaryHostname ?? null) : (primaryHostnameOf(obs) ?? null),
+    primaryHostname:
+      s.role === 'primary' ? (info?.primaryHostname ?? null) : (primaryHostnameOf(obs) ?? null),
     clusterId: info?.clusterIdHeader ?? (info?.clusterId || null),
     nodeId: info?.nodeId ?? null,
     litefs: {
@@ -113,7 +114,8 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
           }
         : null,
     },
-    fence: s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
+    fence:
+      s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
     disk: null,
     transitions: s.transitions.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
   };

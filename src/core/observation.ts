@@ -17,6 +17,12 @@ export interface DbObservation {
   validHeader: boolean;
   /** `<db>-pos`; absent on older LiteFS or in standalone mode. */
   pos: FileRead<Position>;
+  /**
+   * Set when the db file could not be opened, stat'ed or read for a reason other than ENOENT
+   * (EIO, EACCES, ...). Then exists/sizeBytes/validHeader say nothing: such a db is unknown,
+   * never "empty".
+   */
+  error?: string;
 }
 
 export interface Observation {

@@ -50,7 +50,12 @@ export function primaryChecks(dbs: DbView[], config: Config): PrimaryVerdict {
 }
 
 /** S10: the signals that end the supervisor when no app is running to receive them. */
-export const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT']);
+export const STOP_SIGNALS: ReadonlySet<string> = new Set([
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+]);
 
 /** S10: the signals that stop the supervisor too when forwarded to a running app. */
 export const SHUTDOWN_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);

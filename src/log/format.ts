@@ -5,7 +5,7 @@
 import type { LogFormat } from '../config/types.js';
 
 const FIRST_KEYS = ['level', 'msg', 'event'];
-const DROPPED = new Set(['time', 'pid', 'hostname', 'v']);
+const DROPPED = new Set(['time', 'hostname', 'v']);
 
 function logfmtValue(value: unknown): string {
   if (value === null) return 'null';
@@ -37,7 +37,9 @@ export function formatLogfmt(record: Record<string, unknown>): string {
 
 export function formatPretty(record: Record<string, unknown>, at: Date): string {
   const time = at.toISOString().slice(11, 23);
-  const level = String(record.level ?? '').toUpperCase().padEnd(5);
+  const level = String(record.level ?? '')
+    .toUpperCase()
+    .padEnd(5);
   const rest = orderedEntries(record)
     .filter(([k]) => k !== 'level' && k !== 'msg')
     .map(([k, v]) => `${k}=${logfmtValue(v)}`)

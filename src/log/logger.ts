@@ -3,7 +3,7 @@
 
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
-import type { LogFormat, LogLevel as ConfigLogLevel } from '../config/types.js';
+import type { LogLevel as ConfigLogLevel, LogFormat } from '../config/types.js';
 import type { LogLevel } from '../core/state.js';
 import type { Logger } from '../supervisor.js';
 import { formatRecord } from './format.js';
@@ -18,7 +18,9 @@ export function createLogger(opts: {
   write?: (line: string) => void;
 }): RootLogger {
   const write = opts.write ?? ((line: string) => writeSync(2, line));
-  const destination = { write: (json: string) => write(formatRecord(json, opts.format, new Date())) };
+  const destination = {
+    write: (json: string) => write(formatRecord(json, opts.format, new Date())),
+  };
   const root = pino(
     {
       level: opts.level,

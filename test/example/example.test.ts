@@ -260,23 +260,26 @@ t.test('app.mjs without its schema', async (t) => {
     t.match(app.output(), /does not exist.*migrate\.mjs/);
   });
 
-  t.test('a pending migration only warns (a replica can start before the primary migrates)', async (t) => {
-    const dbPath = join(dir, 'partial.db');
-    const db = new Database(dbPath);
-    db.exec(
-      'CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT);\n' +
-        'CREATE TABLE visits (id INTEGER PRIMARY KEY);\n' +
-        "INSERT INTO _migrations VALUES ('0001_init.sql', '2024-01-01T00:00:00Z');",
-    );
-    db.close();
-    const app = startApp(t, {
-      DATABASE_PATH: dbPath,
-      MIGRATIONS_DIR: join(dir, 'migrations'),
-      PORT: '0',
-    });
-    await waitForOutput(app, /listening on http:\/\/[^\n]+:\d+\n/);
-    t.match(app.output(), /warning: .*missing migration\(s\) 0002_more\.sql/);
-    app.child.kill('SIGTERM');
-    t.same(await waitForExit(app.child), { code: 0, signal: null });
-  });
+  t.test(
+    'a pending migration only warns (a replica can start before the primary migrates)',
+    async (t) => {
+      const dbPath = join(dir, 'partial.db');
+      const db = new Database(dbPath);
+      db.exec(
+        'CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT);\n' +
+          'CREATE TABLE visits (id INTEGER PRIMARY KEY);\n' +
+          "INSERT INTO _migrations VALUES ('0001_init.sql', '2024-01-01T00:00:00Z');",
+      );
+      db.close();
+      const app = startApp(t, {
+        DATABASE_PATH: dbPath,
+        MIGRATIONS_DIR: join(dir, 'migrations'),
+        PORT: '0',
+      });
+      await waitForOutput(app, /listening on http:\/\/[^\n]+:\d+\n/);
+      t.match(app.output(), /warning: .*missing migration\(s\) 0002_more\.sql/);
+      app.child.kill('SIGTERM');
+      t.same(await waitForExit(app.child), { code: 0, signal: null });
+    },
+  );
 });

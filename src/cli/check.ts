@@ -1,0 +1,56 @@
+// `litefs-supervisor check`: the validated configuration as a plan a person can read before
+// deploying: what runs where, and where each value came from.
+
+import { configForDisplay, type LoadResult } from '../config/load.js';
+import { OPTIONS } from '../config/schema.js';
+import { formatDuration } from '../core/duration.js';
+
+export function printPlan(loaded: Extract<LoadResult, { ok: true }>, version: string): void {
+  const c = configForDisplay(loaded.config);
+  const out: string[] = [`litefs-supervisor ${version}: configuration is valid.`, ''];
+  const list = (items: string[], none: string) =>
+    items.length === 0 ? [`    ${none}`] : items.map((x, i) => `    ${i + 1}. ${x}`);
+  out.push(
+    c.standalone
+      ? 'Mode: standalone (no LiteFS). This node acts as the primary; each --db is a plain file.'
+      : `Mode: under LiteFS. API ${c.litefsUrl}, mount ${c.mountDir}, data dir ${c.dataDir ?? '(unknown)'}.`,
+    `litefs.yml: ${loaded.litefsYml ? loaded.litefsYml.path : 'none read'}`,
+    `Databases that gate migrations: ${c.db.join(', ')}`,
+    '',
+    c.standalone
+      ? 'Migrations (run in order, stop at the first failure):'
+      : 'On the primary only, with a synced, non-empty database or a new cluster (--bootstrap ' +
+          `${c.bootstrap}), each re-confirmed with a fresh /info:`,
+    ...list(c.migrate, 'no --migrate commands'),
+    `    timeout ${formatDuration(c.migrateTimeoutMs)} each`,
+    '',
+    'Then on every node, once synced (replicas: lag within ' +
+      `${formatDuration(c.maxLagMs)}), before the app:`,
+    ...list(c.before, 'no --before commands'),
+    '',
+    `App: ${c.command.length > 0 ? c.command.join(' ') : '(none given; required to run)'}`,
+    `    restart ${c.restart}${c.restart === 'never' ? '' : ` (at most ${c.restartMax} in 10 minutes)`}, ` +
+      `SIGKILL ${formatDuration(c.shutdownTimeoutMs)} after a forwarded stop signal`,
+    `Health API: ${c.healthAddr === 'off' ? 'off' : `${c.healthAddr.host || '*'}:${c.healthAddr.port}`}`,
+    `Waiting for LiteFS/primary/sync: ${c.syncTimeoutMs === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeoutMs)}, then exit 5`}`,
+    `State file: ${c.stateFile}`,
+  );
+  if (loaded.warnings.length > 0) {
+    out.push('', 'Warnings:', ...loaded.warnings.map((w) => `  - ${w}`));
+  }
+  const sourced = OPTIONS.flatMap((o) => {
+    const s = loaded.sources[o.name];
+    if (!s || s.layer === 'default') return [];
+    const where =
+      s.layer === 'environment'
+        ? `env ${s.name}`
+        : s.layer === 'config file'
+          ? `${s.path} (${s.key})`
+          : s.layer === 'litefs.yml'
+            ? `litefs.yml ${s.key}`
+            : 'command line';
+    return [`  ${o.flag}: ${where}`];
+  });
+  if (sourced.length > 0) out.push('', 'Set from:', ...sourced);
+  process.stdout.write(`${out.join('\n')}\n`);
+}

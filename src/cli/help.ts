@@ -1,0 +1,80 @@
+// --help and --version. The option list is generated from the table in src/config/schema.ts so
+// it cannot drift from what the parser accepts.
+
+import { type Group, OPTIONS, type OptionSpec } from '../config/schema.js';
+
+const WIDTH = 90;
+
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > WIDTH) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+function optionLines(o: OptionSpec): string[] {
+  const usage = o.kind.placeholder === '' ? o.flag : `${o.flag} ${o.kind.placeholder}`;
+  const repeat = o.kind.type === 'list' ? ' (repeatable)' : '';
+  return [
+    `  ${usage}${repeat}`,
+    ...wrap(o.help, '      '),
+    ...wrap(`default: ${o.defaultText}`, '      '),
+    `      env: ${o.env}`,
+  ];
+}
+
+export function helpText(): string {
+  const lines = [
+    'litefs-supervisor: runs migrations only on a synced LiteFS primary, then supervises your',
+    'app and answers health checks.',
+    '',
+    'Usage:',
+    '  litefs-supervisor [options] -- <app command> [args...]',
+    '  litefs-supervisor status [--health-url URL] [--json]',
+    '  litefs-supervisor check [options] [-- <app command>]',
+    '  litefs-supervisor --help | --version',
+    '',
+    'Commands:',
+    '  (none)   wait for LiteFS, migrate on a synced primary, then start and supervise the app',
+    "  status   print the running supervisor's /status; --health-url URL (default from",
+    '           --health-addr, http://127.0.0.1:9090), --json for the raw JSON',
+    '  check    validate the configuration and print the plan; exit 0, or 2 when invalid',
+  ];
+  const groups = new Map<Group, OptionSpec[]>();
+  for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);
+  for (const [group, options] of groups) {
+    lines.push('', `${group}:`);
+    for (const o of options) lines.push(...optionLines(o));
+  }
+  lines.push(
+    '',
+    ...wrap(
+      'Every option can also be set in the environment as LITEFS_SUPERVISOR_<NAME> (repeatable ' +
+        'options one per line, booleans true/false/1/0, an empty variable counts as unset) and ' +
+        'in the --config file with the name in camelCase (maxLag: 10s). Precedence: command ' +
+        'line > environment > --config > litefs.yml > defaults. Durations are Go-style: 500ms, ' +
+        '10s, 5m, 1h30m. Unknown options and keys are errors.',
+      '',
+    ),
+    '',
+    ...wrap(
+      "Exit codes: the app's code (128+N if killed by signal N); 126/127 the app could not " +
+        'start; 2 bad configuration; 3 a --before/--migrate command failed or the disk guard ' +
+        'refused; 4 fenced and could not hand off; 5 --sync-timeout reached; 70 internal error.',
+      '',
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function versionText(version: string): string {
+  return `litefs-supervisor ${version}\n`;
+}

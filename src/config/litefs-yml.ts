@@ -1,0 +1,249 @@
+// Reads litefs.yml the way LiteFS does (superfly/litefs cmd/litefs/config.go), for defaults
+// and warnings only: the supervisor never changes it. Matching LiteFS matters: if we expanded
+// or searched differently we would watch a different mount dir or API port than LiteFS uses.
+
+import { posix as path } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ParseResult } from '../core/litefs-types.js';
+import type { LitefsYmlFacts } from './types.js';
+
+export type Getenv = (name: string) => string | undefined;
+
+// LiteFS's defaults for the keys we read (cmd/litefs/config.go NewConfig, http.DefaultAddr).
+export const LITEFS_DEFAULT_DATA_DIR = '/var/lib/litefs';
+export const LITEFS_DEFAULT_FUSE_DIR = '/litefs';
+export const LITEFS_DEFAULT_PORT = 20202;
+
+// Go's regexp \w and \s are ASCII-only, and `.` stops only at \n: spelled out so JavaScript's
+// wider Unicode classes don't accept what LiteFS refuses.
+const W = '[0-9A-Za-z_]';
+const S = '[\\t\\n\\f\\r ]';
+const EXPR_SINGLE = new RegExp(`^(${W}+)${S}*(==|!=)${S}*'([^\\n]*)'$`);
+const EXPR_DOUBLE = new RegExp(`^(${W}+)${S}*(==|!=)${S}*"([^\\n]*)"$`);
+const EXPR_VAR = new RegExp(`^(${W}+)${S}*(==|!=)${S}*(${W}+)$`);
+// Go's strings.TrimSpace trims unicode.IsSpace: like JavaScript's trim() but with U+0085 and
+// without U+FEFF.
+const GO_SPACE =
+  '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, 'g');
+
+/** What LiteFS substitutes for the name inside `${...}` (or after `$`). */
+function expandName(raw: string, getenv: Getenv): string {
+  const v = raw.replace(GO_TRIM, '');
+  const env = (name: string) => getenv(name) ?? '';
+  const m = EXPR_SINGLE.exec(v) ?? EXPR_DOUBLE.exec(v);
+  if (m) {
+    const equal = env(m[1] ?? '') === m[3];
+    return String(m[2] === '==' ? equal : !equal);
+  }
+  const mv = EXPR_VAR.exec(v);
+  if (mv) {
+    const equal = env(mv[1] ?? '') === env(mv[3] ?? '');
+    return String(mv[2] === '==' ? equal : !equal);
+  }
+  return env(v);
+}
+
+const SHELL_SPECIAL = new Set('*#$@!?-0123456789');
+const ALNUM = /[0-9A-Za-z_]/;
+
+/**
+ * LiteFS's expansion of the raw file text (before YAML parsing), i.e. Go's os.Expand with
+ * LiteFS's mapping: `${NAME}`, `$NAME`, `${A == 'x'}`, `${A != "x"}`, `${A == B}`. Unset
+ * and empty variables both read as ''. Pure: the environment is passed in.
+ */
+export function expandLitefsEnv(text: string, getenv: Getenv): string {
+  let out = '';
+  let i = 0; // start of text not yet copied
+  for (let j = 0; j < text.length; j++) {
+    // A `$` as the very last character is kept, as in Go.
+    if (text[j] !== '$' || j + 1 >= text.length) continue;
+    out += text.slice(i, j);
+    const { name, width } = shellName(text.slice(j + 1));
+    if (name === '' && width > 0) {
+      // Bad syntax (`${}` or an unclosed `${`): Go drops those characters.
+    } else if (name === '') {
+      out += '$'; // `$` not followed by a name: kept.
+    } else {
+      out += expandName(name, getenv);
+    }
+    j += width;
+    i = j + 1;
+  }
+  return out + text.slice(i);
+}
+
+/** The name after a `$` and how many characters it took (Go's os.getShellName). */
+function shellName(s: string): { name: string; width: number } {
+  if (s[0] === '{') {
+    if (s.length > 2 && SHELL_SPECIAL.has(s[1] ?? '') && s[2] === '}') {
+      return { name: s.slice(1, 2), width: 3 };
+    }
+    // The name runs to the first `}`, whatever it contains: that is what lets LiteFS put
+    // `FLY_REGION == PRIMARY_REGION` inside.
+    const close = s.indexOf('}', 1);
+    if (close === 1) return { name: '', width: 2 };
+    if (close === -1) return { name: '', width: 1 };
+    return { name: s.slice(1, close), width: close + 1 };
+  }
+  if (SHELL_SPECIAL.has(s[0] ?? '')) return { name: s.slice(0, 1), width: 1 };
+  let n = 0;
+  while (n < s.length && ALNUM.test(s[n] ?? '')) n++;
+  return { name: s.slice(0, n), width: n };
+}
+
+/** LiteFS's search order: ./litefs.yml (made absolute), ~/litefs.yml, /etc/litefs.yml. */
+export function litefsYmlSearchPaths(cwd: string, home: string | undefined): string[] {
+  const paths = [path.resolve(cwd, 'litefs.yml')];
+  if (home) paths.push(path.join(home, 'litefs.yml'));
+  paths.push('/etc/litefs.yml');
+  return paths;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+type Field<T> = { ok: true; value: T | undefined } | { ok: false; error: string };
+
+function section(doc: Record<string, unknown>, key: string): ParseResult<Record<string, unknown>> {
+  const v = doc[key];
+  if (v === undefined || v === null) return { ok: true, value: {} };
+  if (isRecord(v)) return { ok: true, value: v };
+  return { ok: false, error: `${key} is ${describe(v)}, expected a mapping` };
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (isRecord(v)) return 'a mapping';
+  return JSON.stringify(v) ?? String(v);
+}
+
+// yaml.v3 decodes any scalar into a string field (`dir: 123` is "123").
+function textField(sec: Record<string, unknown>, name: string, key: string): Field<string> {
+  const v = sec[key];
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (typeof v === 'string') return { ok: true, value: v };
+  if (typeof v === 'number' || typeof v === 'boolean') return { ok: true, value: String(v) };
+  return { ok: false, error: `${name} is ${describe(v)}, expected text` };
+}
+
+// yaml.v3 also accepts YAML 1.1 booleans when the target field is a bool.
+const YAML11_TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
+const YAML11_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
+
+function boolField(sec: Record<string, unknown>, name: string, key: string): Field<boolean> {
+  const v = sec[key];
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (typeof v === 'boolean') return { ok: true, value: v };
+  if (typeof v === 'string' && YAML11_TRUE.has(v)) return { ok: true, value: true };
+  if (typeof v === 'string' && YAML11_FALSE.has(v)) return { ok: true, value: false };
+  return { ok: false, error: `${name} is ${describe(v)}, expected true or false` };
+}
+
+// `exec` is one command string or a list of `{cmd, if-candidate}` (ExecConfigSlice).
+function execField(v: unknown): Field<string[]> {
+  if (v === undefined || v === null) return { ok: true, value: [] };
+  if (typeof v === 'string') return { ok: true, value: [v] };
+  if (!Array.isArray(v)) return { ok: false, error: `exec is ${describe(v)}, expected a list` };
+  const cmds: string[] = [];
+  for (const item of v) {
+    if (typeof item === 'string') cmds.push(item);
+    else if (isRecord(item) && typeof item.cmd === 'string') cmds.push(item.cmd);
+    else return { ok: false, error: `exec has ${describe(item)}, expected {cmd: ...}` };
+  }
+  return { ok: true, value: cmds };
+}
+
+/** Expands `text` like LiteFS, parses it as YAML and picks out the keys the supervisor uses. */
+export function parseLitefsYml(
+  filePath: string,
+  text: string,
+  getenv: Getenv,
+): ParseResult<LitefsYmlFacts> {
+  const doc = parseDocument(expandLitefsEnv(text, getenv), { prettyErrors: false });
+  const first = doc.errors[0];
+  if (first)
+    return { ok: false, error: `not valid YAML after \${...} expansion: ${first.message}` };
+  const root: unknown = doc.toJS() ?? {};
+  if (!isRecord(root)) return { ok: false, error: `expected a mapping at the top level` };
+
+  const errors: string[] = [];
+  const sec = (key: string) => {
+    const r = section(root, key);
+    if (r.ok) return r.value;
+    errors.push(r.error);
+    return {};
+  };
+  const take = <T>(r: Field<T>): T | undefined => {
+    if (r.ok) return r.value;
+    errors.push(r.error);
+    return undefined;
+  };
+  const fuse = sec('fuse');
+  const data = sec('data');
+  const http = sec('http');
+  const proxy = sec('proxy');
+  const lease = sec('lease');
+  const facts: LitefsYmlFacts = {
+    path: filePath,
+    fuseDir: take(textField(fuse, 'fuse.dir', 'dir')),
+    dataDir: take(textField(data, 'data.dir', 'dir')),
+    httpAddr: take(textField(http, 'http.addr', 'addr')),
+    proxyDb: take(textField(proxy, 'proxy.db', 'db')),
+    leaseType: take(textField(lease, 'lease.type', 'type')),
+    leaseCandidate: take(boolField(lease, 'lease.candidate', 'candidate')),
+    leasePromote: take(boolField(lease, 'lease.promote', 'promote')),
+    execCommands: take(execField(root.exec)) ?? [],
+  };
+  if (errors.length > 0) return { ok: false, error: errors.join('; ') };
+  return { ok: true, value: facts };
+}
+
+/** Port of a Go listen address (`:20202`, `0.0.0.0:20202`, `[::]:20202`); undefined if none. */
+export function httpAddrPort(addr: string): number | undefined {
+  const m = /^(?:\[[^\]]*\]|[^:[\]]*):(\d{1,5})$/.exec(addr);
+  if (!m) return undefined;
+  const port = Number(m[1]);
+  return port <= 65535 ? port : undefined;
+}
+
+export type ReadFile = (path: string) => string | undefined;
+
+export type LitefsYmlResult =
+  | { ok: true; facts: LitefsYmlFacts | undefined; searched: string[] }
+  | { ok: false; path: string; error: string };
+
+/**
+ * Finds and reads litefs.yml. `explicit` is --litefs-config: a path (must exist, as with
+ * `litefs mount -config`), `none`, or undefined for LiteFS's search order. `readFile` returns
+ * undefined when the file does not exist and throws on any other failure.
+ */
+export function loadLitefsYml(opts: {
+  explicit: string | undefined;
+  cwd: string;
+  home: string | undefined;
+  readFile: ReadFile;
+  getenv: Getenv;
+}): LitefsYmlResult {
+  if (opts.explicit === 'none') return { ok: true, facts: undefined, searched: [] };
+  const explicit = opts.explicit === undefined ? undefined : path.resolve(opts.cwd, opts.explicit);
+  const candidates = explicit ? [explicit] : litefsYmlSearchPaths(opts.cwd, opts.home);
+  for (const p of candidates) {
+    let text: string | undefined;
+    try {
+      text = opts.readFile(p);
+    } catch (err) {
+      // LiteFS stops at a file it cannot read rather than trying the next one.
+      return { ok: false, path: p, error: `cannot read: ${(err as Error).message}` };
+    }
+    if (text === undefined) {
+      if (explicit) return { ok: false, path: p, error: 'file not found' };
+      continue;
+    }
+    const r = parseLitefsYml(p, text, opts.getenv);
+    if (!r.ok) return { ok: false, path: p, error: r.error };
+    return { ok: true, facts: r.value, searched: candidates };
+  }
+  return { ok: true, facts: undefined, searched: candidates };
+}

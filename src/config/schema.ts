@@ -1,0 +1,629 @@
+// The one table of options (DESIGN.md section 6). Flag names, environment names, --config keys,
+// defaults, --help text and validation all come from OPTIONS, so adding an option here is the
+// whole job: parseArgs, loadConfig, helpText and the tests iterate it.
+//
+// zod carries the validation: each kind is a zod schema taking text (command line,
+// environment) or a YAML/JSON value (--config) to the typed Config value. The parsers inside
+// are small functions so that every message names the value received and what is accepted.
+// Each value is checked on its own, per layer, so an error can say where the value came from.
+
+import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from '../core/duration.js';
+import type { ParseResult } from '../core/litefs-types.js';
+import type { Config, HealthAddr } from './types.js';
+
+export const ENV_PREFIX = 'LITEFS_SUPERVISOR_';
+
+/** How a value is written and checked. `T` is what lands in Config. */
+export interface Kind<T> {
+  type:
+    | 'text'
+    | 'duration'
+    | 'int'
+    | 'percent'
+    | 'enum'
+    | 'boolean'
+    | 'list'
+    | 'healthAddr'
+    | 'url'
+    | 'peers';
+  /** What is accepted, for error messages and --help. */
+  accepted: string;
+  /** Placeholder in --help: `DUR`, `FILE`; '' for boolean flags. */
+  placeholder: string;
+  /** Enum values, for --help. */
+  values?: readonly string[];
+  schema: z.ZodType<T>;
+}
+
+/** Quotes a received value for a message. */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function fail<T>(value: string, problem: string, accepted: string): ParseResult<T> {
+  return { ok: false, error: `${showValue(value)} ${problem}; ${accepted}` };
+}
+
+// The command line and the environment give text; a --config file may also give YAML/JSON
+// numbers and booleans, which mean the same as their text (`backupKeep: 3`).
+function scalarText(accepted: string): z.ZodType<string> {
+  return z.preprocess(
+    (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
+    z.string({ error: (iss) => `${showValue(iss.input)} is not a single value; ${accepted}` }),
+  );
+}
+
+function textKind<T>(
+  type: Kind<T>['type'],
+  placeholder: string,
+  accepted: string,
+  parse: (s: string) => ParseResult<T>,
+  values?: readonly string[],
+): Kind<T> {
+  const schema = scalarText(accepted).transform((s, ctx): T => {
+    const r = parse(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.error, input: s });
+    return z.NEVER;
+  });
+  return values === undefined
+    ? { type, placeholder, accepted, schema }
+    : { type, placeholder, accepted, schema, values };
+}
+
+function text(placeholder: string, what: string): Kind<string> {
+  const accepted = `give ${what}`;
+  return textKind('text', placeholder, accepted, (s) =>
+    s.trim() === '' ? fail(s, 'is empty', accepted) : { ok: true, value: s },
+  );
+}
+
+// Node's timers fire after 1 ms (with only a warning) when given more than 2^31-1 ms, so a
+// longer timeout would silently become an immediate one.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function duration(opts: { positive?: boolean } = {}): Kind<number> {
+  return textKind('duration', 'DUR', DURATION_HINT, (s) => {
+    const r = parseDuration(s);
+    if (r.ok && opts.positive && r.value === 0) {
+      return fail(s, 'must be more than 0', 'use a duration like 500ms, 1s or 10s');
+    }
+    if (r.ok && r.value > MAX_TIMER_MS) {
+      return fail(s, 'is too long', 'use at most 596h (about 24 days)');
+    }
+    return r;
+  });
+}
+
+function int(min: number, max?: number): Kind<number> {
+  const accepted =
+    max === undefined
+      ? `use a whole number, ${min} or more`
+      : `use a whole number from ${min} to ${max}`;
+  return textKind('int', 'N', accepted, (s) => {
+    if (!/^-?\d+$/.test(s)) return fail(s, 'is not a whole number', accepted);
+    const n = Number(s);
+    if (n < min || (max !== undefined && n > max)) return fail(s, 'is out of range', accepted);
+    return { ok: true, value: n };
+  });
+}
+
+function percent(): Kind<number> {
+  const accepted = 'use a percentage from 0 to 100, like 10 or 2.5';
+  return textKind('percent', 'PCT', accepted, (s) => {
+    const m = /^(-?\d+(?:\.\d+)?)%?$/.exec(s);
+    if (!m) return fail(s, 'is not a percentage', accepted);
+    const n = Number(m[1]);
+    if (n < 0 || n > 100) return fail(s, 'is out of range', accepted);
+    return { ok: true, value: n };
+  });
+}
+
+function oneOf<const V extends string>(values: readonly V[]): Kind<V> {
+  const accepted = `use one of ${values.join(', ')}`;
+  return textKind(
+    'enum',
+    values.join('|'),
+    accepted,
+    (s) =>
+      (values as readonly string[]).includes(s)
+        ? { ok: true, value: s as V }
+        : fail(s, 'is not an accepted value', accepted),
+    values,
+  );
+}
+
+const BOOLEAN_ACCEPTED = 'use true, false, 1 or 0';
+
+/** `true/false/1/0`, as accepted from `--flag=VALUE`, the environment and --config. */
+export function parseBoolean(s: string): ParseResult<boolean> {
+  if (s === 'true' || s === '1') return { ok: true, value: true };
+  if (s === 'false' || s === '0') return { ok: true, value: false };
+  return fail(s, 'is not a boolean', BOOLEAN_ACCEPTED);
+}
+
+function boolean(): Kind<boolean> {
+  return textKind('boolean', '', BOOLEAN_ACCEPTED, parseBoolean);
+}
+
+const HEALTH_ADDR_ACCEPTED = 'use [HOST]:PORT like :9090, 0.0.0.0:9090 or [::1]:9090, or off';
+
+export function parseHealthAddr(s: string): ParseResult<HealthAddr | 'off'> {
+  if (s === 'off') return { ok: true, value: 'off' };
+  const m = /^(?:\[([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?)\]|([A-Za-z0-9.-]*)):(\d+)$/.exec(s);
+  if (!m) return fail(s, 'is not an address', HEALTH_ADDR_ACCEPTED);
+  const port = Number(m[3]);
+  if (port > 65535) return fail(s, 'has a port above 65535', HEALTH_ADDR_ACCEPTED);
+  return { ok: true, value: { host: m[1] ?? m[2] ?? '', port } };
+}
+
+function healthAddr(): Kind<HealthAddr | 'off'> {
+  return textKind('healthAddr', '[HOST]:PORT|off', HEALTH_ADDR_ACCEPTED, parseHealthAddr);
+}
+
+/** An http(s) URL without query or fragment; trailing slashes dropped. */
+export function parseHttpUrl(s: string, accepted: string): ParseResult<string> {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    return fail(s, 'is not a URL', accepted);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return fail(s, 'is not an http(s) URL', accepted);
+  }
+  // Paths are appended to it (`/info`), so a query or fragment would end up in the middle.
+  if (url.search !== '' || url.hash !== '') {
+    return fail(s, 'has a query or fragment', accepted);
+  }
+  return { ok: true, value: s.replace(/\/+$/, '') };
+}
+
+export const URL_ACCEPTED = 'use an http(s) URL like http://127.0.0.1:20202';
+
+function url(): Kind<string> {
+  return textKind('url', 'URL', URL_ACCEPTED, (s) => parseHttpUrl(s, URL_ACCEPTED));
+}
+
+const PEERS_ACCEPTED =
+  'use one DNS name (like myapp.internal) or a comma-separated list of LiteFS URLs (like http://10.0.0.2:20202,http://10.0.0.3:20202)';
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+function peers(): Kind<string> {
+  return textKind('peers', 'NAME|URL,...', PEERS_ACCEPTED, (s) => {
+    const items = s.split(',').map((i) => i.trim());
+    if (items.some((i) => i === '')) return fail(s, 'has an empty entry', PEERS_ACCEPTED);
+    if (items.length === 1 && !items[0]?.includes('://')) {
+      return DNS_NAME.test(s.trim())
+        ? { ok: true, value: s.trim() }
+        : fail(s, 'is not a DNS name', PEERS_ACCEPTED);
+    }
+    for (const item of items) {
+      if (!parseHttpUrl(item, PEERS_ACCEPTED).ok) {
+        return fail(s, `has ${showValue(item)}, which is not an http(s) URL`, PEERS_ACCEPTED);
+      }
+    }
+    return { ok: true, value: items.join(',') };
+  });
+}
+
+export const DB_ACCEPTED = 'use the file name of a database in the LiteFS mount, like sqlite.db';
+// Files LiteFS keeps next to each database (LITEFS.md, "Files in the FUSE mount directory").
+const COMPANION_SUFFIXES = ['-pos', '-lock', '-journal', '-wal', '-shm'];
+
+export function parseDbName(s: string): ParseResult<string> {
+  if (s === '') return fail(s, 'is empty', DB_ACCEPTED);
+  if (s.includes('/') || s.includes('\0')) return fail(s, 'is a path', DB_ACCEPTED);
+  if (s === '.' || s === '..') return fail(s, 'is not a file name', DB_ACCEPTED);
+  if (s === '.primary' || s === '.lag') return fail(s, "is one of LiteFS's own files", DB_ACCEPTED);
+  const suffix = COMPANION_SUFFIXES.find((x) => s.endsWith(x) && s.length > x.length);
+  if (suffix !== undefined) {
+    return fail(
+      s,
+      `is a file LiteFS or SQLite keeps next to the database`,
+      `name the database itself, like ${s.slice(0, -suffix.length)}`,
+    );
+  }
+  return { ok: true, value: s };
+}
+
+function list(
+  placeholder: string,
+  accepted: string,
+  item: (s: string) => ParseResult<string>,
+  opts: { unique?: boolean } = {},
+): Kind<string[]> {
+  const itemSchema = scalarText(accepted).transform((s, ctx): string => {
+    const r = item(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.error, input: s });
+    return z.NEVER;
+  });
+  const schema = z
+    .preprocess(
+      // A --config file may give one value where a list is expected: `db: sqlite.db`.
+      (v) => (typeof v === 'string' ? [v] : v),
+      z.array(itemSchema, {
+        error: (iss) => `${showValue(iss.input)} is not a list; ${accepted}`,
+      }),
+    )
+    .superRefine((values, ctx) => {
+      if (!opts.unique) return;
+      const seen = new Set<string>();
+      for (const v of values) {
+        if (seen.has(v)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${showValue(v)} is listed twice; list each once`,
+            input: values,
+          });
+        }
+        seen.add(v);
+      }
+    });
+  return { type: 'list', placeholder, accepted, schema };
+}
+
+function command(): Kind<string[]> {
+  const accepted = 'give a shell command, like "npx prisma migrate deploy"';
+  return list('CMD', accepted, (s) =>
+    s.trim() === '' ? fail(s, 'is empty', accepted) : { ok: true, value: s },
+  );
+}
+
+export type Group =
+  | 'General'
+  | 'LiteFS'
+  | 'Migrations and the app'
+  | 'Primary safety'
+  | 'Backups and disk'
+  | 'Health and logs';
+
+export interface OptionSpec<N extends string = string> {
+  /** kebab-case: the flag is `--<name>`. */
+  name: N;
+  flag: string;
+  /** `LITEFS_SUPERVISOR_<NAME>`. */
+  env: string;
+  /** camelCase key in a --config file; undefined when the option cannot be set there. */
+  fileKey: string | undefined;
+  /** Where the value lands in Config; undefined for the two options the loader handles itself. */
+  field: keyof Config | undefined;
+  kind: Kind<unknown>;
+  /** Built-in default as text (parsed by kind.schema), undefined when none or derived. */
+  default: string | undefined;
+  /** The built-in default, parsed. */
+  defaultValue: unknown;
+  /** The default as --help shows it. */
+  defaultText: string;
+  help: string;
+  group: Group;
+}
+
+function envName(name: string): string {
+  return ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+interface OptionInput<N extends string, T> {
+  name: N;
+  kind: Kind<T>;
+  default?: string;
+  /** For derived defaults: how --help describes them. */
+  defaultHelp?: string;
+  help: string;
+  group: Group;
+}
+
+function build<N extends string>(
+  o: OptionInput<N, unknown>,
+  field: keyof Config | undefined,
+  inFile: boolean,
+): OptionSpec<N> {
+  let defaultValue: unknown;
+  if (o.default !== undefined) {
+    const r = o.kind.schema.safeParse(o.default);
+    // A bad default is a bug in this table, caught by the first test that imports it.
+    if (!r.success) throw new Error(`--${o.name}: bad default ${o.default}`);
+    defaultValue = r.data;
+  }
+  return {
+    name: o.name,
+    flag: `--${o.name}`,
+    env: envName(o.name),
+    fileKey: inFile ? camel(o.name) : undefined,
+    field,
+    kind: o.kind as Kind<unknown>,
+    default: o.default,
+    defaultValue,
+    defaultText: o.defaultHelp ?? o.default ?? (o.kind.type === 'boolean' ? 'off' : 'none'),
+    help: o.help,
+    group: o.group,
+  };
+}
+
+// The field's type constrains the kind, so a schema can't produce what Config doesn't hold.
+function option<const N extends string, F extends keyof Config>(
+  field: F,
+  o: OptionInput<N, NonNullable<Config[F]>>,
+): OptionSpec<N> {
+  return build(o as OptionInput<N, unknown>, field, true);
+}
+
+export const OPTIONS = [
+  build(
+    {
+      name: 'config',
+      kind: text('FILE', 'a file path'),
+      help: 'YAML or JSON file with the same options, keys in camelCase (maxLag: 10s). Unknown keys are errors.',
+      group: 'General',
+    },
+    undefined,
+    false,
+  ),
+  build(
+    {
+      name: 'litefs-config',
+      kind: text('FILE', 'a file path, or none'),
+      defaultHelp: './litefs.yml, ~/litefs.yml, /etc/litefs.yml (first found)',
+      help: `litefs.yml to read defaults and warnings from, with LiteFS's \${...} expansion; none disables it.`,
+      group: 'General',
+    },
+    undefined,
+    true,
+  ),
+  option('standalone', {
+    name: 'standalone',
+    kind: boolean(),
+    help: 'No LiteFS (local development): always primary, each --db is a plain file under --mount-dir, no peers.',
+    group: 'General',
+  }),
+
+  option('mountDir', {
+    name: 'mount-dir',
+    kind: text('DIR', 'a directory path'),
+    defaultHelp: 'litefs.yml fuse.dir, else /litefs',
+    help: 'LiteFS FUSE mount directory.',
+    group: 'LiteFS',
+  }),
+  option('dataDir', {
+    name: 'data-dir',
+    kind: text('DIR', 'a directory path'),
+    defaultHelp: 'litefs.yml data.dir (LiteFS default /var/lib/litefs)',
+    help: "LiteFS's internal directory: only read for free space and the --state-file default, never written.",
+    group: 'LiteFS',
+  }),
+  option('litefsUrl', {
+    name: 'litefs-url',
+    kind: url(),
+    defaultHelp: 'http://127.0.0.1: + port of litefs.yml http.addr, else 20202',
+    help: 'LiteFS HTTP API.',
+    group: 'LiteFS',
+  }),
+  option('db', {
+    name: 'db',
+    kind: list('NAME', DB_ACCEPTED, parseDbName, { unique: true }),
+    defaultHelp: 'litefs.yml proxy.db',
+    help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
+    group: 'LiteFS',
+  }),
+  option('maxLagMs', {
+    name: 'max-lag',
+    kind: duration(),
+    default: '10s',
+    help: 'A replica is synced (and healthy) when its lag is at most this.',
+    group: 'LiteFS',
+  }),
+  option('syncTimeoutMs', {
+    name: 'sync-timeout',
+    kind: duration(),
+    default: '10m',
+    help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
+    group: 'LiteFS',
+  }),
+  option('pollIntervalMs', {
+    name: 'poll-interval',
+    // 0 would poll LiteFS in a busy loop.
+    kind: duration({ positive: true }),
+    default: '1s',
+    help: 'How often /info and the mount files are read, besides the /events stream.',
+    group: 'LiteFS',
+  }),
+
+  option('migrate', {
+    name: 'migrate',
+    kind: command(),
+    help: 'Shell command run in order, on the primary only, once its database is synced.',
+    group: 'Migrations and the app',
+  }),
+  option('migrateTimeoutMs', {
+    name: 'migrate-timeout',
+    kind: duration(),
+    default: '10m',
+    help: 'Time limit for each --migrate command.',
+    group: 'Migrations and the app',
+  }),
+  option('before', {
+    name: 'before',
+    kind: command(),
+    help: 'Shell command run on every node once synced, before the app.',
+    group: 'Migrations and the app',
+  }),
+  option('restart', {
+    name: 'restart',
+    kind: oneOf(['never', 'on-failure', 'always'] as const),
+    default: 'never',
+    help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
+    group: 'Migrations and the app',
+  }),
+  option('restartMax', {
+    name: 'restart-max',
+    kind: int(0),
+    default: '5',
+    help: 'Most app restarts allowed in 10 minutes.',
+    group: 'Migrations and the app',
+  }),
+  option('shutdownTimeoutMs', {
+    name: 'shutdown-timeout',
+    kind: duration(),
+    default: '3s',
+    help: 'After forwarding a signal, SIGKILL the process group after this. Keep it below fly.toml kill_timeout (default 5s): LiteFS still needs time to release the lease.',
+    group: 'Migrations and the app',
+  }),
+
+  option('promote', {
+    name: 'promote',
+    kind: boolean(),
+    help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
+    group: 'Primary safety',
+  }),
+  option('promoteTimeoutMs', {
+    name: 'promote-timeout',
+    // 0 would repeat POST /promote in a busy loop.
+    kind: duration({ positive: true }),
+    default: '30s',
+    help: 'Wait this long for the lease after asking for it, then ask again.',
+    group: 'Primary safety',
+  }),
+  option('onPromotion', {
+    name: 'on-promotion',
+    kind: oneOf(['migrate', 'none'] as const),
+    default: 'migrate',
+    help: 'What a replica with a running app does when it becomes primary.',
+    group: 'Primary safety',
+  }),
+  option('bootstrap', {
+    name: 'bootstrap',
+    kind: oneOf(['auto', 'never', 'force'] as const),
+    default: 'auto',
+    help: 'Whether an empty primary may initialise a new cluster: auto (only if every peer answered and none has data), never, force.',
+    group: 'Primary safety',
+  }),
+  option('peers', {
+    name: 'peers',
+    kind: peers(),
+    defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
+    help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
+    group: 'Primary safety',
+  }),
+  option('peerWaitMs', {
+    name: 'peer-wait',
+    kind: duration(),
+    default: '30s',
+    help: 'How long to wait for unanswered peers before fencing.',
+    group: 'Primary safety',
+  }),
+  option('stateFile', {
+    name: 'state-file',
+    kind: text('PATH', 'a file path'),
+    defaultHelp:
+      '<parent of data dir>/litefs-supervisor.json, else /var/lib/litefs-supervisor.json',
+    help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
+    group: 'Primary safety',
+  }),
+  option('fenceTimeoutMs', {
+    name: 'fence-timeout',
+    kind: duration(),
+    default: '60s',
+    help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
+    group: 'Primary safety',
+  }),
+
+  option('backupDir', {
+    name: 'backup-dir',
+    kind: text('DIR', 'a directory path'),
+    defaultHelp: 'off',
+    help: 'Save a copy of each database here before migrating it.',
+    group: 'Backups and disk',
+  }),
+  option('backupKeep', {
+    name: 'backup-keep',
+    kind: int(1),
+    default: '3',
+    help: 'Number of backups kept per database.',
+    group: 'Backups and disk',
+  }),
+  option('minFreeDisk', {
+    name: 'min-free-disk',
+    kind: percent(),
+    default: '10',
+    help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
+    group: 'Backups and disk',
+  }),
+
+  option('healthAddr', {
+    name: 'health-addr',
+    kind: healthAddr(),
+    default: ':9090',
+    help: 'Address of the health API (GET /health, /status, /metrics); off disables it.',
+    group: 'Health and logs',
+  }),
+  option('logFormat', {
+    name: 'log-format',
+    kind: oneOf(['logfmt', 'json', 'pretty'] as const),
+    default: 'logfmt',
+    help: 'Log line format (stderr).',
+    group: 'Health and logs',
+  }),
+  option('logLevel', {
+    name: 'log-level',
+    kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    default: 'info',
+    help: 'Lowest level logged.',
+    group: 'Health and logs',
+  }),
+] as const;
+
+export type OptionName = (typeof OPTIONS)[number]['name'];
+
+export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTIONS.map((o) => [o.name, o]),
+);
+export const OPTIONS_BY_FILE_KEY: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTIONS.flatMap((o) => (o.fileKey === undefined ? [] : [[o.fileKey, o] as const])),
+);
+
+export type Mode = 'run' | 'check';
+
+export interface CrossFieldIssue {
+  /** `--db`, or `--` for the app command. */
+  option: string;
+  message: string;
+  accepted: string;
+}
+
+/**
+ * Rules that need more than one value, all here. `invalid` holds the names of options whose
+ * value was refused: a rule that reads one of them is skipped rather than report a consequence.
+ */
+export function crossFieldIssues(
+  config: Config,
+  mode: Mode,
+  invalid: ReadonlySet<string>,
+): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = [];
+  if (!invalid.has('db') && !invalid.has('litefs-config') && config.db.length === 0) {
+    issues.push({
+      option: '--db',
+      message:
+        '--db: no database given; pass --db NAME (repeatable), set LITEFS_SUPERVISOR_DB, or set proxy.db in litefs.yml',
+      accepted: DB_ACCEPTED,
+    });
+  }
+  if (mode === 'run' && config.command.length === 0) {
+    issues.push({
+      option: '--',
+      message:
+        'no app command: put it after --, like litefs-supervisor --db sqlite.db -- npm start (or use `check` to only validate)',
+      accepted: 'an app command after --',
+    });
+  }
+  return issues;
+}

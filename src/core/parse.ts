@@ -1,0 +1,328 @@
+// Strict parsers for everything LiteFS shows us (LITEFS.md; STYLE.md point 5). Pure: no I/O,
+// no clock. A failure is a ParseResult error that says what was expected and what arrived,
+// never a silent default (litefs-js returns 0 for an unreadable `-pos`; we do not).
+
+import type {
+  Lag,
+  LitefsEvent,
+  LitefsInfo,
+  ParseResult,
+  Position,
+  StoreVars,
+} from './litefs-types.js';
+
+const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
+const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
+
+/** Quote a received value for an error message, cut so a huge input cannot flood a log line. */
+function show(value: unknown): string {
+  let text: string;
+  if (typeof value === 'bigint') text = `${value}n`;
+  else if (value === undefined) text = 'undefined';
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+// LiteFS prints TXIDs and checksums with `%016x` (ltx TXID.String, Checksum.String): always 16
+// lowercase hex digits. Uppercase is refused rather than folded: checksums are compared as
+// strings, so accepting two spellings of one value would make equal positions look different.
+const HEX16 = /^[0-9a-f]{16}$/;
+
+function checkHex16(what: string, value: unknown): ParseResult<string> {
+  if (typeof value !== 'string') {
+    return fail(
+      `${what}: expected a 16-char lowercase hex string, got ${kindOf(value)} ${show(value)}`,
+    );
+  }
+  if (HEX16.test(value)) return ok(value);
+  if (/^[0-9A-Fa-f]{16}$/.test(value)) {
+    return fail(`${what}: expected lowercase hex as LiteFS prints it (%016x), got ${show(value)}`);
+  }
+  return fail(`${what}: expected 16 lowercase hex chars, got ${show(value)}`);
+}
+
+/** TXID as a bigint: TXIDs are uint64 and exceed Number.MAX_SAFE_INTEGER in principle. */
+function parseTxidField(what: string, value: unknown): ParseResult<bigint> {
+  const hex = checkHex16(what, value);
+  return hex.ok ? ok(BigInt(`0x${hex.value}`)) : fail(hex.error);
+}
+
+/** 16 lowercase hex chars, the way LiteFS prints a TXID (`%016x`). */
+export function formatTxid(txid: bigint): string {
+  if (txid < 0n || txid > UINT64_MAX) {
+    throw new RangeError(`txid must be a uint64, got ${txid}`);
+  }
+  return txid.toString(16).padStart(16, '0');
+}
+
+// `.lag` is written with `%+010d\n` (fuse/lag_node.go). The width 10 includes the sign, so a
+// normal value is a sign, 9 digits and a newline: 11 bytes, which is also the file size
+// lag_node.go reports (lagSize = 11). A value of 10 digits or more — the "not synced yet"
+// marker math.MaxInt32 (`+2147483647`) and lags of 1e9 ms or more — is longer than that
+// size, so a read through the FUSE mount is cut at 11 bytes and loses its newline.
+// Negative values are real: lag is local time minus the primary's heartbeat timestamp
+// (lag_node.go ReadAll), so a replica whose clock is behind the primary's prints e.g.
+// `-000000012`.
+const LAG = /^([+-])([0-9]+)(\n?)$/;
+const LAG_UNSYNCED = 2147483647;
+
+export function parseLag(text: string): ParseResult<Lag> {
+  const m = LAG.exec(text);
+  if (!m) {
+    return fail(`.lag: expected %+010d and a newline (e.g. "+000000042\\n"), got ${show(text)}`);
+  }
+  const [, sign, digits = '', newline] = m;
+  if (digits.length < 9) {
+    return fail(`.lag: expected a sign and at least 9 digits (%+010d), got ${show(text)}`);
+  }
+  if (digits.length === 9 && newline === '') {
+    return fail(`.lag: expected a trailing newline after ${show(text)}: the read looks cut short`);
+  }
+  if (digits.length > 9 && digits.startsWith('0')) {
+    return fail(`.lag: %+010d pads to 10 chars only, got extra leading zeros in ${show(text)}`);
+  }
+  const magnitude = Number(digits);
+  if (!Number.isSafeInteger(magnitude)) {
+    return fail(`.lag: value out of range: ${show(text)}`);
+  }
+  if (sign === '-' && magnitude === 0) {
+    return fail(`.lag: Go prints zero as "+000000000", got ${show(text)}`);
+  }
+  if (sign === '+' && magnitude === LAG_UNSYNCED) return ok({ kind: 'unsynced' });
+  return ok({ kind: 'ms', ms: sign === '-' ? -magnitude : magnitude });
+}
+
+// `<db>-pos` is `%s/%s\n` of ltx TXID and Checksum, each `%016x` (fuse/pos_node.go; its
+// reported size PosFileSize = 34 includes the newline, so a complete read always has it).
+const POS = /^([0-9A-Fa-f]{16})\/([0-9A-Fa-f]{16})\n$/;
+
+export function parsePos(text: string): ParseResult<Position> {
+  const m = POS.exec(text);
+  if (!m) {
+    return fail(
+      `-pos: expected "<16 hex txid>/<16 hex checksum>\\n" (34 bytes), got ${text.length} bytes ${show(text)}`,
+    );
+  }
+  const txid = parseTxidField('-pos txid', m[1]);
+  if (!txid.ok) return fail(txid.error);
+  const checksum = checkHex16('-pos checksum', m[2]);
+  if (!checksum.ok) return fail(checksum.error);
+  return ok({ txid: txid.value, checksum: checksum.value });
+}
+
+// `.primary` holds the primary's hostname and a newline (fuse/primary_node.go ReadAll). It only
+// exists while this node is a replica connected to a primary; absence is handled by the reader.
+export function parsePrimaryFile(text: string): ParseResult<string> {
+  const hostname = text.trim();
+  if (hostname === '') {
+    return fail(`.primary: expected a hostname and a newline, got ${show(text)}`);
+  }
+  if (/[\s\x00-\x1f\x7f]/.test(hostname)) {
+    return fail(`.primary: expected one hostname, got ${show(text)}`);
+  }
+  return ok(hostname);
+}
+
+// LiteFS formats node IDs with `%016X` (litefs.go FormatNodeID) and parses them with
+// strconv.ParseUint(s, 16, 64), which takes either case; the ID is kept as received.
+const NODE_ID = /^[0-9A-Fa-f]{16}$/;
+
+/**
+ * GET /info: json.MarshalIndent of litefs.NodeInfo (litefs.go). `clusterID` has `omitempty`,
+ * so it is missing, not "", until the node has a cluster ID; `primary.hostname` is always
+ * present and "" when no primary is known (http/server.go handleGetInfo).
+ */
+export function parseInfo(
+  body: unknown,
+  headers: { litefsId?: string | undefined; clusterId?: string | undefined },
+): ParseResult<LitefsInfo> {
+  if (!isRecord(body))
+    return fail(`/info: expected a JSON object, got ${kindOf(body)} ${show(body)}`);
+  const { clusterID, isPrimary, candidate, path, primary } = body;
+  if (clusterID !== undefined && typeof clusterID !== 'string') {
+    return fail(`/info: expected "clusterID" to be a string or omitted, got ${show(clusterID)}`);
+  }
+  if (typeof isPrimary !== 'boolean') {
+    return fail(`/info: expected boolean "isPrimary", got ${kindOf(isPrimary)} ${show(isPrimary)}`);
+  }
+  if (typeof candidate !== 'boolean') {
+    return fail(`/info: expected boolean "candidate", got ${kindOf(candidate)} ${show(candidate)}`);
+  }
+  if (typeof path !== 'string') {
+    return fail(`/info: expected string "path", got ${kindOf(path)} ${show(path)}`);
+  }
+  if (!isRecord(primary)) {
+    return fail(`/info: expected object "primary", got ${kindOf(primary)} ${show(primary)}`);
+  }
+  if (typeof primary.hostname !== 'string') {
+    return fail(
+      `/info: expected string "primary.hostname", got ${kindOf(primary.hostname)} ${show(primary.hostname)}`,
+    );
+  }
+  const { litefsId, clusterId } = headers;
+  if (litefsId !== undefined && !NODE_ID.test(litefsId)) {
+    return fail(`/info: expected a 16-hex-char Litefs-Id header, got ${show(litefsId)}`);
+  }
+  return ok({
+    clusterId: clusterID ?? '',
+    isPrimary,
+    candidate,
+    path,
+    primaryHostname: primary.hostname,
+    nodeId: litefsId,
+    clusterIdHeader: clusterId,
+  });
+}
+
+/** `hostname` of init/primaryChange: `omitempty` in store.go, so a present value is non-empty. */
+function parseRoleData(
+  type: 'init' | 'primaryChange',
+  data: unknown,
+): ParseResult<{ isPrimary: boolean; hostname: string | undefined }> {
+  if (!isRecord(data)) return fail(`${type} event: expected object "data", got ${kindOf(data)}`);
+  if (typeof data.isPrimary !== 'boolean') {
+    return fail(`${type} event: expected boolean "data.isPrimary", got ${show(data.isPrimary)}`);
+  }
+  const { hostname } = data;
+  if (hostname !== undefined && (typeof hostname !== 'string' || hostname === '')) {
+    return fail(
+      `${type} event: expected "data.hostname" to be a non-empty string or omitted, got ${show(hostname)}`,
+    );
+  }
+  return ok({ isPrimary: data.isPrimary, hostname });
+}
+
+function isUint32(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+/**
+ * One line of GET /events: json.Encoder output of litefs.Event (store.go): `type`, `db`
+ * (omitempty; set on tx), `data`. tx data is TxEventData: `txID` and `postApplyChecksum` are
+ * JSON strings of 16 lowercase hex (ltx MarshalJSON), `pageSize`/`commit` uint32 numbers,
+ * `timestamp` a Go time.Time (RFC 3339, UTC).
+ */
+export function parseEventLine(line: string): ParseResult<LitefsEvent> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return fail(
+      `event: expected one JSON object per line, got ${show(line)} (${(err as Error).message})`,
+    );
+  }
+  if (!isRecord(value))
+    return fail(`event: expected a JSON object, got ${kindOf(value)} ${show(line)}`);
+  const { type, data } = value;
+  if (typeof type !== 'string' || type === '') {
+    return fail(`event: expected string "type", got ${show(type)} in ${show(line)}`);
+  }
+  switch (type) {
+    case 'init':
+    case 'primaryChange': {
+      const role = parseRoleData(type, data);
+      return role.ok ? ok({ type, ...role.value }) : fail(role.error);
+    }
+    case 'tx': {
+      const { db } = value;
+      if (typeof db !== 'string' || db === '') {
+        return fail(`tx event: expected non-empty string "db", got ${show(db)}`);
+      }
+      if (!isRecord(data)) return fail(`tx event: expected object "data", got ${kindOf(data)}`);
+      const txid = parseTxidField('tx event data.txID', data.txID);
+      if (!txid.ok) return fail(txid.error);
+      const checksum = checkHex16('tx event data.postApplyChecksum', data.postApplyChecksum);
+      if (!checksum.ok) return fail(checksum.error);
+      if (!isUint32(data.pageSize)) {
+        return fail(`tx event: expected uint32 "data.pageSize", got ${show(data.pageSize)}`);
+      }
+      if (!isUint32(data.commit)) {
+        return fail(`tx event: expected uint32 "data.commit", got ${show(data.commit)}`);
+      }
+      const { timestamp } = data;
+      if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
+        return fail(`tx event: expected RFC 3339 string "data.timestamp", got ${show(timestamp)}`);
+      }
+      return ok({
+        type: 'tx',
+        db,
+        txid: txid.value,
+        checksum: checksum.value,
+        pageSize: data.pageSize,
+        commit: data.commit,
+        timestamp,
+      });
+    }
+    default:
+      // Newer LiteFS versions may add event types; they are not errors.
+      return ok({ type: 'unknown', rawType: type });
+  }
+}
+
+/**
+ * GET /debug/vars: the expvar page; LiteFS publishes its store under `store`
+ * (cmd/litefs/mount_linux.go) as storeVarJSON (store.go StoreVar.String): `isPrimary`,
+ * `candidate`, `dbs` keyed by name with `txid`/`checksum` as `%016x` strings. StoreVar.String
+ * returns `null` if it cannot marshal, which is reported as an error here.
+ */
+export function parseDebugVars(body: unknown): ParseResult<StoreVars> {
+  if (!isRecord(body)) {
+    return fail(`/debug/vars: expected a JSON object, got ${kindOf(body)} ${show(body)}`);
+  }
+  const { store } = body;
+  if (!isRecord(store)) {
+    return fail(`/debug/vars: expected object "store", got ${kindOf(store)} ${show(store)}`);
+  }
+  if (typeof store.isPrimary !== 'boolean') {
+    return fail(`/debug/vars: expected boolean "store.isPrimary", got ${show(store.isPrimary)}`);
+  }
+  if (typeof store.candidate !== 'boolean') {
+    return fail(`/debug/vars: expected boolean "store.candidate", got ${show(store.candidate)}`);
+  }
+  if (!isRecord(store.dbs)) {
+    return fail(
+      `/debug/vars: expected object "store.dbs", got ${kindOf(store.dbs)} ${show(store.dbs)}`,
+    );
+  }
+  const dbs: StoreVars['dbs'] = {};
+  for (const [name, db] of Object.entries(store.dbs)) {
+    if (!isRecord(db)) {
+      return fail(`/debug/vars: expected object "store.dbs.${name}", got ${kindOf(db)}`);
+    }
+    const txid = parseTxidField(`/debug/vars store.dbs.${name}.txid`, db.txid);
+    if (!txid.ok) return fail(txid.error);
+    const checksum = checkHex16(`/debug/vars store.dbs.${name}.checksum`, db.checksum);
+    if (!checksum.ok) return fail(checksum.error);
+    dbs[name] = { txid: txid.value, checksum: checksum.value };
+  }
+  return ok({ isPrimary: store.isPrimary, candidate: store.candidate, dbs });
+}
+
+// The 16-byte magic string every SQLite database file starts with ("SQLite format 3\0").
+const SQLITE_MAGIC = [
+  0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00,
+];
+
+/** True iff `bytes` starts with the SQLite header string (DESIGN.md section 3, validHeader). */
+export function isSqliteHeader(bytes: Uint8Array): boolean {
+  if (bytes.length < SQLITE_MAGIC.length) return false;
+  return SQLITE_MAGIC.every((b, i) => bytes[i] === b);
+}

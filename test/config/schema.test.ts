@@ -1,0 +1,131 @@
+import t from 'tap';
+import { loadConfig } from '../../src/config/load.js';
+import { OPTIONS } from '../../src/config/schema.js';
+
+// DESIGN.md section 6, plus --restart-max.
+const DESIGNED = [
+  'config',
+  'litefs-config',
+  'mount-dir',
+  'data-dir',
+  'litefs-url',
+  'db',
+  'migrate',
+  'migrate-timeout',
+  'before',
+  'promote',
+  'promote-timeout',
+  'on-promotion',
+  'bootstrap',
+  'peers',
+  'peer-wait',
+  'state-file',
+  'fence-timeout',
+  'backup-dir',
+  'backup-keep',
+  'min-free-disk',
+  'max-lag',
+  'sync-timeout',
+  'health-addr',
+  'poll-interval',
+  'restart',
+  'restart-max',
+  'shutdown-timeout',
+  'log-format',
+  'log-level',
+  'standalone',
+];
+
+t.test('the table holds exactly the designed options, each once', async (t) => {
+  t.same(OPTIONS.map((o) => o.name).sort(), [...DESIGNED].sort());
+  for (const key of ['flag', 'env', 'fileKey'] as const) {
+    const values = OPTIONS.map((o) => o[key]).filter((v) => v !== undefined);
+    t.equal(new Set(values).size, values.length, `${key} unique`);
+  }
+  const fields = OPTIONS.map((o) => o.field).filter((f) => f !== undefined);
+  t.equal(new Set(fields).size, fields.length, 'Config fields unique');
+});
+
+t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
+  const r = loadConfig({
+    mode: 'run',
+    options: { db: ['a.db'] },
+    command: ['app'],
+    env: {},
+    cwd: '/app',
+    home: undefined,
+    readFile: () => undefined,
+  });
+  t.ok(r.ok);
+  if (!r.ok) return;
+  t.match(r.config, {
+    configFile: undefined,
+    litefsConfig: undefined,
+    mountDir: '/litefs',
+    dataDir: undefined,
+    litefsUrl: 'http://127.0.0.1:20202',
+    db: ['a.db'],
+    migrate: [],
+    migrateTimeoutMs: 600_000,
+    before: [],
+    promote: false,
+    promoteTimeoutMs: 30_000,
+    onPromotion: 'migrate',
+    bootstrap: 'auto',
+    peers: undefined,
+    peerWaitMs: 30_000,
+    stateFile: '/var/lib/litefs-supervisor.json',
+    fenceTimeoutMs: 60_000,
+    backupDir: undefined,
+    backupKeep: 3,
+    minFreeDisk: 10,
+    maxLagMs: 10_000,
+    syncTimeoutMs: 600_000,
+    healthAddr: { host: '', port: 9090 },
+    pollIntervalMs: 1000,
+    restart: 'never',
+    restartMax: 5,
+    shutdownTimeoutMs: 3000,
+    logFormat: 'logfmt',
+    logLevel: 'info',
+    standalone: false,
+    command: ['app'],
+  });
+  // Every Config field is present (undefined counts), so none was forgotten by the loader.
+  t.same(
+    Object.keys(r.config).sort(),
+    [
+      'backupDir',
+      'backupKeep',
+      'before',
+      'bootstrap',
+      'command',
+      'configFile',
+      'dataDir',
+      'db',
+      'fenceTimeoutMs',
+      'healthAddr',
+      'litefsConfig',
+      'litefsUrl',
+      'logFormat',
+      'logLevel',
+      'maxLagMs',
+      'migrate',
+      'migrateTimeoutMs',
+      'minFreeDisk',
+      'mountDir',
+      'onPromotion',
+      'peerWaitMs',
+      'peers',
+      'pollIntervalMs',
+      'promote',
+      'promoteTimeoutMs',
+      'restart',
+      'restartMax',
+      'shutdownTimeoutMs',
+      'standalone',
+      'stateFile',
+      'syncTimeoutMs',
+    ].sort(),
+  );
+});

@@ -1,0 +1,127 @@
+// Spawn the built CLI (dist/cli/main.js) as a real process and read its logfmt lines as
+// records, so end-to-end tests assert on `event` fields, exit codes and HTTP answers.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { waitFor } from './wait.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = `${ROOT}dist/cli/main.js`;
+export const FIXTURES = `${ROOT}test/fixtures/`;
+
+export type LogRecord = Record<string, string>;
+
+/** Parse one logfmt line (values bare or JSON-quoted). Returns undefined for other lines. */
+export function parseLogfmt(line: string): LogRecord | undefined {
+  const out: LogRecord = {};
+  const re = /([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
+  let m: RegExpExecArray | null = re.exec(line);
+  if (m?.index !== 0) return undefined;
+  while (m) {
+    const raw = m[2] ?? '';
+    out[m[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    m = re.exec(line);
+  }
+  return out.level && out.event ? out : undefined;
+}
+
+export interface Cli {
+  child: ChildProcess;
+  records: LogRecord[];
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Wait for a log record with this event (and matching fields); returns it. */
+  waitEvent(
+    event: string,
+    match?: (r: LogRecord) => boolean,
+    timeoutMs?: number,
+  ): Promise<LogRecord>;
+  events(): string[];
+  /** The health API's URL, from the health.listen record. */
+  healthUrl(): Promise<string>;
+}
+
+export function startCli(
+  t: Test,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Cli {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  // Nothing of the developer's environment may configure the supervisor under test.
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('LITEFS_SUPERVISOR_') && !(opts.env && k in opts.env)) delete env[k];
+  }
+  delete env.FLY_APP_NAME;
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let partial = '';
+  const records: LogRecord[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const r = parseLogfmt(line);
+      if (r) records.push(r);
+    }
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const cli: Cli = {
+    child,
+    records,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    events: () => records.map((r) => r.event ?? ''),
+    async waitEvent(event, match = () => true, timeoutMs = 15_000) {
+      let found: LogRecord | undefined;
+      await waitFor(
+        () => {
+          found = records.find((r) => r.event === event && match(r));
+          if (!found && child.exitCode !== null) {
+            throw new Error(`exited ${child.exitCode} before event ${event}; stderr:\n${err}`);
+          }
+          return found !== undefined;
+        },
+        { timeoutMs, message: `event ${event} not seen; stderr so far:\n${err}` },
+      );
+      return found!;
+    },
+    async healthUrl() {
+      const r = await cli.waitEvent('health.listen');
+      return r.url!;
+    },
+  };
+  return cli;
+}
+
+export async function getJson(url: string, init?: RequestInit) {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body: body as Record<string, unknown>, headers: res.headers };
+}
