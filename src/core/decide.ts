@@ -642,7 +642,7 @@ class Draft {
     msg: string,
     fields: Record<string, unknown>,
   ): void {
-    this.log(level, event, msg, { ...fields, exitCode: code });
+    this.log(level, event, msg, fields);
     this.enter('stopping', msg, 'supervisor.exit', { exitCode: code });
     this.s.exited = code;
     this.actions.push({ type: 'exit', code });

@@ -2,8 +2,8 @@
 // allowing and refusing, plus the waits, exits and restarts of DESIGN.md sections 5 and 9.
 
 import t from 'tap';
-import { type Action, initialState } from '../../src/core/state.js';
 import { decide } from '../../src/core/decide.js';
+import { type Action, initialState } from '../../src/core/state.js';
 import { db, Sim, testConfig } from '../helpers/builders.js';
 
 const runs = (list: Action[]) => list.filter((a) => a.type === 'run-command');
@@ -17,29 +17,61 @@ function primaryMigrating(sim: Sim) {
 }
 
 t.test('S1 primary-only migrations', async (t) => {
-  t.test('allows: a primary runs each migration only after a fresh /info confirms it', async (t) => {
-    const sim = new Sim(testConfig({ migrate: ['m1', 'm2'] }));
-    const first = sim.see({ role: 'primary' });
-    t.same(sim.types(first), ['observe'], 'asks for a fresh observation, runs nothing yet');
-    t.equal(sim.state.phase, 'migrating');
-    const token = sim.lastToken();
-    t.same(runs(sim.see({ role: 'primary' }, 5)), [], 'an ordinary poll is not the confirmation');
-    const confirmed = sim.see({ role: 'primary' }, 5, token);
-    t.same(runs(confirmed).map((a) => a.type === 'run-command' && a.command), ['m1']);
-    sim.feed({ type: 'command-exit', index: 0, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 5 });
-    t.same(runs(sim.actions).length, 1, 'm2 waits for its own confirmation');
-    sim.see({ role: 'primary' }, 5, sim.lastToken());
-    t.same(runs(sim.actions).map((a) => a.type === 'run-command' && a.command), ['m1', 'm2']);
-    sim.feed({ type: 'command-exit', index: 1, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 5 });
-    t.ok(sim.state.migrationsDone);
-    t.same(sim.types().filter((x) => x === 'start-app'), ['start-app'], 'then the app starts');
-    t.ok(sim.events().includes('migrate.complete'));
-  });
+  t.test(
+    'allows: a primary runs each migration only after a fresh /info confirms it',
+    async (t) => {
+      const sim = new Sim(testConfig({ migrate: ['m1', 'm2'] }));
+      const first = sim.see({ role: 'primary' });
+      t.same(sim.types(first), ['observe'], 'asks for a fresh observation, runs nothing yet');
+      t.equal(sim.state.phase, 'migrating');
+      const token = sim.lastToken();
+      t.same(runs(sim.see({ role: 'primary' }, 5)), [], 'an ordinary poll is not the confirmation');
+      const confirmed = sim.see({ role: 'primary' }, 5, token);
+      t.same(
+        runs(confirmed).map((a) => a.type === 'run-command' && a.command),
+        ['m1'],
+      );
+      sim.feed({
+        type: 'command-exit',
+        index: 0,
+        exitCode: 0,
+        signal: undefined,
+        timedOut: false,
+        spawnError: undefined,
+        durationMs: 5,
+      });
+      t.same(runs(sim.actions).length, 1, 'm2 waits for its own confirmation');
+      sim.see({ role: 'primary' }, 5, sim.lastToken());
+      t.same(
+        runs(sim.actions).map((a) => a.type === 'run-command' && a.command),
+        ['m1', 'm2'],
+      );
+      sim.feed({
+        type: 'command-exit',
+        index: 1,
+        exitCode: 0,
+        signal: undefined,
+        timedOut: false,
+        spawnError: undefined,
+        durationMs: 5,
+      });
+      t.ok(sim.state.migrationsDone);
+      t.same(
+        sim.types().filter((x) => x === 'start-app'),
+        ['start-app'],
+        'then the app starts',
+      );
+      t.ok(sim.events().includes('migrate.complete'));
+    },
+  );
 
   const refusals: [string, Parameters<Sim['see']>[0]][] = [
     ['a synced replica', { role: 'replica', lag: 0 }],
     ['an unsynced replica', { role: 'replica', lag: 'unsynced' }],
-    ['an unknown role (no .primary and not primary: never inferred as primary)', { role: 'unknown' }],
+    [
+      'an unknown role (no .primary and not primary: never inferred as primary)',
+      { role: 'unknown' },
+    ],
     ['LiteFS unreachable', { role: 'down' }],
   ];
   for (const [name, spec] of refusals) {
@@ -47,7 +79,10 @@ t.test('S1 primary-only migrations', async (t) => {
       const sim = new Sim(testConfig());
       for (let i = 0; i < 5; i++) sim.see(spec, 1000);
       t.same(runs(sim.actions), []);
-      t.notOk(sim.actions.some((a) => a.type === 'observe'), 'not even a confirmation is asked');
+      t.notOk(
+        sim.actions.some((a) => a.type === 'observe'),
+        'not even a confirmation is asked',
+      );
     });
   }
 
@@ -75,10 +110,25 @@ t.test('S6 lease lost mid-migration', async (t) => {
     const sim = new Sim(testConfig());
     primaryMigrating(sim);
     const lost = sim.see({ role: 'replica', lag: 'unsynced' }, 100);
-    t.same(lost.filter((a) => a.type === 'stop-command'), [{ type: 'stop-command', signal: 'SIGTERM' }]);
+    t.same(
+      lost.filter((a) => a.type === 'stop-command'),
+      [{ type: 'stop-command', signal: 'SIGTERM' }],
+    );
     t.ok(sim.events(lost).includes('migrate.abort'));
-    t.same(sim.see({ role: 'replica', lag: 'unsynced' }, 100).filter((a) => a.type === 'stop-command'), [], 'asked once');
-    sim.feed({ type: 'command-exit', index: 0, exitCode: 143, signal: 'SIGTERM', timedOut: false, spawnError: undefined, durationMs: 200 });
+    t.same(
+      sim.see({ role: 'replica', lag: 'unsynced' }, 100).filter((a) => a.type === 'stop-command'),
+      [],
+      'asked once',
+    );
+    sim.feed({
+      type: 'command-exit',
+      index: 0,
+      exitCode: 143,
+      signal: 'SIGTERM',
+      timedOut: false,
+      spawnError: undefined,
+      durationMs: 200,
+    });
     t.equal(sim.state.commands[0]?.status, 'aborted');
     t.equal(sim.state.phase, 'syncing', 're-decides as a replica');
     const synced = sim.see({ role: 'replica', lag: 5 }, 100);
@@ -101,7 +151,10 @@ t.test('S6 lease lost mid-migration', async (t) => {
   t.test('a lease change from /events stops it without waiting for a poll', async (t) => {
     const sim = new Sim(testConfig());
     primaryMigrating(sim);
-    const out = sim.feed({ type: 'litefs-event', event: { type: 'primaryChange', isPrimary: false, hostname: 'node-b' } });
+    const out = sim.feed({
+      type: 'litefs-event',
+      event: { type: 'primaryChange', isPrimary: false, hostname: 'node-b' },
+    });
     t.same(sim.types(out), ['stop-command']);
     t.equal(sim.state.role, 'replica');
   });
@@ -115,24 +168,30 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
     ['TXID 0', db({ txid: 0n })],
   ];
   for (const [name, d] of empties) {
-    t.test(`allows with --bootstrap auto (${name}): migrations get LITEFS_SUPERVISOR_BOOTSTRAP=1`, async (t) => {
-      const sim = new Sim(testConfig());
-      sim.see({ role: 'primary', dbs: [d] });
-      const out = sim.see({ role: 'primary', dbs: [d] }, 5, sim.lastToken());
-      const run = runs(out)[0];
-      t.ok(run && run.type === 'run-command' && run.env.LITEFS_SUPERVISOR_BOOTSTRAP === '1');
-    });
-    t.test(`refuses with --bootstrap never (${name}): fenced, nothing runs, exit 4 after --fence-timeout`, async (t) => {
-      const sim = new Sim(testConfig({ bootstrap: 'never', fenceTimeoutMs: 60_000 }));
-      sim.see({ role: 'primary', dbs: [d] });
-      t.equal(sim.state.phase, 'fenced');
-      t.ok(sim.events().includes('fence.enter'));
-      sim.see({ role: 'primary', dbs: [d] }, 30_000);
-      t.same(sim.types(), [], 'no migration, no app, no exit yet');
-      sim.see({ role: 'primary', dbs: [d] }, 30_000);
-      t.same(sim.types(), ['exit']);
-      t.equal(sim.state.exited, 4);
-    });
+    t.test(
+      `allows with --bootstrap auto (${name}): migrations get LITEFS_SUPERVISOR_BOOTSTRAP=1`,
+      async (t) => {
+        const sim = new Sim(testConfig());
+        sim.see({ role: 'primary', dbs: [d] });
+        const out = sim.see({ role: 'primary', dbs: [d] }, 5, sim.lastToken());
+        const run = runs(out)[0];
+        t.ok(run && run.type === 'run-command' && run.env.LITEFS_SUPERVISOR_BOOTSTRAP === '1');
+      },
+    );
+    t.test(
+      `refuses with --bootstrap never (${name}): fenced, nothing runs, exit 4 after --fence-timeout`,
+      async (t) => {
+        const sim = new Sim(testConfig({ bootstrap: 'never', fenceTimeoutMs: 60_000 }));
+        sim.see({ role: 'primary', dbs: [d] });
+        t.equal(sim.state.phase, 'fenced');
+        t.ok(sim.events().includes('fence.enter'));
+        sim.see({ role: 'primary', dbs: [d] }, 30_000);
+        t.same(sim.types(), [], 'no migration, no app, no exit yet');
+        sim.see({ role: 'primary', dbs: [d] }, 30_000);
+        t.same(sim.types(), ['exit']);
+        t.equal(sim.state.exited, 4);
+      },
+    );
   }
   t.test('a non-empty primary is not a bootstrap', async (t) => {
     const sim = new Sim(testConfig());
@@ -153,7 +212,11 @@ t.test('syncing: a replica starts the app only once synced', async (t) => {
     ['lag at --max-lag', { role: 'replica', lag: 10_000 }, true],
     ['lag above --max-lag', { role: 'replica', lag: 10_001 }, false],
     ['initial replication not finished', { role: 'replica', lag: 'unsynced' }, false],
-    ['no .lag (older LiteFS), TXID replicated', { role: 'replica', lag: 'absent', dbs: [db({ txid: 7n })] }, true],
+    [
+      'no .lag (older LiteFS), TXID replicated',
+      { role: 'replica', lag: 'absent', dbs: [db({ txid: 7n })] },
+      true,
+    ],
     ['no .lag, TXID 0', { role: 'replica', lag: 'absent', dbs: [db({ txid: 0n })] }, false],
     ['no .lag, no -pos', { role: 'replica', lag: 'absent', dbs: [db({ txid: 'absent' })] }, false],
   ];
@@ -171,7 +234,10 @@ t.test('syncing: a replica starts the app only once synced', async (t) => {
     sim.see({ role: 'replica', lag: 'unsynced' });
     sim.see({ role: 'replica', lag: 'unsynced' }, 1000);
     sim.see({ role: 'replica', lag: 3 }, 1000);
-    t.same(sim.events().filter((e) => e.startsWith('sync.')), ['sync.wait', 'sync.done']);
+    t.same(
+      sim.events().filter((e) => e.startsWith('sync.')),
+      ['sync.wait', 'sync.done'],
+    );
   });
 });
 
@@ -211,7 +277,10 @@ t.test('waiting and --sync-timeout (exit 5)', async (t) => {
     sim.see({ role: 'down' }, 1000);
     sim.see({ role: 'replica', lag: 1 }, 1000);
     t.same(sim.types(), ['start-app']);
-    t.same(sim.events().filter((e) => e === 'litefs.unreachable' || e === 'litefs.connected'), ['litefs.unreachable', 'litefs.connected']);
+    t.same(
+      sim.events().filter((e) => e === 'litefs.unreachable' || e === 'litefs.connected'),
+      ['litefs.unreachable', 'litefs.connected'],
+    );
   });
 });
 
@@ -235,60 +304,116 @@ t.test('failed commands exit 3 and never start the app', async (t) => {
   t.test('--before on a replica', async (t) => {
     const sim = new Sim(testConfig({ before: ['b1'] }));
     const out = sim.see({ role: 'replica', lag: 0 });
-    t.same(runs(out).map((a) => a.type === 'run-command' && a.kind), ['before']);
-    sim.feed({ type: 'command-exit', index: 1, exitCode: 2, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 1 });
+    t.same(
+      runs(out).map((a) => a.type === 'run-command' && a.kind),
+      ['before'],
+    );
+    sim.feed({
+      type: 'command-exit',
+      index: 1,
+      exitCode: 2,
+      signal: undefined,
+      timedOut: false,
+      spawnError: undefined,
+      durationMs: 1,
+    });
     t.equal(sim.state.exited, 3);
     t.notOk(sim.types().includes('start-app'));
   });
   t.test('--before runs after the migrations on a primary', async (t) => {
     const sim = new Sim(testConfig({ before: ['b1'] }));
     primaryMigrating(sim);
-    sim.feed({ type: 'command-exit', index: 0, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 1 });
-    sim.feed({ type: 'command-exit', index: 1, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 1 });
-    t.same(runs(sim.actions).map((a) => a.type === 'run-command' && a.command), ['npx prisma migrate deploy', 'b1']);
+    sim.feed({
+      type: 'command-exit',
+      index: 0,
+      exitCode: 0,
+      signal: undefined,
+      timedOut: false,
+      spawnError: undefined,
+      durationMs: 1,
+    });
+    sim.feed({
+      type: 'command-exit',
+      index: 1,
+      exitCode: 0,
+      signal: undefined,
+      timedOut: false,
+      spawnError: undefined,
+      durationMs: 1,
+    });
+    t.same(
+      runs(sim.actions).map((a) => a.type === 'run-command' && a.command),
+      ['npx prisma migrate deploy', 'b1'],
+    );
     t.equal(sim.types().at(-1), 'start-app');
   });
 });
 
 t.test('S10 signals', async (t) => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-    t.test(`${signal} during a migration is forwarded; the app never starts; exit ${code}`, async (t) => {
-      const sim = new Sim(testConfig());
-      primaryMigrating(sim);
-      const out = sim.feed({ type: 'signal', signal });
-      t.same(out.filter((a) => a.type === 'stop-command'), [{ type: 'stop-command', signal }]);
-      sim.feed({ type: 'command-exit', index: 0, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 1 });
-      t.equal(sim.state.exited, code, 'even when the command then succeeds');
-      t.notOk(sim.types().includes('start-app'));
-    });
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    t.test(
+      `${signal} during a migration is forwarded; the app never starts; exit ${code}`,
+      async (t) => {
+        const sim = new Sim(testConfig());
+        primaryMigrating(sim);
+        const out = sim.feed({ type: 'signal', signal });
+        t.same(
+          out.filter((a) => a.type === 'stop-command'),
+          [{ type: 'stop-command', signal }],
+        );
+        sim.feed({
+          type: 'command-exit',
+          index: 0,
+          exitCode: 0,
+          signal: undefined,
+          timedOut: false,
+          spawnError: undefined,
+          durationMs: 1,
+        });
+        t.equal(sim.state.exited, code, 'even when the command then succeeds');
+        t.notOk(sim.types().includes('start-app'));
+      },
+    );
     t.test(`${signal} while waiting exits ${code} at once`, async (t) => {
       const sim = new Sim(testConfig());
       sim.see({ role: 'replica', lag: 'unsynced' });
       sim.feed({ type: 'signal', signal });
       t.equal(sim.state.exited, code);
     });
-    t.test(`${signal} with the app running is forwarded; the app's code is the exit code`, async (t) => {
-      const sim = new Sim(testConfig());
-      sim.see({ role: 'replica', lag: 0 });
-      sim.feed({ type: 'app-started', pid: 42 });
-      const out = sim.feed({ type: 'signal', signal });
-      t.same(out.filter((a) => a.type === 'stop-app'), [{ type: 'stop-app', signal }]);
-      t.equal(sim.state.exited, undefined, 'waits for the app');
-      sim.feed({ type: 'app-exit', exitCode: code, signal });
-      t.equal(sim.state.exited, code);
-    });
+    t.test(
+      `${signal} with the app running is forwarded; the app's code is the exit code`,
+      async (t) => {
+        const sim = new Sim(testConfig());
+        sim.see({ role: 'replica', lag: 0 });
+        sim.feed({ type: 'app-started', pid: 42 });
+        const out = sim.feed({ type: 'signal', signal });
+        t.same(
+          out.filter((a) => a.type === 'stop-app'),
+          [{ type: 'stop-app', signal }],
+        );
+        t.equal(sim.state.exited, undefined, 'waits for the app');
+        sim.feed({ type: 'app-exit', exitCode: code, signal });
+        t.equal(sim.state.exited, code);
+      },
+    );
   }
-  t.test('the app exiting 0 after SIGTERM exits 0; exiting 1 exits 1 (never turned into 0)', async (t) => {
-    for (const exitCode of [0, 1]) {
-      const sim = new Sim(testConfig({ restart: 'always' }));
-      sim.see({ role: 'replica', lag: 0 });
-      sim.feed({ type: 'app-started', pid: 42 });
-      sim.feed({ type: 'signal', signal: 'SIGTERM' });
-      sim.feed({ type: 'app-exit', exitCode, signal: undefined });
-      t.equal(sim.state.exited, exitCode, 'a stop we asked for is never restarted');
-      t.notOk(sim.types().includes('schedule-restart'));
-    }
-  });
+  t.test(
+    'the app exiting 0 after SIGTERM exits 0; exiting 1 exits 1 (never turned into 0)',
+    async (t) => {
+      for (const exitCode of [0, 1]) {
+        const sim = new Sim(testConfig({ restart: 'always' }));
+        sim.see({ role: 'replica', lag: 0 });
+        sim.feed({ type: 'app-started', pid: 42 });
+        sim.feed({ type: 'signal', signal: 'SIGTERM' });
+        sim.feed({ type: 'app-exit', exitCode, signal: undefined });
+        t.equal(sim.state.exited, exitCode, 'a stop we asked for is never restarted');
+        t.notOk(sim.types().includes('schedule-restart'));
+      }
+    },
+  );
   t.test('SIGTERM while the app is being spawned reaches it once it exists', async (t) => {
     const sim = new Sim(testConfig());
     sim.see({ role: 'replica', lag: 0 });
@@ -302,7 +427,10 @@ t.test('S10 signals', async (t) => {
     sim.see({ role: 'replica', lag: 0 });
     sim.feed({ type: 'app-started', pid: 42 });
     for (const signal of ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT']) {
-      t.same(sim.feed({ type: 'signal', signal }).filter((a) => a.type !== 'log'), [{ type: 'signal-app', signal }]);
+      t.same(
+        sim.feed({ type: 'signal', signal }).filter((a) => a.type !== 'log'),
+        [{ type: 'signal-app', signal }],
+      );
     }
     t.equal(sim.state.shutdown, undefined);
   });
@@ -331,7 +459,10 @@ t.test('app exit and the restart policy', async (t) => {
     sim.see({ role: 'replica', lag: 0 });
     sim.feed({ type: 'app-started', pid: 1 });
     const out = sim.feed({ type: 'app-exit', exitCode: 1, signal: undefined }, 10);
-    t.same(out.filter((a) => a.type === 'schedule-restart'), [{ type: 'schedule-restart', delayMs: 1000 }]);
+    t.same(
+      out.filter((a) => a.type === 'schedule-restart'),
+      [{ type: 'schedule-restart', delayMs: 1000 }],
+    );
     t.equal(sim.state.phase, 'restarting');
     t.same(sim.types(sim.feed({ type: 'restart-timer' }, 1000)), ['start-app']);
     sim.feed({ type: 'app-started', pid: 2 });
@@ -362,18 +493,47 @@ t.test('app exit and the restart policy', async (t) => {
 t.test('S12 decide never asks to write to LiteFS', async (t) => {
   // Every action decide can emit in these runs is one of these; none writes to the mount,
   // the data dir or a LiteFS write route (promote/handoff/import belong to later rules).
-  const allowed = new Set(['log', 'observe', 'run-command', 'stop-command', 'start-app', 'signal-app', 'stop-app', 'schedule-restart', 'exit']);
+  const allowed = new Set([
+    'log',
+    'observe',
+    'run-command',
+    'stop-command',
+    'start-app',
+    'signal-app',
+    'stop-app',
+    'schedule-restart',
+    'exit',
+  ]);
   const sim = new Sim(testConfig({ before: ['b'] }));
   primaryMigrating(sim);
   sim.see({ role: 'replica', lag: 1 }, 10);
-  sim.feed({ type: 'command-exit', index: 0, exitCode: 143, signal: 'SIGTERM', timedOut: false, spawnError: undefined, durationMs: 1 });
+  sim.feed({
+    type: 'command-exit',
+    index: 0,
+    exitCode: 143,
+    signal: 'SIGTERM',
+    timedOut: false,
+    spawnError: undefined,
+    durationMs: 1,
+  });
   sim.see({ role: 'replica', lag: 1 }, 10);
-  sim.feed({ type: 'command-exit', index: 1, exitCode: 0, signal: undefined, timedOut: false, spawnError: undefined, durationMs: 1 });
+  sim.feed({
+    type: 'command-exit',
+    index: 1,
+    exitCode: 0,
+    signal: undefined,
+    timedOut: false,
+    spawnError: undefined,
+    durationMs: 1,
+  });
   sim.feed({ type: 'app-started', pid: 1 });
   sim.feed({ type: 'signal', signal: 'SIGTERM' });
   sim.feed({ type: 'app-exit', exitCode: 0, signal: undefined });
   t.ok(sim.actions.length > 10);
-  t.same(sim.actions.filter((a) => !allowed.has(a.type)), []);
+  t.same(
+    sim.actions.filter((a) => !allowed.has(a.type)),
+    [],
+  );
 });
 
 t.test('transitions are recorded with a reason and kept to 50', async (t) => {

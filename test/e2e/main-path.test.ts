@@ -212,11 +212,12 @@ t.test('a migration that times out exits 3', async (t) => {
   );
   t.equal((await cli.exited).code, 3);
   t.ok(cli.events().includes('migrate.fail'));
-  t.same(
-    readLines(env.FIXTURE_SIGNAL_LOG),
-    ['SIGTERM'],
-    'the migration got SIGTERM through its process group',
-  );
+  t.notOk(readLines(env.FIXTURE_MIGRATE_LOG).includes('done'), 'the migration was stopped');
+  // Under load node may not have installed its handler before the timeout fires; when it
+  // had (it logged start), it must have received SIGTERM through its process group.
+  if (readLines(env.FIXTURE_MIGRATE_LOG).includes('start')) {
+    t.same(readLines(env.FIXTURE_SIGNAL_LOG), ['SIGTERM'], 'SIGTERM reached it through its group');
+  }
 });
 
 t.test('losing the lease mid-migration aborts it; the node carries on as a replica', async (t) => {

@@ -43,17 +43,24 @@ t.test('signals are forwarded to the app', async (t) => {
     cli.child.kill('SIGTERM');
     t.equal((await cli.exited).code, 0);
   });
-  t.test('SIGUSR1 is forwarded and does not stop anything', async (t) => {
+  t.test('SIGUSR1 and SIGHUP are forwarded and do not stop anything', async (t) => {
     const s = standalone(t);
-    const cli = startCli(t, [...s.args, '--', node, `${FIXTURES}app-ignore-sigterm.mjs`], {
-      env: s.env,
-    });
+    const cli = startCli(t, [...s.args, '--', node, `${FIXTURES}app-forever.mjs`], { env: s.env });
     await cli.waitEvent('app.started');
-    await waitFor(() => cli.stdout().length > 0, { timeoutMs: 5000, message: 'app output' });
-    cli.child.kill('SIGUSR1');
-    await cli.waitEvent('signal.forward', (r) => r.signal === 'SIGUSR1');
-    t.equal(cli.child.exitCode, null);
-    cli.child.kill('SIGKILL');
+    await waitFor(() => cli.stdout().includes('app ready'), {
+      timeoutMs: 5000,
+      message: 'app ready',
+    });
+    for (const signal of ['SIGUSR1', 'SIGHUP'] as const) {
+      cli.child.kill(signal);
+      await waitFor(() => signals(s.signalLog).includes(signal), {
+        timeoutMs: 5000,
+        message: `${signal} reached the app`,
+      });
+    }
+    t.equal(cli.child.exitCode, null, 'still running');
+    cli.child.kill('SIGTERM');
+    t.equal((await cli.exited).code, 143);
   });
   t.test('the process group is SIGKILLed after --shutdown-timeout', async (t) => {
     const s = standalone(t, ['--shutdown-timeout', '500ms']);

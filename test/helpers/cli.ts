@@ -82,9 +82,13 @@ export function startCli(
     signal: signal as NodeJS.Signals | null,
   }));
   t.teardown(async () => {
+    // SIGTERM first: the supervisor then stops its app (a SIGKILLed supervisor would leave
+    // the app running in its own process group).
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(timer);
     }
   });
   const cli: Cli = {
