@@ -67,11 +67,13 @@ if (pending.length > 0) {
   );
 }
 
-const insertVisit = db.prepare('INSERT INTO visits (user_agent) VALUES (?)');
-const countVisits = db.prepare('SELECT count(*) FROM visits').pluck();
-const listApplied = db.prepare(
-  'SELECT name, applied_at AS appliedAt FROM _migrations ORDER BY name',
-);
+// Prepared per request, not at start: until a pending migration reaches a replica the
+// statements would not compile, and the app should still start and answer.
+const sql = {
+  insertVisit: 'INSERT INTO visits (user_agent) VALUES (?)',
+  countVisits: 'SELECT count(*) FROM visits',
+  listApplied: 'SELECT name, applied_at AS appliedAt FROM _migrations ORDER BY name',
+};
 
 function send(res, status, body, headers = {}) {
   const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
@@ -93,12 +95,13 @@ function handle(req, res) {
     // Under LiteFS a replica refuses writes: still answer, just without counting this visit.
     let recorded = true;
     try {
-      insertVisit.run(req.headers['user-agent'] ?? null);
+      db.prepare(sql.insertVisit).run(req.headers['user-agent'] ?? null);
     } catch (err) {
       recorded = false;
       console.error(`example app: visit not recorded: ${err.message}`);
     }
-    return send(res, 200, { visits: countVisits.get(), recorded, migrations: listApplied.all() });
+    const visits = db.prepare(sql.countVisits).pluck().get();
+    return send(res, 200, { visits, recorded, migrations: db.prepare(sql.listApplied).all() });
   }
   return send(res, 404, 'not found\n');
 }

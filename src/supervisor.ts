@@ -128,7 +128,12 @@ export class Supervisor {
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        const { state, actions } = decide(this.state, next, this.deps.config, this.deps.clock.now());
+        const { state, actions } = decide(
+          this.state,
+          next,
+          this.deps.config,
+          this.deps.clock.now(),
+        );
         this.state = state;
         for (const action of actions) this.execute(action);
       }

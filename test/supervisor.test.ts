@@ -51,18 +51,31 @@ class Harness {
         return d.promise;
       },
       startCommand: (opts): RunningCommand => {
-        const d = deferred<{ exitCode: number; signal: string | undefined; timedOut: boolean; durationMs: number }>();
+        const d = deferred<{
+          exitCode: number;
+          signal: string | undefined;
+          timedOut: boolean;
+          durationMs: number;
+        }>();
         const rec = {
           command: opts.command,
-          done: (code: number) => d.resolve({ exitCode: code, signal: undefined, timedOut: false, durationMs: 1 }),
+          done: (code: number) =>
+            d.resolve({ exitCode: code, signal: undefined, timedOut: false, durationMs: 1 }),
           terminated: [] as string[],
         };
         this.commands.push(rec);
-        return { pid: 100, result: d.promise, terminate: (sig = 'SIGTERM') => rec.terminated.push(sig) };
+        return {
+          pid: 100,
+          result: d.promise,
+          terminate: (sig = 'SIGTERM') => rec.terminated.push(sig),
+        };
       },
       startApp: async () => {
         const d = deferred<{ exitCode: number; signal: string | undefined }>();
-        const rec = { exit: (code: number) => d.resolve({ exitCode: code, signal: undefined }), signals: [] as string[] };
+        const rec = {
+          exit: (code: number) => d.resolve({ exitCode: code, signal: undefined }),
+          signals: [] as string[],
+        };
         this.apps.push(rec);
         const app: RunningApp = {
           pid: 200,
@@ -126,7 +139,10 @@ t.test('a confirmation asked while a poll is in flight waits for a new observati
   await settle();
   await h.tick(1000);
   t.equal(h.observations.length, 2);
-  sup.dispatch({ type: 'litefs-event', event: { type: 'primaryChange', isPrimary: true, hostname: undefined } });
+  sup.dispatch({
+    type: 'litefs-event',
+    event: { type: 'primaryChange', isPrimary: true, hostname: undefined },
+  });
   t.ok(h.events().includes('migrate.confirm'), 'the event asks for a confirmation');
   // The poll that was already in flight when the token was issued answers: not fresh.
   h.observations[1]!.answer(obs({ role: 'primary' }));

@@ -50,10 +50,12 @@ export const EXIT = {
   syncTimeout: 5,
 } as const;
 
+/** Phases bounded by --sync-timeout (a primary that cannot read its db waits in checking). */
 const WAITING: ReadonlySet<Phase> = new Set([
   'waiting-for-litefs',
   'waiting-for-primary',
   'syncing',
+  'checking',
 ]);
 
 export function decide(prev: SupervisorState, input: Input, config: Config, now: number): Decision {
@@ -474,6 +476,13 @@ class Draft {
       );
     }
     const verdict = primaryChecks(dbs, this.config);
+    if (verdict.kind === 'wait') {
+      if (s.reason !== verdict.why) {
+        this.enter('checking', verdict.why, 'primary.wait-db', { level: 'warn' });
+      }
+      this.wait('checking', verdict.why, 'primary.wait-db');
+      return;
+    }
     if (verdict.kind === 'fence') {
       this.fence(verdict.why, verdict.action);
       return;

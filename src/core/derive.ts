@@ -75,6 +75,8 @@ export interface DbView {
   empty: boolean;
   /** Why it counts as empty, when it does. */
   emptyBecause: string | undefined;
+  /** Set when the db could not be read (EIO, EACCES...): its state is unknown, not empty. */
+  unreadable: string | undefined;
 }
 
 /**
@@ -84,7 +86,8 @@ export interface DbView {
 export function dbViewOf(db: DbObservation, standalone: boolean): DbView {
   const pos = db.pos.kind === 'present' ? db.pos.value : undefined;
   let emptyBecause: string | undefined;
-  if (!db.exists) emptyBecause = 'the file does not exist';
+  if (db.error !== undefined) emptyBecause = undefined;
+  else if (!db.exists) emptyBecause = 'the file does not exist';
   else if (db.sizeBytes === 0) emptyBecause = 'the file is zero bytes';
   else if (!standalone && !db.validHeader) emptyBecause = 'the file has no SQLite header';
   else if (!standalone && pos && pos.txid === 0n) emptyBecause = 'its TXID is 0';
@@ -97,6 +100,7 @@ export function dbViewOf(db: DbObservation, standalone: boolean): DbView {
     checksum: pos?.checksum,
     empty: emptyBecause !== undefined,
     emptyBecause,
+    unreadable: db.error,
   };
 }
 

@@ -24,6 +24,7 @@ export function s6MustAbortMigration(cmd: CommandRecord, role: Role): boolean {
 
 export type PrimaryVerdict =
   | { kind: 'proceed'; bootstrap: boolean; emptyDbs: DbView[] }
+  | { kind: 'wait'; why: string }
   | { kind: 'fence'; why: string; action: string };
 
 /**
@@ -32,6 +33,14 @@ export type PrimaryVerdict =
  * and the rest of S3 (peers that did not answer) plug in here.
  */
 export function primaryChecks(dbs: DbView[], config: Config): PrimaryVerdict {
+  // A db we cannot read is neither empty nor safe: decide nothing about it until it reads.
+  const unreadable = dbs.filter((db) => db.unreadable !== undefined);
+  if (unreadable.length > 0) {
+    return {
+      kind: 'wait',
+      why: `cannot read ${unreadable.map((db) => `${db.name} (${db.unreadable})`).join(', ')}; not migrating until it can be read`,
+    };
+  }
   const emptyDbs = dbs.filter((db) => db.empty);
   if (emptyDbs.length === 0 || config.standalone) {
     return { kind: 'proceed', bootstrap: emptyDbs.length > 0, emptyDbs };

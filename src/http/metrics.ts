@@ -25,7 +25,12 @@ function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-export function renderMetrics(s: SupervisorState, config: Config, version: string, now: number): string {
+export function renderMetrics(
+  s: SupervisorState,
+  config: Config,
+  version: string,
+  now: number,
+): string {
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -47,11 +52,16 @@ export function renderMetrics(s: SupervisorState, config: Config, version: strin
     'litefs_supervisor_role',
     'gauge',
     'Role of this node (1 for the current one).',
-    (['primary', 'replica', 'unknown'] as const).map((r) => [`{role="${r}"}`, r === s.role ? 1 : 0]),
+    (['primary', 'replica', 'unknown'] as const).map((r) => [
+      `{role="${r}"}`,
+      r === s.role ? 1 : 0,
+    ]),
   );
   const lag = s.role === 'primary' ? 0 : syncOf(s.observation, config.maxLagMs).lagMs;
   if (lag !== undefined) {
-    metric('litefs_supervisor_lag_seconds', 'gauge', 'Replication lag from .lag.', [['', lag / 1000]]);
+    metric('litefs_supervisor_lag_seconds', 'gauge', 'Replication lag from .lag.', [
+      ['', lag / 1000],
+    ]);
   }
   const dbs = dbViewsOf(s.observation, config).filter((db) => db.txid !== undefined);
   if (dbs.length > 0) {

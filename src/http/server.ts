@@ -66,7 +66,9 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
     }
     return answer(reply, replicaVerdict(getState(), maxLagMs));
   });
-  app.get('/status', (_req, reply) => reply.send(statusSnapshot(getState(), config, version, now())));
+  app.get('/status', (_req, reply) =>
+    reply.send(statusSnapshot(getState(), config, version, now())),
+  );
   app.get('/metrics', (_req, reply) =>
     reply
       .type('text/plain; version=0.0.4; charset=utf-8')
@@ -85,7 +87,8 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
     // A bad request is the client's fault: answer 4xx, never 5xx (issue 4 hardens this).
-    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const code =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return reply.code(code).send({ ok: false, error: err.message ?? 'error' });
   });
   return app;
@@ -96,7 +99,14 @@ export async function listen(app: FastifyInstance, addr: HealthAddr): Promise<st
   await app.listen({ host: addr.host === '' ? '::' : addr.host, port: addr.port, ipv6Only: false });
   const a = app.server.address();
   if (a && typeof a === 'object') {
-    const host = a.family === 'IPv6' ? (a.address === '::' ? 'localhost' : `[${a.address}]`) : a.address === '0.0.0.0' ? 'localhost' : a.address;
+    const host =
+      a.family === 'IPv6'
+        ? a.address === '::'
+          ? 'localhost'
+          : `[${a.address}]`
+        : a.address === '0.0.0.0'
+          ? 'localhost'
+          : a.address;
     return `http://${host}:${a.port}`;
   }
   return String(a);

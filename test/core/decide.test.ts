@@ -193,6 +193,28 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
       },
     );
   }
+  t.test(
+    'an unreadable db is not empty: the primary waits, then goes on once it reads',
+    async (t) => {
+      const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+      const broken = db({ exists: false, txid: 'absent', error: 'EIO: i/o error' });
+      sim.see({ role: 'primary', dbs: [broken] });
+      sim.see({ role: 'primary', dbs: [broken] }, 1000);
+      t.equal(sim.state.phase, 'checking');
+      t.same(sim.types(), [], 'no migration, no app');
+      t.ok(sim.events().includes('primary.wait-db'));
+      sim.see({ role: 'primary' }, 1000);
+      t.equal(sim.state.phase, 'migrating');
+      t.same(sim.types(), ['observe']);
+    },
+  );
+  t.test('an unreadable db for longer than --sync-timeout exits 5', async (t) => {
+    const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+    const broken = db({ error: 'EIO' });
+    sim.see({ role: 'primary', dbs: [broken] });
+    sim.see({ role: 'primary', dbs: [broken] }, 10_000);
+    t.equal(sim.state.exited, 5);
+  });
   t.test('a non-empty primary is not a bootstrap', async (t) => {
     const sim = new Sim(testConfig());
     primaryMigrating(sim);

@@ -4,7 +4,12 @@
 import type { Config } from '../../src/config/types.js';
 import { decide } from '../../src/core/decide.js';
 import type { DbObservation, Observation } from '../../src/core/observation.js';
-import { type Action, type Input, initialState, type SupervisorState } from '../../src/core/state.js';
+import {
+  type Action,
+  type Input,
+  initialState,
+  type SupervisorState,
+} from '../../src/core/state.js';
 
 export function testConfig(over: Partial<Config> = {}): Config {
   return {
@@ -49,6 +54,8 @@ export interface DbSpec {
   size?: number;
   header?: boolean;
   exists?: boolean;
+  /** The db could not be read (EIO...): state unknown. */
+  error?: string;
 }
 
 export function db(spec: DbSpec = {}): DbObservation {
@@ -57,6 +64,7 @@ export function db(spec: DbSpec = {}): DbObservation {
   const txid = spec.txid ?? 5n;
   return {
     name: spec.name ?? 'sqlite.db',
+    ...(spec.error ? { error: spec.error } : {}),
     exists,
     sizeBytes: size,
     validHeader: exists && size > 0 && (spec.header ?? true),
@@ -94,7 +102,8 @@ export function obs(spec: ObsSpec): Observation {
               isPrimary: spec.role === 'primary',
               candidate: true,
               path: '/litefs',
-              primaryHostname: spec.role === 'unknown' ? '' : spec.role === 'primary' ? 'self' : primary,
+              primaryHostname:
+                spec.role === 'unknown' ? '' : spec.role === 'primary' ? 'self' : primary,
               nodeId: 'AAAAAAAAAAAAAAAA',
               clusterIdHeader: 'LFSC0000000000000001',
             },
@@ -137,7 +146,14 @@ export class Sim {
     return r.actions;
   }
   see(spec: ObsSpec, advanceMs = 0, token?: number): Action[] {
-    return this.feed({ type: 'observation', observation: obs({ ...spec, at: this.now }), ...(token ? { token } : {}) }, advanceMs);
+    return this.feed(
+      {
+        type: 'observation',
+        observation: obs({ ...spec, at: this.now }),
+        ...(token ? { token } : {}),
+      },
+      advanceMs,
+    );
   }
   /** The token of the last `observe` action (the S1 re-confirmation request). */
   lastToken(): number | undefined {

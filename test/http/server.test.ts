@@ -2,8 +2,8 @@
 // table of DESIGN.md section 7, HEAD, 405, 404, and that no route changes state.
 
 import t from 'tap';
-import { buildHealthServer } from '../../src/http/server.js';
 import type { SupervisorState } from '../../src/core/state.js';
+import { buildHealthServer } from '../../src/http/server.js';
 import { Sim, testConfig } from '../helpers/builders.js';
 
 function running(role: 'primary' | 'replica', lag = 5): SupervisorState {
@@ -14,17 +14,29 @@ function running(role: 'primary' | 'replica', lag = 5): SupervisorState {
 }
 
 function server(state: SupervisorState) {
-  return buildHealthServer({ config: testConfig(), version: '9.9.9', getState: () => state, now: () => state.since + 1000 });
+  return buildHealthServer({
+    config: testConfig(),
+    version: '9.9.9',
+    getState: () => state,
+    now: () => state.since + 1000,
+  });
 }
 
 t.test('the 200/503 table', async (t) => {
   const syncing = new Sim(testConfig());
   syncing.see({ role: 'replica', lag: 'unsynced' });
   const lagging = running('replica');
-  lagging.observation = { ...lagging.observation!, lag: { kind: 'present', value: { kind: 'ms', ms: 60_000 } } };
+  lagging.observation = {
+    ...lagging.observation!,
+    lag: { kind: 'present', value: { kind: 'ms', ms: 60_000 } },
+  };
   const rows: [string, SupervisorState, Record<string, number>][] = [
     ['running primary', running('primary'), { '/health': 200, '/primary': 200, '/replica': 503 }],
-    ['running replica', running('replica'), { '/health': 200, '/primary': 503, '/replica': 200, '/replica?max_lag=1ms': 503 }],
+    [
+      'running replica',
+      running('replica'),
+      { '/health': 200, '/primary': 503, '/replica': 200, '/replica?max_lag=1ms': 503 },
+    ],
     ['lagging replica', lagging, { '/health': 503, '/replica': 503, '/replica?max_lag=2m': 200 }],
     ['syncing', syncing.state, { '/health': 503, '/primary': 503, '/replica': 503 }],
   ];
@@ -45,10 +57,34 @@ t.test('the 200/503 table', async (t) => {
 t.test('/status carries the snapshot of DESIGN.md section 7', async (t) => {
   const app = server(running('replica'));
   const body = (await app.inject({ url: '/status' })).json();
-  for (const key of ['version', 'state', 'since', 'reason', 'role', 'candidate', 'primaryHostname', 'clusterId', 'nodeId', 'lagMs', 'dbs', 'migrations', 'app', 'fence', 'disk', 'transitions']) {
+  for (const key of [
+    'version',
+    'state',
+    'since',
+    'reason',
+    'role',
+    'candidate',
+    'primaryHostname',
+    'clusterId',
+    'nodeId',
+    'lagMs',
+    'dbs',
+    'migrations',
+    'app',
+    'fence',
+    'disk',
+    'transitions',
+  ]) {
     t.ok(key in body, key);
   }
-  t.match(body, { version: '9.9.9', state: 'running', role: 'replica', lagMs: 5, primaryHostname: 'node-a', dbs: [{ name: 'sqlite.db', txid: '0000000000000005', empty: false }] });
+  t.match(body, {
+    version: '9.9.9',
+    state: 'running',
+    role: 'replica',
+    lagMs: 5,
+    primaryHostname: 'node-a',
+    dbs: [{ name: 'sqlite.db', txid: '0000000000000005', empty: false }],
+  });
   await app.close();
 });
 
@@ -67,7 +103,10 @@ t.test('HEAD, 405, 404, bad query; nothing changes state', async (t) => {
   t.equal(missing.statusCode, 404);
   t.match(missing.json(), { ok: false });
   t.equal((await app.inject({ url: '/replica?max_lag=soon' })).statusCode, 400);
-  t.equal(JSON.stringify(state, (_k, v) => (typeof v === 'bigint' ? String(v) : v)), before);
+  t.equal(
+    JSON.stringify(state, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+    before,
+  );
   await app.close();
 });
 

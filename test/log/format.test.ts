@@ -1,16 +1,49 @@
 import t from 'tap';
-import { createLogger } from '../../src/log/logger.js';
 import { formatLogfmt, formatRecord } from '../../src/log/format.js';
+import { createLogger } from '../../src/log/logger.js';
 
-t.test('logfmt reads like LiteFS lines: level, msg, event first; values quoted when needed', async (t) => {
-  t.equal(
-    formatLogfmt({ event: 'migrate.start', msg: 'primary with synced database, running migrations', level: 'info', db: 'sqlite.db', txid: '00000000003bf5ac' }),
-    'level=INFO msg="primary with synced database, running migrations" event=migrate.start db=sqlite.db txid=00000000003bf5ac',
-  );
-  t.equal(formatLogfmt({ level: 'warn', msg: 'x', event: 'e', n: 3, b: false, nil: null, q: 'say "hi"', e: '' }), 'level=WARN msg=x event=e n=3 b=false nil=null q="say \\"hi\\"" e=""');
-  t.equal(formatLogfmt({ level: 'info', msg: 'a\nb', event: 'e' }), 'level=INFO msg="a\\nb" event=e', 'one event, one line');
-  t.equal(formatLogfmt({ level: 'error', msg: 'm', event: 'e', err: { type: 'Error', message: 'disk full', stack: '...' } }), 'level=ERROR msg=m event=e err="disk full"');
-});
+t.test(
+  'logfmt reads like LiteFS lines: level, msg, event first; values quoted when needed',
+  async (t) => {
+    t.equal(
+      formatLogfmt({
+        event: 'migrate.start',
+        msg: 'primary with synced database, running migrations',
+        level: 'info',
+        db: 'sqlite.db',
+        txid: '00000000003bf5ac',
+      }),
+      'level=INFO msg="primary with synced database, running migrations" event=migrate.start db=sqlite.db txid=00000000003bf5ac',
+    );
+    t.equal(
+      formatLogfmt({
+        level: 'warn',
+        msg: 'x',
+        event: 'e',
+        n: 3,
+        b: false,
+        nil: null,
+        q: 'say "hi"',
+        e: '',
+      }),
+      'level=WARN msg=x event=e n=3 b=false nil=null q="say \\"hi\\"" e=""',
+    );
+    t.equal(
+      formatLogfmt({ level: 'info', msg: 'a\nb', event: 'e' }),
+      'level=INFO msg="a\\nb" event=e',
+      'one event, one line',
+    );
+    t.equal(
+      formatLogfmt({
+        level: 'error',
+        msg: 'm',
+        event: 'e',
+        err: { type: 'Error', message: 'disk full', stack: '...' },
+      }),
+      'level=ERROR msg=m event=e err="disk full"',
+    );
+  },
+);
 
 t.test('the logger writes one formatted line per event, at or above its level', async (t) => {
   for (const format of ['logfmt', 'json', 'pretty'] as const) {
@@ -22,7 +55,8 @@ t.test('the logger writes one formatted line per event, at or above its level', 
     t.ok(lines[0]?.endsWith('\n'));
     t.match(lines[0], /x\.info/);
     t.match(lines[0], /pid.{1,3}7/, 'fields are kept');
-    if (format === 'json') t.match(JSON.parse(lines[0]!), { level: 'info', event: 'x.info', msg: 'shown' });
+    if (format === 'json')
+      t.match(JSON.parse(lines[0]!), { level: 'info', event: 'x.info', msg: 'shown' });
   }
 });
 
