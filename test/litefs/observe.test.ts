@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { LitefsClient } from '../../src/litefs/client.js';
 import { observe, observeStandalone } from '../../src/litefs/observe.js';
-import { emptySqliteDb, FakeLitefs, type FakeLitefsOptions } from '../helpers/fake-litefs.js';
+import { emptySqliteDb, FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
 import { tmpDir } from '../helpers/wait.js';
 
 const NOW = 1_700_000_000_000;
