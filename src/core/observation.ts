@@ -34,4 +34,13 @@ export interface Observation {
   primaryFile: FileRead<string>;
   lag: FileRead<Lag>;
   dbs: DbObservation[];
+  /**
+   * Free space of the filesystem that holds the LiteFS data dir (S8, S9; the FUSE mount does
+   * not report real free space). Undefined when not measured.
+   */
+  disk?: DiskSpace | undefined;
 }
+
+export type DiskSpace =
+  | { ok: true; path: string; freeBytes: number; totalBytes: number }
+  | { ok: false; path: string; error: string };
