@@ -5,8 +5,10 @@
 
 import type { Config } from './config/types.js';
 import { decide } from './core/decide.js';
+import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
+import type { PeerReport } from './core/peer-types.js';
 import {
   type Action,
   type CommandKind,
@@ -73,7 +75,16 @@ export interface SupervisorDeps {
   }): Promise<{ ok: true; app: RunningApp } | { ok: false; exitCode: number; error: string }>;
   /** The environment children inherit. */
   env: NodeJS.ProcessEnv;
+  // The guards of DESIGN.md section 4 (absent in standalone mode and in some tests).
+  loadHwm?: () => Promise<HwmLoad>;
+  persistHwm?: (file: HwmFile) => Promise<void>;
+  askPeers?: () => Promise<PeerReport>;
+  promote?: () => Promise<{ ok: boolean; status?: number | undefined; error?: string | undefined }>;
+  handoff?: (nodeId: string) => Promise<{ ok: boolean; error?: string | undefined }>;
+  backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
 }
+
+export type BackupResult = Extract<Input, { type: 'backup-result' }>['result'];
 
 export class Supervisor {
   private state: SupervisorState;
@@ -88,6 +99,8 @@ export class Supervisor {
   private command: { kind: CommandKind; label: string; handle: RunningCommand } | undefined;
   private app: RunningApp | undefined;
   private finished = false;
+  /** State-file writes, one after another; finish() waits for the last. */
+  private persisting: Promise<void> = Promise.resolve();
   private readonly done: Promise<number>;
   private resolveDone!: (code: number) => void;
 
@@ -109,6 +122,15 @@ export class Supervisor {
 
   /** Start observing; resolves with the exit code once the supervisor has finished. */
   run(): Promise<number> {
+    void this.start();
+    return this.done;
+  }
+
+  private async start(): Promise<void> {
+    if (this.deps.loadHwm) {
+      // The high-water mark must be known before the first decision about this node's data.
+      this.dispatch({ type: 'hwm-loaded', load: await this.deps.loadHwm() });
+    }
     if (this.deps.watchEvents) {
       this.events = this.deps.watchEvents((ev) => {
         this.dispatch({ type: 'litefs-event', event: ev });
@@ -117,7 +139,6 @@ export class Supervisor {
       });
     }
     this.poll();
-    return this.done;
   }
 
   /** Feed one input (signals come in this way). Inputs are handled one at a time, in order. */
@@ -244,6 +265,57 @@ export class Supervisor {
           this.dispatch({ type: 'restart-timer' });
         }, action.delayMs);
         return;
+      case 'ask-peers': {
+        const ask = this.deps.askPeers;
+        if (!ask) return;
+        ask().then(
+          (report) => this.dispatch({ type: 'peers', token: action.token, report }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      }
+      case 'promote':
+        this.deps.promote?.().then(
+          (r) =>
+            this.dispatch({ type: 'promote-result', ok: r.ok, status: r.status, error: r.error }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      case 'handoff':
+        this.deps.handoff?.(action.nodeId).then(
+          (r) =>
+            this.dispatch({
+              type: 'handoff-result',
+              nodeId: action.nodeId,
+              ok: r.ok,
+              error: r.error,
+            }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      case 'backup': {
+        const { db, txid, expectedBytes } = action;
+        this.deps.backup?.({ db, txid, expectedBytes }).then(
+          (result) => this.dispatch({ type: 'backup-result', db, result }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      }
+      case 'persist-hwm': {
+        const persist = this.deps.persistHwm;
+        if (!persist) return;
+        this.persisting = this.persisting.then(() =>
+          persist(action.file).then(
+            () => this.dispatch({ type: 'hwm-persisted', error: undefined }),
+            (err: unknown) =>
+              this.dispatch({
+                type: 'hwm-persisted',
+                error: err instanceof Error ? err.message : String(err),
+              }),
+          ),
+        );
+        return;
+      }
       case 'exit':
         void this.finish(action.code);
         return;
@@ -267,6 +339,7 @@ export class Supervisor {
       this.app.terminate('SIGTERM', config.shutdownTimeoutMs);
       waits.push(this.app.exited);
     }
+    waits.push(this.persisting);
     await Promise.all(waits);
     this.resolveDone(code);
   }

@@ -6,6 +6,7 @@
 import type { Config } from '../config/types.js';
 import {
   applyLitefsEvent,
+  clusterIdOf,
   type DbView,
   dbViewsOf,
   primaryHostnameOf,
@@ -13,21 +14,28 @@ import {
   syncOf,
 } from './derive.js';
 import { signalNumber } from './exit-code.js';
+import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { Observation } from './observation.js';
 import { formatTxid } from './parse.js';
+import type { PeerAnswer, PeerReport } from './peer-types.js';
+import { mostAdvancedCandidate } from './peers.js';
 import { restartVerdict } from './restart.js';
 import {
   primaryChecks,
   SHUTDOWN_SIGNALS,
   STOP_SIGNALS,
   s1MayStartMigration,
+  s5MayPromote,
   s6MustAbortMigration,
+  s9DiskGuard,
+  s11Rewinds,
 } from './rules.js';
 import {
   type Action,
   type CommandRecord,
   type Input,
   type LogLevel,
+  type PeerQuery,
   type Phase,
   type SupervisorState,
   TRANSITIONS_KEPT,
@@ -41,6 +49,20 @@ function describeDb(db: DbView): string {
 export interface Decision {
   state: SupervisorState;
   actions: Action[];
+}
+
+/** At most one state-file write per 5 s (DESIGN.md section 3), plus one at exit. */
+const HWM_WRITE_INTERVAL_MS = 5000;
+/** S4: how often a fenced node retries the handoff; S3: how often unanswered peers are re-asked. */
+const HANDOFF_RETRY_MS = 3000;
+const PEER_RETRY_MS = 3000;
+/** S5: promotion requests before giving up and starting the app as a replica. */
+const PROMOTE_ATTEMPTS = 3;
+
+function describePeer(p: PeerAnswer): string {
+  if (!p.ok) return 'no answer';
+  const dbs = Object.entries(p.dbs).map(([n, d]) => `${n}@${formatTxid(d.txid)}`);
+  return `${p.nodeId}${p.isPrimary ? '(primary)' : ''}${p.candidate ? '' : '(not candidate)'}:${dbs.join('+')}`;
 }
 
 /** Exit codes of DESIGN.md section 9 that the supervisor itself chooses. */
@@ -124,6 +146,28 @@ class Draft {
       case 'restart-timer':
         if (this.s.phase === 'restarting' && !this.s.shutdown) this.startApp('restart');
         return;
+      case 'hwm-loaded':
+        this.hwmLoaded(input.load);
+        return;
+      case 'hwm-persisted':
+        if (input.error) {
+          this.log('warn', 'hwm.write-fail', `could not write the state file: ${input.error}`, {
+            stateFile: this.config.stateFile,
+          });
+        }
+        return;
+      case 'peers':
+        this.peersAnswered(input.token, input.report);
+        return;
+      case 'promote-result':
+        this.promoteAnswered(input);
+        return;
+      case 'handoff-result':
+        this.handoffAnswered(input);
+        return;
+      case 'backup-result':
+        this.backupDone(input);
+        return;
     }
   }
 
@@ -151,13 +195,156 @@ class Draft {
       }
     }
     const role = roleOf(obs);
-    if (role !== this.s.role) {
+    const before = this.s.role;
+    const primaryBefore = this.s.lastPrimary;
+    if (role !== before) {
       this.log('info', 'role.change', `role is now ${role}`, {
-        from: this.s.role,
+        from: before,
         to: role,
         primary: primaryHostnameOf(obs),
       });
       this.s.role = role;
+      if (role === 'primary') this.s.promote.done = true; // S5: nothing left to ask for
+      if (before === 'primary') {
+        // A new primary term starts from scratch: checks, bootstrap, backups (S2/S3/S8).
+        this.s.primaryCleared = false;
+        this.s.bootstrap = false;
+        this.s.backedUp = [];
+        if (this.s.peers?.purpose === 'check') this.s.peers = undefined;
+      }
+    }
+    this.updateHwm(obs);
+    // S11: a replica that sees a new primary asks the peers where it stands.
+    const primaryNow = role === 'replica' ? primaryHostnameOf(obs) : undefined;
+    if (
+      primaryNow !== undefined &&
+      primaryNow !== primaryBefore &&
+      (before === 'primary' || primaryBefore !== undefined) &&
+      this.config.peers !== undefined &&
+      !this.config.standalone
+    ) {
+      this.askPeers('rewind');
+    }
+    if (role === 'replica' && primaryNow !== undefined) this.s.lastPrimary = primaryNow;
+    if (role === 'primary') this.s.lastPrimary = undefined;
+  }
+
+  /** DESIGN.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
+  private updateHwm(obs: Observation): void {
+    const s = this.s;
+    if (this.config.standalone || !s.hwm.loaded || !obs.info.ok) return;
+    const clusterId = clusterIdOf(obs);
+    if (clusterId !== '' && s.hwm.clusterId !== clusterId) {
+      if (s.hwm.clusterId !== '' && Object.keys(s.hwm.dbs).length > 0) {
+        this.log(
+          'warn',
+          'hwm.cluster-changed',
+          'the state file belongs to another cluster; starting a fresh high-water mark',
+          {
+            stateFile: this.config.stateFile,
+            fileClusterId: s.hwm.clusterId,
+            clusterId,
+          },
+        );
+        s.hwm.dbs = {};
+      }
+      s.hwm.clusterId = clusterId;
+      s.hwm.dirty = true;
+    }
+    const syncedReplica = s.role === 'replica' && syncOf(obs, this.config.maxLagMs).synced;
+    for (const db of obs.dbs) {
+      if (db.error !== undefined || db.pos.kind !== 'present') continue;
+      const txid = db.pos.value.txid;
+      const prev = s.hwm.dbs[db.name];
+      if (syncedReplica) {
+        if (prev !== undefined && txid < prev) {
+          this.log(
+            'error',
+            'hwm.rewind',
+            'this synced replica is now below its high-water mark: the cluster lost transactions somewhere',
+            {
+              db: db.name,
+              txid: formatTxid(txid),
+              hwm: formatTxid(prev),
+              primary: primaryHostnameOf(obs),
+            },
+          );
+        }
+        if (prev !== txid) {
+          s.hwm.dbs[db.name] = txid;
+          s.hwm.dirty = true;
+        }
+      } else if (prev === undefined || txid > prev) {
+        s.hwm.dbs[db.name] = txid;
+        s.hwm.dirty = true;
+      }
+    }
+    if (
+      s.hwm.dirty &&
+      (s.hwm.lastPersistAt === undefined || this.now - s.hwm.lastPersistAt >= HWM_WRITE_INTERVAL_MS)
+    ) {
+      this.persistHwm();
+    }
+  }
+
+  private persistHwm(): void {
+    const s = this.s;
+    s.hwm.dirty = false;
+    s.hwm.lastPersistAt = this.now;
+    const updatedAt = new Date(this.now).toISOString();
+    const dbs: HwmFile['dbs'] = {};
+    for (const [name, txid] of Object.entries(s.hwm.dbs)) dbs[name] = { txid, updatedAt };
+    this.actions.push({
+      type: 'persist-hwm',
+      file: { version: 1, clusterId: s.hwm.clusterId, dbs },
+    });
+  }
+
+  private hwmLoaded(load: HwmLoad): void {
+    const hwm = this.s.hwm;
+    hwm.loaded = true;
+    const stateFile = this.config.stateFile;
+    switch (load.kind) {
+      case 'ok':
+        hwm.clusterId = load.file.clusterId;
+        for (const [name, v] of Object.entries(load.file.dbs)) hwm.dbs[name] = v.txid;
+        this.log('info', 'hwm.loaded', 'high-water mark read from the state file', {
+          stateFile,
+          clusterId: load.file.clusterId || undefined,
+          hwm:
+            Object.entries(hwm.dbs)
+              .map(([n, t]) => `${n}@${formatTxid(t)}`)
+              .join(',') || undefined,
+        });
+        return;
+      case 'missing':
+        this.log(
+          'info',
+          'hwm.none',
+          'no state file yet: no high-water mark (a new volume); peers still apply',
+          { stateFile },
+        );
+        return;
+      case 'corrupt':
+        // S10: a damaged state file is reported and kept aside; it never stops the supervisor.
+        this.log(
+          'error',
+          'hwm.corrupt',
+          `the state file is damaged (${load.error}); kept aside and treated as no high-water mark (peers still apply)`,
+          {
+            stateFile,
+            movedTo: load.movedTo,
+          },
+        );
+        return;
+      case 'unreadable':
+        this.log(
+          'error',
+          'hwm.unreadable',
+          `the state file cannot be read (${load.error}); treated as no high-water mark (peers still apply)`,
+          { stateFile },
+        );
+        return;
     }
   }
 
@@ -258,6 +445,11 @@ class Draft {
       signal,
       uptimeMs: app.startedAt ? this.now - app.startedAt : undefined,
     };
+    if (this.s.fence) {
+      // S4: we stopped it because this node is fenced: a stop we asked for, never restarted.
+      this.log('info', 'app.exit', 'app stopped while fenced', fields);
+      return;
+    }
     if (this.s.shutdown) {
       // DESIGN.md section 9: the app's code (128+N after a signal) ends the run, also when
       // we forwarded the signal: never 0 just because the supervisor was asked to stop.
@@ -359,55 +551,175 @@ class Draft {
     );
   }
 
+  private askPeers(purpose: PeerQuery['purpose']): void {
+    const s = this.s;
+    const token = s.nextToken++;
+    const firstAskedAt = s.peers && s.peers.purpose === purpose ? s.peers.firstAskedAt : this.now;
+    const ownTxids: Record<string, bigint> = {};
+    for (const db of dbViewsOf(s.observation, this.config)) ownTxids[db.name] = db.txid ?? 0n;
+    s.peers = { token, purpose, askedAt: this.now, firstAskedAt, report: undefined, ownTxids };
+    this.log('debug', 'peers.ask', `asking the peers (${purpose})`, { peers: this.config.peers });
+    this.actions.push({ type: 'ask-peers', token });
+  }
+
+  private peersAnswered(token: number, report: PeerReport): void {
+    const q = this.s.peers;
+    if (!q || q.token !== token) return; // an answer to an older question
+    q.report = report;
+    const answered = report.answers.filter((a) => a.ok);
+    const missing = report.answers.filter((a) => !a.ok);
+    this.log(
+      missing.length > 0 || report.discoveryError ? 'warn' : 'info',
+      'peers.report',
+      `${answered.length} peer(s) answered, ${missing.length} did not`,
+      {
+        peers:
+          answered.map((a) => `${a.url}@${a.ok ? describePeer(a) : ''}`).join(',') || undefined,
+        unanswered: missing.map((a) => `${a.url} (${a.ok ? '' : a.error})`).join(', ') || undefined,
+        discoveryError: report.discoveryError,
+      },
+    );
+    if (q.purpose === 'rewind') this.rewindCheck(q, report);
+  }
+
+  /** S11: best effort, never blocks. */
+  private rewindCheck(q: PeerQuery, report: PeerReport): void {
+    const own = dbViewsOf(this.s.observation, this.config).map((db) => ({
+      ...db,
+      txid: q.ownTxids[db.name] ?? db.txid,
+    }));
+    for (const r of s11Rewinds(own, report, clusterIdOf(this.s.observation))) {
+      this.s.rewindAlarms += 1;
+      this.log(
+        'error',
+        'rewind.alarm',
+        `the new primary is behind this replica: LiteFS will overwrite ${r.db} with a snapshot of the primary's older database`,
+        {
+          db: r.db,
+          txid: formatTxid(r.own),
+          primaryTxid: formatTxid(r.primary),
+          primary: r.peer,
+          backup: this.config.backupDir ? 'saving a copy now' : 'no --backup-dir: nothing saved',
+        },
+      );
+      if (this.config.backupDir) {
+        const db = own.find((d) => d.name === r.db);
+        this.actions.push({
+          type: 'backup',
+          db: r.db,
+          txid: r.own,
+          expectedBytes: db?.sizeBytes ?? 0,
+        });
+      }
+    }
+  }
+
+  private promoteAnswered(r: Extract<Input, { type: 'promote-result' }>): void {
+    if (r.ok) {
+      this.log(
+        'info',
+        'promote.sent',
+        'LiteFS accepted the promotion request; waiting for the lease',
+        {},
+      );
+      return;
+    }
+    if (r.status === 409) {
+      this.s.promote.done = true;
+      this.log(
+        'warn',
+        'promote.refused',
+        `LiteFS refused: this node is not a candidate (${r.error}); carrying on as a replica`,
+        {},
+      );
+      return;
+    }
+    this.log(
+      'warn',
+      'promote.fail',
+      `promotion request failed: ${r.error}; retrying after --promote-timeout`,
+      {
+        status: r.status,
+      },
+    );
+  }
+
+  private handoffAnswered(r: Extract<Input, { type: 'handoff-result' }>): void {
+    const fence = this.s.fence;
+    if (!fence) return;
+    if (r.ok) {
+      fence.handedTo = r.nodeId;
+      this.log(
+        'info',
+        'handoff.accepted',
+        `LiteFS is handing the lease to node ${r.nodeId}; this node will carry on as a replica`,
+        { nodeId: r.nodeId },
+      );
+      return;
+    }
+    this.log(
+      'warn',
+      'handoff.fail',
+      `handing the lease to node ${r.nodeId} failed: ${r.error}; retrying`,
+      { nodeId: r.nodeId },
+    );
+  }
+
+  private backupDone(r: Extract<Input, { type: 'backup-result' }>): void {
+    const s = this.s;
+    const wasPending = s.backupsPending.includes(r.db);
+    s.backupsPending = s.backupsPending.filter((d) => d !== r.db);
+    const res = r.result;
+    if (res.kind === 'written') {
+      this.log('info', 'backup.done', `saved ${r.db} before writing`, {
+        db: r.db,
+        path: res.path,
+        bytes: res.bytes,
+        removed: res.removed.join(',') || undefined,
+      });
+    } else if (res.kind === 'skipped') {
+      this.log('warn', 'backup.skip', `backup of ${r.db} skipped: ${res.why}`, { db: r.db });
+    } else if (wasPending) {
+      this.exit(
+        EXIT.commandFailed,
+        'error',
+        'backup.fail',
+        `backup of ${r.db} failed (${res.error}); not migrating without it`,
+        {
+          db: r.db,
+          hint: 'fix --backup-dir (or remove it to migrate without backups) and redeploy',
+        },
+      );
+      return;
+    } else {
+      this.log('error', 'backup.fail', `backup of ${r.db} failed: ${res.error}`, { db: r.db });
+    }
+    if (wasPending) s.backedUp = [...s.backedUp, r.db];
+  }
+
   // ---- 2. Choose the next step from the facts ---------------------------------------------
 
   advance(input: Input): void {
     const s = this.s;
     if (s.shutdown) return; // stopping: nothing new starts
-    if (s.app.status !== 'not-started') return; // the app's lifetime is driven by its events
-
-    // A command in flight: S6 may stop a migration; otherwise wait for it (or run it, S1).
-    if (s.current) {
-      const cmd = s.commands[s.current.index]!;
-      if (cmd.status === 'running') {
-        if (s6MustAbortMigration(cmd, s.role) && !s.current.stopRequested) {
-          s.current.stopRequested = true;
-          this.log(
-            'warn',
-            'migrate.abort',
-            `lease lost during a migration (role is now ${s.role}); stopping it`,
-            {
-              command: cmd.command,
-              index: this.ordinal(cmd),
-              primary: primaryHostnameOf(s.observation),
-            },
-          );
-          this.actions.push({ type: 'stop-command', signal: 'SIGTERM' });
-        }
-        return;
-      }
-      // Waiting for the S1 re-confirmation of a migration.
-      const fresh = input.type === 'observation' && input.token === s.current.confirmToken;
-      if (s1MayStartMigration(s.role, fresh)) {
-        this.runCommand(cmd);
-        return;
-      }
-      if (!fresh && s.role === 'primary') return; // still waiting for the fresh /info
-      // Not primary any more (or no longer known): do not start it; re-decide below.
-      this.log(
-        'warn',
-        'migrate.skip',
-        `not starting the migration: role is ${s.role}, not primary`,
-        {
-          command: cmd.command,
-          index: this.ordinal(cmd),
-        },
-      );
-      s.current = undefined;
-    }
-
+    if (this.commandInFlight(input)) return;
     const obs = s.observation;
     if (!obs) return;
+    if (s.fence && this.fenced()) return;
+
+    if (this.appActive()) {
+      // S7: a node whose app runs and that becomes primary passes the checks at once.
+      if (
+        s.role === 'primary' &&
+        (!s.primaryCleared || !s.migrationsDone) &&
+        s.app.status === 'running'
+      ) {
+        this.primaryPath(true);
+      } else if (s.phase !== 'running' && s.app.status === 'running' && !s.current) {
+        this.enter('running', 'app running', 'state.running', {});
+      }
+      return;
+    }
     if (!obs.info.ok) {
       this.wait(
         'waiting-for-litefs',
@@ -424,12 +736,7 @@ class Draft {
       );
       return;
     }
-
-    if (s.role === 'primary' && !s.migrationsDone) {
-      this.checkAndMigrate();
-      if (!s.migrationsDone) return;
-    }
-
+    if (s.role === 'primary' && !this.primaryPath(false)) return;
     if (s.role === 'replica') {
       const sync = syncOf(obs, this.config.maxLagMs);
       if (!sync.synced) {
@@ -441,6 +748,7 @@ class Draft {
       if (s.phase === 'syncing') {
         this.log('info', 'sync.done', `replica is synced: ${sync.detail}`, { lagMs: sync.lagMs });
       }
+      if (this.promoting(obs)) return;
     }
 
     // Synced replica, or primary with its migrations done: --before commands, then the app.
@@ -458,78 +766,338 @@ class Draft {
     this.startApp('start');
   }
 
-  /**
-   * A primary that has not yet cleared its checks: the primary checks (S2/S3) before it
-   * writes, then each pending migration behind S1. Sets migrationsDone when nothing is left.
-   */
-  private checkAndMigrate(): void {
+  private appActive(): boolean {
+    const st = this.s.app.status;
+    return (
+      st === 'starting' || st === 'running' || st === 'stopping' || this.s.phase === 'restarting'
+    );
+  }
+
+  /** A command in flight: S6 may stop a migration; an S1 confirmation may start one. */
+  private commandInFlight(input: Input): boolean {
     const s = this.s;
-    const dbs = dbViewsOf(s.observation, this.config);
-    if (s.phase !== 'checking' && s.phase !== 'migrating' && s.phase !== 'fenced') {
-      this.enter(
-        'checking',
-        'this node is primary; checking its databases before it writes',
-        'primary.check',
+    if (!s.current) return false;
+    const cmd = s.commands[s.current.index]!;
+    if (cmd.status === 'running') {
+      if (s6MustAbortMigration(cmd, s.role) && !s.current.stopRequested) {
+        s.current.stopRequested = true;
+        this.log(
+          'warn',
+          'migrate.abort',
+          `lease lost during a migration (role is now ${s.role}); stopping it`,
+          {
+            command: cmd.command,
+            index: this.ordinal(cmd),
+            primary: primaryHostnameOf(s.observation),
+          },
+        );
+        this.actions.push({ type: 'stop-command', signal: 'SIGTERM' });
+      }
+      return true;
+    }
+    // Waiting for the S1 re-confirmation of a migration.
+    const fresh = input.type === 'observation' && input.token === s.current.confirmToken;
+    if (s1MayStartMigration(s.role, fresh)) {
+      this.runCommand(cmd);
+      return true;
+    }
+    if (!fresh && s.role === 'primary') return true; // still waiting for the fresh /info
+    // Not primary any more (or no longer known): do not start it; re-decide.
+    this.log('warn', 'migrate.skip', `not starting the migration: role is ${s.role}, not primary`, {
+      command: cmd.command,
+      index: this.ordinal(cmd),
+    });
+    s.current = undefined;
+    return false;
+  }
+
+  /**
+   * The primary's path: the checks (S2/S3, with the peers), then S8 backups, the S9 disk
+   * guard and each migration behind S1. Returns true once nothing is left before the app.
+   */
+  private primaryPath(appRunning: boolean): boolean {
+    const s = this.s;
+    const config = this.config;
+    const dbs = dbViewsOf(s.observation, config);
+    if (!s.primaryCleared) {
+      if (s.phase !== 'checking') {
+        this.enter(
+          'checking',
+          appRunning
+            ? 'this node became primary while its app runs; checking its databases (S7)'
+            : 'this node is primary; checking its databases before it writes',
+          'primary.check',
+          {
+            dbs: dbs.map(describeDb).join(','),
+            hwm:
+              Object.entries(s.hwm.dbs)
+                .map(([n, t]) => `${n}@${formatTxid(t)}`)
+                .join(',') || undefined,
+          },
+        );
+      }
+      const usePeers = config.peers !== undefined && !config.standalone;
+      if (usePeers && (s.peers?.purpose !== 'check' || s.peers.firstAskedAt < s.since)) {
+        this.askPeers('check');
+        return false;
+      }
+      if (usePeers && !s.peers?.report) return false; // waiting for the answers
+      const verdict = primaryChecks(
+        {
+          dbs,
+          hwm: config.standalone ? {} : s.hwm.dbs,
+          clusterId: clusterIdOf(s.observation),
+          peers: usePeers ? s.peers?.report : undefined,
+          waitedForPeersMs: s.peers ? this.now - s.peers.firstAskedAt : 0,
+        },
+        config,
+      );
+      if (verdict.kind === 'wait') {
+        if (s.reason !== verdict.why)
+          this.enter('checking', verdict.why, 'primary.wait-db', { level: 'warn' });
+        if (verdict.askPeers && s.peers && this.now - s.peers.askedAt >= PEER_RETRY_MS)
+          this.askPeers('check');
+        this.wait('checking', verdict.why, 'primary.wait-db');
+        return false;
+      }
+      if (verdict.kind === 'fence') {
+        this.enterFence(verdict.why, verdict.action);
+        return false;
+      }
+      s.primaryCleared = true;
+      s.bootstrap = verdict.bootstrap;
+      this.log(
+        'info',
+        'primary.cleared',
+        verdict.bootstrap
+          ? `primary with an empty database and nothing that says data exists elsewhere (--bootstrap ${config.bootstrap}): initialising a new cluster`
+          : 'primary with a database that is not behind its high-water mark or any peer',
         {
           dbs: dbs.map(describeDb).join(','),
+          peers: usePeers ? s.peers?.report?.answers.length : undefined,
         },
       );
     }
-    const verdict = primaryChecks(dbs, this.config);
-    if (verdict.kind === 'wait') {
-      if (s.reason !== verdict.why) {
-        this.enter('checking', verdict.why, 'primary.wait-db', { level: 'warn' });
-      }
-      this.wait('checking', verdict.why, 'primary.wait-db');
-      return;
-    }
-    if (verdict.kind === 'fence') {
-      this.fence(verdict.why, verdict.action);
-      return;
-    }
     const next = this.pending('migrate');
-    if (!next) {
+    if (next && appRunning && config.onPromotion === 'none' && !s.migrationsDone) {
       s.migrationsDone = true;
-      return;
+      this.log(
+        'info',
+        'migrate.skip',
+        '--on-promotion none: not migrating after a promotion while the app runs',
+        {},
+      );
     }
-    next.bootstrap = verdict.bootstrap;
+    if (!next || s.migrationsDone) {
+      s.migrationsDone = true;
+      if (appRunning) this.enter('running', 'app running as primary', 'state.running', {});
+      return true;
+    }
+    // S8: save each non-empty gated db before the first migration writes to it.
+    if (config.backupDir && !s.bootstrap) {
+      const todo = dbs.filter((db) => !db.empty && !s.backedUp.includes(db.name));
+      if (todo.length > 0) {
+        if (s.backupsPending.length === 0) {
+          this.enter(
+            'backing-up',
+            `saving ${todo.map((d) => d.name).join(', ')} to ${config.backupDir} before migrating`,
+            'backup.start',
+            {},
+          );
+          for (const db of todo) {
+            s.backupsPending.push(db.name);
+            this.actions.push({
+              type: 'backup',
+              db: db.name,
+              txid: db.txid ?? 0n,
+              expectedBytes: db.sizeBytes,
+            });
+          }
+        }
+        return false;
+      }
+    }
+    // S9: a migration on a nearly full volume is how the seed incident began.
+    const disk = s9DiskGuard(s.observation?.disk, config.minFreeDisk);
+    if (!disk.ok) {
+      this.exit(EXIT.commandFailed, 'error', 'disk.refuse', `not migrating: ${disk.why}`, {
+        hint: 'extend the volume or free space (see the README FAQ), or lower --min-free-disk',
+      });
+      return false;
+    }
+    next.bootstrap = s.bootstrap;
     const token = s.nextToken++;
     s.current = { index: next.index, confirmToken: token, stopRequested: false };
     const db = dbs[0];
     this.enter(
       'migrating',
-      verdict.bootstrap
-        ? `primary with an empty database and nothing that forbids it (--bootstrap ${this.config.bootstrap}): initialising a new cluster`
+      s.bootstrap
+        ? 'initialising a new cluster: running migrations'
         : 'primary with synced database, running migrations',
       'migrate.confirm',
       {
         db: db?.name,
         txid: db?.txid === undefined ? undefined : formatTxid(db.txid),
-        bootstrap: verdict.bootstrap || undefined,
+        bootstrap: s.bootstrap || undefined,
+        disk: disk.note,
       },
     );
     // S1: confirm the role with a fresh /info immediately before the command starts.
     this.actions.push({ type: 'observe', token });
+    return false;
   }
 
-  private fence(why: string, action: string): void {
-    if (this.s.phase !== 'fenced') {
-      this.enter('fenced', why, 'fence.enter', {
-        level: 'error',
-        action,
-        fenceTimeoutMs: this.config.fenceTimeoutMs,
-      });
-      return;
+  /** S5 sync-first promotion, before the app starts. True while a promotion is under way. */
+  private promoting(obs: Observation): boolean {
+    const s = this.s;
+    if (!this.config.promote || this.config.standalone || s.promote.done || !obs.info.ok)
+      return false;
+    const may = s5MayPromote(
+      obs.info.value.candidate,
+      true,
+      dbViewsOf(obs, this.config),
+      s.hwm.dbs,
+    );
+    if (!may.ok) {
+      s.promote.done = true;
+      this.log('warn', 'promote.skip', `not asking for the lease: ${may.why}`, {});
+      return false;
     }
-    if (this.now - this.s.since >= this.config.fenceTimeoutMs) {
+    const due =
+      s.promote.lastAt === undefined || this.now - s.promote.lastAt >= this.config.promoteTimeoutMs;
+    if (!due) return true;
+    if (s.promote.attempts >= PROMOTE_ATTEMPTS) {
+      s.promote.done = true;
+      this.log(
+        'warn',
+        'promote.give-up',
+        `still a replica after ${PROMOTE_ATTEMPTS} promotion requests; starting the app as a replica`,
+        {},
+      );
+      return false;
+    }
+    s.promote.attempts += 1;
+    s.promote.lastAt = this.now;
+    this.enter(
+      'promoting',
+      `synced candidate asking for the lease (attempt ${s.promote.attempts})`,
+      'promote.request',
+      {
+        primary: primaryHostnameOf(obs),
+      },
+    );
+    this.actions.push({ type: 'promote' });
+    return true;
+  }
+
+  private enterFence(why: string, action: string): void {
+    const s = this.s;
+    s.fences += 1;
+    s.fence = {
+      since: this.now,
+      why,
+      action,
+      attempts: 0,
+      lastAttemptAt: undefined,
+      handedTo: undefined,
+    };
+    s.current = undefined;
+    this.enter('fenced', why, 'fence.enter', {
+      level: 'error',
+      action,
+      fenceTimeoutMs: this.config.fenceTimeoutMs,
+    });
+    if (s.app.status === 'running' || s.app.status === 'starting') {
+      // S4/S7: a fenced node writes nothing, so its app must not run either.
+      this.log('warn', 'app.stop', 'stopping the app: this node is fenced', { pid: s.app.pid });
+      if (s.app.status === 'running') this.actions.push({ type: 'stop-app', signal: 'SIGTERM' });
+      s.app.status = 'stopping';
+    }
+    this.fenced();
+  }
+
+  /**
+   * S4: no writes; hand the lease to the most advanced connected candidate peer, retrying;
+   * exit 4 after --fence-timeout. Returns false once the lease has moved (carry on).
+   */
+  private fenced(): boolean {
+    const s = this.s;
+    const fence = s.fence!;
+    if (s.role !== 'primary') {
+      this.log(
+        'info',
+        'fence.leave',
+        `no longer primary (role ${s.role}); carrying on as a replica`,
+        {
+          handedTo: fence.handedTo,
+          fencedMs: this.now - fence.since,
+        },
+      );
+      s.fence = undefined;
+      s.peers = undefined;
+      if (s.app.status === 'stopping' && s.app.pid === undefined) s.app.status = 'exited';
+      return false;
+    }
+    if (this.now - fence.since >= this.config.fenceTimeoutMs) {
       this.exit(
         EXIT.fenced,
         'error',
         'fence.exit',
-        `still fenced after --fence-timeout: ${why}; exiting so LiteFS releases the lease`,
-        { action },
+        `still fenced after --fence-timeout: ${fence.why}; exiting so LiteFS releases the lease`,
+        {
+          action: fence.action,
+          handoffAttempts: fence.attempts,
+        },
       );
+      return true;
     }
+    if (fence.lastAttemptAt !== undefined && this.now - fence.lastAttemptAt < HANDOFF_RETRY_MS)
+      return true;
+    if (this.config.peers === undefined || this.config.standalone) {
+      if (fence.lastAttemptAt === undefined) {
+        fence.lastAttemptAt = this.now;
+        this.log(
+          'warn',
+          'handoff.none',
+          'no --peers to hand the lease to; waiting for --fence-timeout',
+          {},
+        );
+      }
+      return true;
+    }
+    // Each attempt asks the peers afresh: who is connected and most advanced changes.
+    const q = s.peers;
+    const fresh = q?.purpose === 'check' && q.askedAt >= (fence.lastAttemptAt ?? fence.since);
+    if (!fresh) {
+      this.askPeers('check');
+      return true;
+    }
+    if (!q.report) return true; // waiting for the answers
+    fence.lastAttemptAt = this.now;
+    const dbs = dbViewsOf(s.observation, this.config).map((d) => d.name);
+    const target = mostAdvancedCandidate(q.report, dbs, clusterIdOf(s.observation));
+    if (!target) {
+      this.log(
+        'warn',
+        'handoff.none',
+        'no candidate peer answered to take the lease; retrying',
+        {},
+      );
+      return true;
+    }
+    fence.attempts += 1;
+    this.log(
+      'info',
+      'handoff.request',
+      `handing the lease to node ${target.nodeId} (${target.url}), the most advanced candidate`,
+      {
+        nodeId: target.nodeId,
+        peer: target.url,
+        peerTxid: describePeer(target),
+      },
+    );
+    this.actions.push({ type: 'handoff', nodeId: target.nodeId });
+    return true;
   }
 
   private runCommand(cmd: CommandRecord): void {
@@ -652,6 +1220,8 @@ class Draft {
     fields: Record<string, unknown>,
   ): void {
     this.log(level, event, msg, fields);
+    // The last high-water mark write, at shutdown (DESIGN.md section 3).
+    if (this.s.hwm.loaded && this.s.hwm.dirty && !this.config.standalone) this.persistHwm();
     this.enter('stopping', msg, 'supervisor.exit', { exitCode: code });
     this.s.exited = code;
     this.actions.push({ type: 'exit', code });

@@ -144,3 +144,9 @@ export function applyLitefsEvent(obs: Observation, ev: LitefsEvent, now: number)
   }
   return obs;
 }
+
+/** This node's cluster ID as LiteFS reports it ('' while unset or unknown). */
+export function clusterIdOf(obs: Observation | undefined): string {
+  if (!obs?.info.ok) return '';
+  return obs.info.value.clusterIdHeader || obs.info.value.clusterId;
+}

@@ -3,6 +3,10 @@
 
 import type { Config } from '../config/types.js';
 import type { DbView } from './derive.js';
+import type { DiskSpace } from './observation.js';
+import { formatTxid } from './parse.js';
+import type { PeerAnswer, PeerReport } from './peer-types.js';
+import { peerTxidAbove, unansweredPeers } from './peers.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -24,38 +28,181 @@ export function s6MustAbortMigration(cmd: CommandRecord, role: Role): boolean {
 
 export type PrimaryVerdict =
   | { kind: 'proceed'; bootstrap: boolean; emptyDbs: DbView[] }
-  | { kind: 'wait'; why: string }
+  /** Not yet decidable (a db unreadable, peers still to answer); `askPeers` = ask again. */
+  | { kind: 'wait'; why: string; askPeers: boolean }
   | { kind: 'fence'; why: string; action: string };
 
+export interface PrimaryFacts {
+  dbs: DbView[];
+  /** This node's high-water mark per db (S2); empty when none is known. */
+  hwm: Record<string, bigint>;
+  /** This node's cluster ID ('' while unset). */
+  clusterId: string;
+  /** The peer answers gathered for this decision; undefined when --peers is not set. */
+  peers: PeerReport | undefined;
+  /** How long this decision has waited for peers that did not answer (ms). */
+  waitedForPeersMs: number;
+}
+
+const txidHex = (txid: bigint | undefined) => formatTxid(txid ?? 0n);
+
 /**
- * The checks a primary passes before it writes (migrations, app). This issue's scope:
- * S3's bootstrap decision for an empty primary. The high-water mark and peer checks (S2)
- * and the rest of S3 (peers that did not answer) plug in here.
+ * S2 no empty or behind primary: a gated db is behind when its TXID is below this node's
+ * high-water mark, or below the TXID any same-cluster peer reports. Returns what was seen.
  */
-export function primaryChecks(dbs: DbView[], config: Config): PrimaryVerdict {
+export function s2Behind(f: PrimaryFacts): string[] {
+  const seen: string[] = [];
+  for (const db of f.dbs) {
+    const own = db.txid ?? 0n;
+    const hwm = f.hwm[db.name];
+    if (hwm !== undefined && own < hwm) {
+      seen.push(
+        `${db.name} is at TXID ${txidHex(own)}${db.empty ? ` (empty: ${db.emptyBecause})` : ''} but this node has already seen TXID ${txidHex(hwm)} in this cluster (high-water mark)`,
+      );
+    }
+    if (f.peers) {
+      for (const peer of peerTxidAbove(f.peers, db.name, own, f.clusterId)) {
+        seen.push(
+          `${db.name} is at TXID ${txidHex(own)} but peer ${peer.url} (node ${peer.nodeId}) has TXID ${txidHex(peer.dbs[db.name]?.txid)}`,
+        );
+      }
+    }
+  }
+  return seen;
+}
+
+/** S3 bootstrap: may an empty primary that is not behind initialise a new cluster? */
+export function s3MayBootstrap(
+  f: PrimaryFacts,
+  config: Config,
+): { allowed: true } | { allowed: false; wait: boolean; why: string; action: string } {
+  if (config.bootstrap === 'force') return { allowed: true };
+  if (config.bootstrap === 'never') {
+    return {
+      allowed: false,
+      wait: false,
+      why: '--bootstrap never forbids initialising a new cluster',
+      action:
+        'restore the data (litefs import, or a backup) or let a node that has it take the lease; if this really is a new cluster, restart with --bootstrap auto',
+    };
+  }
+  const missing = f.peers ? unansweredPeers(f.peers) : [];
+  const discovery = f.peers?.discoveryError;
+  if (missing.length === 0 && discovery === undefined) return { allowed: true };
+  const who = [
+    ...missing.map((p) => `${p.url} (${p.error})`),
+    ...(discovery ? [`peer discovery (${discovery})`] : []),
+  ].join(', ');
+  if (f.waitedForPeersMs < config.peerWaitMs) {
+    return { allowed: false, wait: true, why: `waiting for peers to answer: ${who}`, action: '' };
+  }
+  return {
+    allowed: false,
+    wait: false,
+    why: `not every peer answered within --peer-wait (${who}); one of them may hold the data`,
+    action:
+      'bring the peers back (or remove their machines) so they can answer; if this really is a new cluster, restart with --bootstrap force',
+  };
+}
+
+/**
+ * The checks a primary passes before it writes (migrations, the app): readable dbs, S2
+ * (not behind its HWM or any peer), then S3 (an empty primary only initialises a new
+ * cluster when nothing says data exists elsewhere).
+ */
+export function primaryChecks(f: PrimaryFacts, config: Config): PrimaryVerdict {
   // A db we cannot read is neither empty nor safe: decide nothing about it until it reads.
-  const unreadable = dbs.filter((db) => db.unreadable !== undefined);
+  const unreadable = f.dbs.filter((db) => db.unreadable !== undefined);
   if (unreadable.length > 0) {
     return {
       kind: 'wait',
+      askPeers: false,
       why: `cannot read ${unreadable.map((db) => `${db.name} (${db.unreadable})`).join(', ')}; not migrating until it can be read`,
     };
   }
-  const emptyDbs = dbs.filter((db) => db.empty);
-  if (emptyDbs.length === 0 || config.standalone) {
-    return { kind: 'proceed', bootstrap: emptyDbs.length > 0, emptyDbs };
-  }
-  // S3: an empty primary initialises a new cluster only when allowed to.
-  if (config.bootstrap === 'never') {
-    const list = emptyDbs.map((db) => `${db.name} (${db.emptyBecause})`).join(', ');
+  const emptyDbs = f.dbs.filter((db) => db.empty);
+  if (config.standalone) return { kind: 'proceed', bootstrap: emptyDbs.length > 0, emptyDbs };
+
+  const behind = s2Behind(f);
+  if (behind.length > 0) {
     return {
       kind: 'fence',
-      why: `this node is primary but its database is empty: ${list}; --bootstrap never forbids initialising a new cluster`,
+      why: `this node holds the lease but its database is behind: ${behind.join('; ')}. Writing now would replicate the older database over the newer one`,
       action:
-        'if this is really a new cluster, restart with --bootstrap auto; otherwise restore the data or let a node that has it take the lease',
+        'handing the lease to a node that has the data; if none can take it, restore this volume from a backup or remove the machine',
     };
   }
-  return { kind: 'proceed', bootstrap: true, emptyDbs };
+  if (emptyDbs.length === 0) return { kind: 'proceed', bootstrap: false, emptyDbs };
+
+  const list = emptyDbs.map((db) => `${db.name} (${db.emptyBecause})`).join(', ');
+  const boot = s3MayBootstrap(f, config);
+  if (boot.allowed) return { kind: 'proceed', bootstrap: true, emptyDbs };
+  if (boot.wait)
+    return { kind: 'wait', askPeers: true, why: `empty database ${list}; ${boot.why}` };
+  return {
+    kind: 'fence',
+    why: `this node holds the lease with an empty database (${list}) and may not initialise a new cluster: ${boot.why}`,
+    action: boot.action,
+  };
+}
+
+/**
+ * S5 sync-first promotion: a candidate replica asks for the lease only once synced and
+ * not behind its own high-water mark.
+ */
+export function s5MayPromote(
+  candidate: boolean,
+  synced: boolean,
+  dbs: DbView[],
+  hwm: Record<string, bigint>,
+): { ok: true } | { ok: false; why: string } {
+  if (!candidate)
+    return { ok: false, why: 'this node is not a candidate (litefs.yml lease.candidate)' };
+  if (!synced) return { ok: false, why: 'not synced yet' };
+  const behind = dbs.filter((db) => (db.txid ?? 0n) < (hwm[db.name] ?? 0n));
+  if (behind.length > 0) {
+    return {
+      ok: false,
+      why: `behind its high-water mark: ${behind.map((db) => `${db.name} ${txidHex(db.txid)} < ${txidHex(hwm[db.name])}`).join(', ')}`,
+    };
+  }
+  return { ok: true };
+}
+
+/** S9 disk guard: refuse to migrate when the data dir's volume is below --min-free-disk. */
+export function s9DiskGuard(
+  disk: DiskSpace | undefined,
+  minFreePct: number,
+): { ok: true; note?: string } | { ok: false; why: string } {
+  if (!disk) return { ok: true, note: 'free disk space not measured' };
+  if (!disk.ok) return { ok: true, note: `free disk space unknown: ${disk.error}` };
+  const pct = disk.totalBytes > 0 ? (disk.freeBytes / disk.totalBytes) * 100 : 100;
+  if (pct >= minFreePct) return { ok: true };
+  return {
+    ok: false,
+    why: `only ${pct.toFixed(1)}% free (${disk.freeBytes} of ${disk.totalBytes} bytes) on the volume of ${disk.path}, below --min-free-disk ${minFreePct}%; a migration could fill it (a full volume started the seed incident)`,
+  };
+}
+
+/**
+ * S11 rewind alarm: a replica whose new primary reports a lower TXID for a gated db is
+ * about to be overwritten by a snapshot (LITEFS.md, replication rules).
+ */
+export function s11Rewinds(
+  own: DbView[],
+  report: PeerReport,
+  clusterId: string,
+): { db: string; own: bigint; primary: bigint; peer: string }[] {
+  const primary = report.answers.find(
+    (a): a is PeerAnswer & { ok: true } =>
+      a.ok && a.isPrimary && (clusterId === '' || a.clusterId === '' || a.clusterId === clusterId),
+  );
+  if (!primary) return [];
+  return own.flatMap((db) => {
+    const theirs = primary.dbs[db.name]?.txid ?? 0n;
+    const mine = db.txid ?? 0n;
+    return theirs < mine ? [{ db: db.name, own: mine, primary: theirs, peer: primary.url }] : [];
+  });
 }
 
 /** S10: the signals that end the supervisor when no app is running to receive them. */

@@ -2,8 +2,10 @@
 // decide (src/core/decide.ts) maps (state, input, config, now) -> (state, actions); the
 // runner (src/supervisor.ts) carries the actions out and feeds their results back as inputs.
 
+import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
+import type { PeerReport } from './peer-types.js';
 
 /** DESIGN.md section 5. */
 export type Phase =
@@ -68,6 +70,41 @@ export interface Shutdown {
   exitCode: number;
 }
 
+/** The high-water mark as decide keeps it (DESIGN.md section 3). */
+export interface HwmState {
+  /** False until the state file was read (or found missing/damaged). */
+  loaded: boolean;
+  /** Cluster the marks belong to; '' while unknown. */
+  clusterId: string;
+  dbs: Record<string, bigint>;
+  /** Changed since the last write. */
+  dirty: boolean;
+  lastPersistAt: number | undefined;
+}
+
+/** Why peers were asked, and what they said (S2, S3, S4, S11). */
+export interface PeerQuery {
+  token: number;
+  purpose: 'check' | 'rewind';
+  askedAt: number;
+  /** When this decision first asked (peer-wait counts from here). */
+  firstAskedAt: number;
+  report: PeerReport | undefined;
+  /** This node's own TXIDs when asked (S11 compares the new primary against these). */
+  ownTxids: Record<string, bigint>;
+}
+
+export interface FenceState {
+  since: number;
+  why: string;
+  action: string;
+  /** Node IDs tried for a handoff, in order; the next attempt takes the next one. */
+  attempts: number;
+  lastAttemptAt: number | undefined;
+  /** A handoff was accepted by LiteFS; waiting for the role to change. */
+  handedTo: string | undefined;
+}
+
 export interface SupervisorState {
   phase: Phase;
   since: number;
@@ -86,6 +123,25 @@ export interface SupervisorState {
   /** Next token for an `observe` action; an observation carrying it is fresh. */
   nextToken: number;
   migrationsDone: boolean;
+  /** The primary checks (S2/S3) passed for the current primary term. */
+  primaryCleared: boolean;
+  /** S3: this term's migrations initialise a new cluster. */
+  bootstrap: boolean;
+  /** S8: backups taken for this term's migrations (db names). */
+  backedUp: string[];
+  /** S8: backups still being written (db names). */
+  backupsPending: string[];
+  hwm: HwmState;
+  peers: PeerQuery | undefined;
+  fence: FenceState | undefined;
+  /** S5: promotion requests made (at most PROMOTE_ATTEMPTS) and when the last was. */
+  promote: { attempts: number; lastAt: number | undefined; done: boolean };
+  /** The primary this replica last followed (S11 notices a new one). */
+  lastPrimary: string | undefined;
+  /** S11: rewind alarms raised. */
+  rewindAlarms: number;
+  /** Fences entered (for /metrics). */
+  fences: number;
   app: AppRecord;
   shutdown: Shutdown | undefined;
   /** Set once an exit action has been emitted: nothing else happens after it. */
@@ -110,7 +166,20 @@ export type Input =
   | { type: 'app-spawn-failed'; exitCode: number; error: string }
   | { type: 'app-exit'; exitCode: number; signal: string | undefined }
   | { type: 'signal'; signal: string }
-  | { type: 'restart-timer' };
+  | { type: 'restart-timer' }
+  | { type: 'hwm-loaded'; load: HwmLoad }
+  | { type: 'hwm-persisted'; error: string | undefined }
+  | { type: 'peers'; token: number; report: PeerReport }
+  | { type: 'promote-result'; ok: boolean; status: number | undefined; error: string | undefined }
+  | { type: 'handoff-result'; nodeId: string; ok: boolean; error: string | undefined }
+  | {
+      type: 'backup-result';
+      db: string;
+      result:
+        | { kind: 'written'; path: string; bytes: number; removed: string[] }
+        | { kind: 'skipped'; why: string }
+        | { kind: 'failed'; error: string };
+    };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -135,6 +204,16 @@ export type Action =
   /** Signal the app's process group; SIGKILL it after --shutdown-timeout. */
   | { type: 'stop-app'; signal: string }
   | { type: 'schedule-restart'; delayMs: number }
+  /** Ask the peers (S2/S3/S11); the answer comes back as a `peers` input with this token. */
+  | { type: 'ask-peers'; token: number }
+  /** S5: POST /promote. */
+  | { type: 'promote' }
+  /** S4: POST /handoff?nodeID=. */
+  | { type: 'handoff'; nodeId: string }
+  /** S8/S11: save GET /export?name=db into --backup-dir. */
+  | { type: 'backup'; db: string; txid: bigint; expectedBytes: number }
+  /** Write the high-water mark file (atomic; the runner serialises writes). */
+  | { type: 'persist-hwm'; file: HwmFile }
   | { type: 'exit'; code: number };
 
 export const TRANSITIONS_KEPT = 50;
@@ -163,6 +242,17 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     current: undefined,
     nextToken: 1,
     migrationsDone: false,
+    primaryCleared: false,
+    bootstrap: false,
+    backedUp: [],
+    backupsPending: [],
+    hwm: { loaded: false, clusterId: '', dbs: {}, dirty: false, lastPersistAt: undefined },
+    peers: undefined,
+    fence: undefined,
+    promote: { attempts: 0, lastAt: undefined, done: false },
+    lastPrimary: undefined,
+    rewindAlarms: 0,
+    fences: 0,
     app: {
       status: 'not-started',
       pid: undefined,

@@ -500,12 +500,12 @@ t.test('app exit and the restart policy', async (t) => {
       t.equal(sim.state.exited, code);
     }
   });
-  t.test('a role change while the app runs does not restart or stop it', async (t) => {
+  t.test('a role change to unknown while the app runs does not restart or stop it', async (t) => {
     const sim = new Sim(testConfig());
     sim.see({ role: 'replica', lag: 0 });
     sim.feed({ type: 'app-started', pid: 1 });
     sim.see({ role: 'unknown' }, 1000);
-    sim.see({ role: 'primary' }, 1000);
+    sim.see({ role: 'replica', lag: 0, primary: 'node-b' }, 1000);
     t.same(sim.types(), ['start-app']);
     t.ok(sim.events().includes('role.change'));
     t.equal(sim.state.phase, 'running');

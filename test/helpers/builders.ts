@@ -3,7 +3,8 @@
 
 import type { Config } from '../../src/config/types.js';
 import { decide } from '../../src/core/decide.js';
-import type { DbObservation, Observation } from '../../src/core/observation.js';
+import type { DbObservation, DiskSpace, Observation } from '../../src/core/observation.js';
+import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
 import {
   type Action,
   type Input,
@@ -85,6 +86,40 @@ export interface ObsSpec {
   dbs?: DbObservation[];
   /** `.primary` missing although a replica (e.g. a moment during handoff). */
   noPrimaryFile?: boolean;
+  candidate?: boolean;
+  clusterId?: string;
+  disk?: DiskSpace;
+}
+
+export const CLUSTER = 'LFSC0000000000000001';
+
+export function peer(o: {
+  url?: string;
+  nodeId?: string;
+  txid?: bigint;
+  candidate?: boolean;
+  isPrimary?: boolean;
+  clusterId?: string;
+  db?: string;
+}): PeerAnswer {
+  return {
+    url: o.url ?? 'http://[fdaa::2]:20202',
+    ok: true,
+    nodeId: o.nodeId ?? 'BBBBBBBBBBBBBBBB',
+    clusterId: o.clusterId ?? CLUSTER,
+    candidate: o.candidate ?? true,
+    isPrimary: o.isPrimary ?? false,
+    primaryHostname: 'self',
+    dbs: { [o.db ?? 'sqlite.db']: { txid: o.txid ?? 0n, checksum: '0000000000000000' } },
+  };
+}
+
+export function silent(url = 'http://[fdaa::3]:20202'): PeerAnswer {
+  return { url, ok: false, error: 'connect ETIMEDOUT' };
+}
+
+export function report(answers: PeerAnswer[], discoveryError?: string): PeerReport {
+  return { at: 0, answers, discoveryError };
 }
 
 export function obs(spec: ObsSpec): Observation {
@@ -98,14 +133,14 @@ export function obs(spec: ObsSpec): Observation {
         : {
             ok: true,
             value: {
-              clusterId: 'LFSC0000000000000001',
+              clusterId: spec.clusterId ?? CLUSTER,
               isPrimary: spec.role === 'primary',
-              candidate: true,
+              candidate: spec.candidate ?? true,
               path: '/litefs',
               primaryHostname:
                 spec.role === 'unknown' ? '' : spec.role === 'primary' ? 'self' : primary,
               nodeId: 'AAAAAAAAAAAAAAAA',
-              clusterIdHeader: 'LFSC0000000000000001',
+              clusterIdHeader: spec.clusterId ?? CLUSTER,
             },
           },
     primaryFile:
@@ -119,6 +154,7 @@ export function obs(spec: ObsSpec): Observation {
           ? { kind: 'present', value: { kind: 'unsynced' } }
           : { kind: 'present', value: { kind: 'ms', ms: lag } },
     dbs: spec.dbs ?? [db()],
+    disk: spec.disk,
   };
 }
 
@@ -155,6 +191,28 @@ export class Sim {
       advanceMs,
     );
   }
+  /** Feed the state file's content (or its absence) as the runner does at start. */
+  loadHwm(dbs: Record<string, bigint> | undefined, clusterId = CLUSTER): Action[] {
+    if (dbs === undefined) return this.feed({ type: 'hwm-loaded', load: { kind: 'missing' } });
+    const file = {
+      version: 1 as const,
+      clusterId,
+      dbs: {} as Record<string, { txid: bigint; updatedAt: string }>,
+    };
+    for (const [name, txid] of Object.entries(dbs)) file.dbs[name] = { txid, updatedAt: 'x' };
+    return this.feed({ type: 'hwm-loaded', load: { kind: 'ok', file } });
+  }
+  /** Answer the last ask-peers action with this report. */
+  answerPeers(r: PeerReport, advanceMs = 0): Action[] {
+    const ask = [...this.actions].reverse().find((a) => a.type === 'ask-peers');
+    if (!ask || ask.type !== 'ask-peers') throw new Error('no ask-peers action to answer');
+    return this.feed({ type: 'peers', token: ask.token, report: r }, advanceMs);
+  }
+  last<T extends Action['type']>(type: T): Extract<Action, { type: T }> | undefined {
+    return [...this.actions].reverse().find((a) => a.type === type) as
+      | Extract<Action, { type: T }>
+      | undefined;
+  }
   /** The token of the last `observe` action (the S1 re-confirmation request). */
   lastToken(): number | undefined {
     const o = [...this.actions].reverse().find((a) => a.type === 'observe');
@@ -164,7 +222,8 @@ export class Sim {
     return list.flatMap((a) => (a.type === 'log' ? [a.event] : []));
   }
   types(list: Action[] = this.actions): string[] {
-    return list.filter((a) => a.type !== 'log').map((a) => a.type);
+    // persist-hwm is bookkeeping, shown by its own tests; these lists are about behaviour.
+    return list.filter((a) => a.type !== 'log' && a.type !== 'persist-hwm').map((a) => a.type);
   }
 }
 
