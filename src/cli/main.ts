@@ -4,22 +4,29 @@
 
 import { createRequire } from 'node:module';
 import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { type ConfigError, loadConfig, nodeReadFile, parseArgs } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { FORWARDED_SIGNALS } from '../core/rules.js';
 import { buildHealthServer, listen } from '../http/server.js';
+import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
 import { EventsWatcher } from '../litefs/events.js';
 import { observe, observeStandalone } from '../litefs/observe.js';
+import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
 import { startApp } from '../process/app.js';
 import { startCommand } from '../process/command.js';
+import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
 import { EXIT_INTERNAL, Supervisor } from '../supervisor.js';
+import { diskSpace } from '../system/disk.js';
 import { printPlan } from './check.js';
 import { helpText, versionText } from './help.js';
 import { runStatus } from './status.js';
 
 const EXIT_CONFIG = 2;
+/** Per peer, /info and /debug/vars together (DESIGN.md section 3: per-peer timeouts). */
+const PEER_TIMEOUT_MS = 2000;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version;
 
@@ -83,7 +90,11 @@ async function main(argv: string[]): Promise<number> {
 async function run(config: Config, logger: RootLogger): Promise<number> {
   const now = () => Date.now();
   const client = config.standalone ? undefined : new LitefsClient({ url: config.litefsUrl });
-  const supervisor = new Supervisor({
+  // S8/S9: the FUSE mount does not report real free space; the data dir's volume does.
+  const diskPath = config.dataDir ?? dirname(config.stateFile);
+  const litefsPort = Number(new URL(config.litefsUrl).port || 80);
+  const peersSpec = config.peers === undefined ? undefined : parsePeersOption(config.peers);
+  const supervisor: Supervisor = new Supervisor({
     config,
     logger,
     env: process.env,
@@ -93,7 +104,13 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     },
     observe: client
-      ? () => observe({ client, mountDir: config.mountDir, dbs: config.db, now })
+      ? async () => {
+          const [o, disk] = await Promise.all([
+            observe({ client, mountDir: config.mountDir, dbs: config.db, now }),
+            diskSpace(diskPath),
+          ]);
+          return { ...o, disk };
+        }
       : () => observeStandalone({ mountDir: config.mountDir, dbs: config.db, now }),
     ...(client
       ? {
@@ -109,11 +126,61 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
             }).start();
             return { close: () => void watcher.close() };
           },
+          loadHwm: () => loadStateFile(config.stateFile),
+          persistHwm: (file) => writeStateFile(config.stateFile, file),
+          promote: async () => {
+            const r = await client.promote();
+            return r.ok
+              ? { ok: true, status: 200 }
+              : { ok: false, status: r.status, error: r.error };
+          },
+          handoff: async (nodeId) => {
+            const r = await client.handoff(nodeId);
+            return r.ok ? { ok: true } : { ok: false, error: r.error };
+          },
+          backup: ({ db, txid, expectedBytes }) =>
+            config.backupDir === undefined
+              ? Promise.resolve({ kind: 'skipped' as const, why: 'no --backup-dir' })
+              : backupDb({
+                  client,
+                  db,
+                  txid,
+                  expectedBytes,
+                  dir: config.backupDir,
+                  keep: config.backupKeep,
+                  minFreeDiskPct: config.minFreeDisk,
+                  now,
+                }),
+          ...(peersSpec
+            ? {
+                askPeers: () => {
+                  const obs = supervisor.current.observation;
+                  const selfNodeId = obs?.info.ok ? obs.info.value.nodeId : undefined;
+                  return askPeers({
+                    spec: peersSpec,
+                    port: litefsPort,
+                    selfNodeId,
+                    timeoutMs: PEER_TIMEOUT_MS,
+                    now,
+                  });
+                },
+              }
+            : {}),
         }
       : {}),
     startCommand: (opts) => startCommand(opts),
     startApp: (opts) => startApp(opts),
   });
+
+  if (!config.standalone && config.dataDir !== undefined) {
+    if ((await sameFilesystem(config.stateFile, config.dataDir)) === false) {
+      logger.log(
+        'warn',
+        { event: 'hwm.other-volume', stateFile: config.stateFile, dataDir: config.dataDir },
+        'the state file is not on the same volume as the LiteFS data dir: a wiped or replaced volume would keep an old high-water mark, or lose it; put --state-file next to data.dir',
+      );
+    }
+  }
 
   logger.log(
     'info',

@@ -18,10 +18,15 @@ function txidOf(peer: AnsweredPeer, db: string): bigint {
 /**
  * Answering peers of `clusterId`. A peer of another cluster is another deployment's data, not
  * a copy of ours: its TXIDs say nothing about how far behind we are (S2) and LiteFS would not
- * let it replicate with us anyway (LITEFS.md "Replication rules").
+ * let it replicate with us anyway (LITEFS.md "Replication rules"). An ID that is not known yet
+ * ('' on either side: a fresh node, or a cluster whose ID is not assigned) proves nothing, so
+ * such a peer counts: for S2, counting a peer that might be ours errs on the side of not writing.
  */
 function sameCluster(report: PeerReport, clusterId: string): AnsweredPeer[] {
-  return report.answers.filter((a): a is AnsweredPeer => a.ok && a.clusterId === clusterId);
+  return report.answers.filter(
+    (a): a is AnsweredPeer =>
+      a.ok && (clusterId === '' || a.clusterId === '' || a.clusterId === clusterId),
+  );
 }
 
 /**

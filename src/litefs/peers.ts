@@ -1,0 +1,305 @@
+// Asking the other LiteFS nodes of the cluster where they are (DESIGN.md section 3, "peers"),
+// at decision points only: S2 (is any peer ahead of us?), S3 (did every peer answer?), S4
+// (whom to hand the lease to) and S11 (is a new primary behind us?). The pure questions about
+// the resulting report live in src/core/peers.ts. Nothing here throws: every failure becomes a
+// value in the PeerReport, because "a peer did not answer" is itself an input to S3.
+
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
+import type { PeerAnswer, PeerReport } from '../core/peer-types.js';
+import { describeError, LitefsClient, type LitefsResult } from './client.js';
+
+export type PeersSpec = { kind: 'dns'; name: string } | { kind: 'urls'; urls: string[] };
+
+/** The part of node:dns/promises used here; tests pass a fake. */
+export interface DnsResolver {
+  resolve4(name: string): Promise<string[]>;
+  resolve6(name: string): Promise<string[]>;
+}
+
+/** The part of LitefsClient used here; tests may pass a fake. */
+export interface PeerClient {
+  info(): Promise<LitefsResult<LitefsInfo>>;
+  debugVars(): Promise<LitefsResult<StoreVars>>;
+  close(): Promise<void> | void;
+}
+
+export interface Discovery {
+  /** LiteFS API origins to ask, deduplicated, in discovery order. */
+  urls: string[];
+  /** Set when discovery failed in a way that may hide peers (PeerReport.discoveryError). */
+  error: string | undefined;
+}
+
+export interface DiscoverOptions {
+  /** LiteFS API port of every peer: the port of --litefs-url (all nodes share litefs.yml). */
+  port: number;
+  resolver?: DnsResolver;
+  /** Bound on each DNS query (default 5000 ms); a query still pending then is an error. */
+  timeoutMs?: number;
+}
+
+export interface AskPeersOptions {
+  spec: PeersSpec;
+  port: number;
+  /** This node's `Litefs-Id`; a peer answering with it is this node and is dropped. */
+  selfNodeId: string | undefined;
+  /** Bound on DNS discovery, and on each peer's /info plus /debug/vars taken together. */
+  timeoutMs: number;
+  now: () => number;
+  resolver?: DnsResolver;
+  clientFor?: (url: string) => PeerClient;
+}
+
+const DEFAULT_DNS_TIMEOUT_MS = 5000;
+// Closing a client destroys its sockets at once (undici Pool.destroy); this only bounds an
+// injected client whose close() hangs, so it cannot hold the report back.
+const CLOSE_GRACE_MS = 500;
+
+/**
+ * `--peers` as config validated it (src/config/schema.ts): one DNS name, or a comma-separated
+ * list of http(s) URLs. URLs are reduced to their origin, as LitefsClient (and LiteFS's own
+ * client, http/client.go) only use scheme, host and port; that also makes `PeerAnswer.url`
+ * equal the URL in LitefsClient's messages and keeps credentials out of the report.
+ */
+export function parsePeersOption(text: string): PeersSpec {
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  const [only] = items;
+  if (items.length === 1 && only !== undefined && !only.includes('://')) {
+    return { kind: 'dns', name: only };
+  }
+  return { kind: 'urls', urls: unique(items.map(originOf)) };
+}
+
+/**
+ * A DNS name becomes every A and AAAA record (both asked at once) at the LiteFS port. Fly's
+ * `<app>.internal` lists each started machine, this one included (askPeers drops it by node
+ * ID). NXDOMAIN/NODATA means nobody is there: no peers, no error. Any other DNS failure may
+ * hide peers, so it is reported (S3 must not bootstrap past it), together with whatever the
+ * other family found.
+ */
+export async function discoverPeers(spec: PeersSpec, options: DiscoverOptions): Promise<Discovery> {
+  if (spec.kind === 'urls') return { urls: [...spec.urls], error: undefined };
+  const { name } = spec;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DNS_TIMEOUT_MS;
+  // The name passes config's DNS-name check even when it is an IPv4 literal (`10.0.0.2`),
+  // and c-ares (dns.resolve*) sends a literal to the DNS server as a name: NXDOMAIN, which
+  // would read as "no peers" and let an empty node bootstrap (S3). A literal is its address.
+  if (isIP(name) !== 0) return { urls: [peerUrl(name, options.port)], error: undefined };
+
+  // Our own resolver can be cancelled, so a query past the deadline does not linger; a
+  // second try covers one lost UDP packet, and the deadline in lookup() bounds the total.
+  const own =
+    options.resolver === undefined
+      ? new Resolver({ timeout: Math.max(1, Math.ceil(timeoutMs / 2)), tries: 2 })
+      : undefined;
+  const resolver: DnsResolver = options.resolver ?? own!;
+  try {
+    const [a, aaaa] = await Promise.all([
+      lookup('A', name, (n) => resolver.resolve4(n), timeoutMs),
+      lookup('AAAA', name, (n) => resolver.resolve6(n), timeoutMs),
+    ]);
+    const urls = unique([...a.addresses, ...aaaa.addresses].map((ip) => peerUrl(ip, options.port)));
+    const errors = [a.error, aaaa.error].filter((e): e is string => e !== undefined);
+    return { urls, error: errors.length === 0 ? undefined : errors.join('; ') };
+  } finally {
+    own?.cancel();
+  }
+}
+
+async function lookup(
+  family: 'A' | 'AAAA',
+  name: string,
+  resolve: (name: string) => Promise<string[]>,
+  timeoutMs: number,
+): Promise<{ addresses: string[]; error?: string }> {
+  const clock = deadline(timeoutMs);
+  try {
+    const result = await clock.race(Promise.resolve().then(() => resolve(name)));
+    if (result === TIMED_OUT) {
+      return {
+        addresses: [],
+        error: `DNS ${family} lookup of ${name}: no answer within ${timeoutMs} ms`,
+      };
+    }
+    return { addresses: result };
+  } catch (err) {
+    // c-ares codes (node:dns): ENOTFOUND = NXDOMAIN, ENODATA = the name exists without
+    // records of this family (Fly's .internal has AAAA only). Both mean "no peer here".
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return { addresses: [] };
+    return {
+      addresses: [],
+      error: `DNS ${family} lookup of ${name} failed: ${describeError(err, timeoutMs)}`,
+    };
+  } finally {
+    clock.clear();
+  }
+}
+
+/**
+ * Discovers the peers and asks each, concurrently, for /info and /debug/vars. Each peer gets
+ * `timeoutMs` for both answers together, so one hanging node delays the report by at most
+ * `timeoutMs` (plus DNS, bounded the same way). Never throws; closes every client it made.
+ */
+export async function askPeers(options: AskPeersOptions): Promise<PeerReport> {
+  const { timeoutMs, now } = options;
+  try {
+    const discovery = await discoverPeers(options.spec, {
+      port: options.port,
+      timeoutMs,
+      ...(options.resolver ? { resolver: options.resolver } : {}),
+    });
+    const clientFor =
+      options.clientFor ??
+      ((url: string) =>
+        new LitefsClient({
+          url,
+          headersTimeoutMs: timeoutMs,
+          bodyTimeoutMs: timeoutMs,
+          connections: 2,
+        }));
+    const results = await Promise.all(
+      discovery.urls.map((url) => askPeer(url, options.selfNodeId, timeoutMs, clientFor)),
+    );
+    const answers: PeerAnswer[] = [];
+    const seen = new Set<string>();
+    for (const result of results) {
+      if (result === SELF) continue;
+      if (result.ok) {
+        // One node reachable at two addresses (A and AAAA, or two listed URLs) is one peer.
+        const id = result.nodeId.toUpperCase();
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      answers.push(result);
+    }
+    return { at: now(), answers, discoveryError: discovery.error };
+  } catch (err) {
+    // Not expected (every step above returns values); if it happens, fail closed: an error
+    // in discoveryError keeps S3 from treating "no answers" as "no peers".
+    return {
+      at: now(),
+      answers: [],
+      discoveryError: `asking peers failed: ${describeError(err, timeoutMs)}`,
+    };
+  }
+}
+
+const SELF = Symbol('self');
+
+async function askPeer(
+  url: string,
+  selfNodeId: string | undefined,
+  timeoutMs: number,
+  clientFor: (url: string) => PeerClient,
+): Promise<PeerAnswer | typeof SELF> {
+  const fail = (error: string): PeerAnswer => ({
+    url,
+    ok: false,
+    error: error.includes(url) ? error : `${url}: ${error}`,
+  });
+  let client: PeerClient;
+  try {
+    client = clientFor(url);
+  } catch (err) {
+    return fail(`cannot create a LiteFS client: ${describeError(err, timeoutMs)}`);
+  }
+  const clock = deadline(timeoutMs);
+  try {
+    // Both requests at once, so a peer costs one round trip. /debug/vars carries no Litefs-Id
+    // (LITEFS.md "HTTP API"), so the node is identified by its /info answer.
+    const infoAnswer = settle(() => client.info(), timeoutMs);
+    const varsAnswer = settle(() => client.debugVars(), timeoutMs);
+
+    const info = await clock.race(infoAnswer);
+    if (info === TIMED_OUT) return fail(`GET ${url}/info: no answer within ${timeoutMs} ms`);
+    if (!info.ok) return fail(info.error);
+    const { nodeId } = info.value;
+    if (nodeId === undefined) {
+      // Without an ID it could be this very node, and it could not be a /handoff target:
+      // count it as unanswered (S3 then waits and fences) rather than guess.
+      return fail(
+        `GET ${url}/info: no Litefs-Id header, so it cannot be told apart from this node (LiteFS too old?)`,
+      );
+    }
+    // Fly's DNS lists this machine too. Node IDs are hex that LiteFS parses in either case.
+    if (selfNodeId !== undefined && nodeId.toUpperCase() === selfNodeId.toUpperCase()) {
+      return SELF;
+    }
+
+    const vars = await clock.race(varsAnswer);
+    if (vars === TIMED_OUT) return fail(`GET ${url}/debug/vars: no answer within ${timeoutMs} ms`);
+    if (!vars.ok) return fail(vars.error);
+    return {
+      url,
+      ok: true,
+      nodeId,
+      // The header and the body come from the same store field (http/server.go); prefer the
+      // header as the ID LiteFS stamps on every answer, the body for a LiteFS without it.
+      clusterId: info.value.clusterIdHeader ?? info.value.clusterId,
+      candidate: info.value.candidate,
+      isPrimary: info.value.isPrimary,
+      primaryHostname: info.value.primaryHostname,
+      dbs: vars.value.dbs,
+    };
+  } finally {
+    clock.clear();
+    // Ends requests still in flight (a hanging peer), so nothing outlives the report.
+    const closing = deadline(CLOSE_GRACE_MS);
+    await closing.race(
+      Promise.resolve()
+        .then(() => client.close())
+        .catch(() => {}),
+    );
+    closing.clear();
+  }
+}
+
+/** Runs `fn`; a throw or rejection becomes `{ ok: false }` like the client's own failures. */
+function settle<T>(fn: () => Promise<LitefsResult<T>>, timeoutMs: number) {
+  return Promise.resolve()
+    .then(fn)
+    .catch((err): LitefsResult<T> => ({ ok: false, error: describeError(err, timeoutMs) }));
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** One timer shared by several awaits; always clear() it so no timer outlives the work. */
+function deadline(ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return {
+    race<T>(promise: Promise<T>): Promise<T | typeof TIMED_OUT> {
+      return Promise.race([promise, expired]);
+    },
+    clear(): void {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** `http://<addr>:<port>`, IPv6 in brackets, normalised the way LitefsClient.url is. */
+function peerUrl(address: string, port: number): string {
+  const host = isIP(address) === 6 ? `[${address}]` : address;
+  return originOf(`http://${host}:${port}`);
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    // Config validated it; if not, LitefsClient's constructor reports it for this peer.
+    return url;
+  }
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
