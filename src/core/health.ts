@@ -88,7 +88,8 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
       checksum: db.checksum ?? null,
       empty: db.empty,
       emptyBecause: db.emptyBecause ?? null,
-      hwm: null as string | null,
+      hwm: s.hwm.dbs[db.name] === undefined ? null : formatTxid(s.hwm.dbs[db.name]!),
+      unreadable: db.unreadable ?? null,
     })),
     migrations: s.commands.map((c) => ({
       kind: c.kind,

@@ -89,7 +89,22 @@ export function renderMetrics(
     ['', s.app.status === 'running' ? 1 : 0],
   ]);
   metric('litefs_supervisor_fences_total', 'counter', 'Times this node was fenced.', [
-    ['', s.transitions.filter((t) => t.to === 'fenced').length],
+    ['', s.fences],
   ]);
+  metric(
+    'litefs_supervisor_rewind_alarms_total',
+    'counter',
+    'A new primary was behind this replica (S11): its data is about to be overwritten.',
+    [['', s.rewindAlarms]],
+  );
+  const hwm = Object.entries(s.hwm.dbs);
+  if (hwm.length > 0) {
+    metric(
+      'litefs_supervisor_db_hwm',
+      'gauge',
+      'High-water mark (largest TXID seen) of each gated database.',
+      hwm.map(([name, txid]) => [`{db="${label(name)}"}`, Number(txid)]),
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,89 @@
+// Free space of a filesystem (S8 backups, S9 disk guard), plus the small filesystem helpers the
+// state file and backups share. The FUSE mount does not report real free space (DESIGN.md S9),
+// so callers pass the LiteFS data dir or the backup dir. diskSpace never throws: a failed
+// measurement is a `{ ok: false }` value the caller can report.
+
+import type { Stats } from 'node:fs';
+import { open, stat, statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { DiskSpace } from '../core/observation.js';
+
+/**
+ * `stat()` of `path`, or of its nearest existing ancestor when it does not exist yet (a backup
+ * dir or state file that will be created on first write lives on its ancestor's filesystem).
+ * Other errors (EACCES, EIO, ELOOP) are thrown: they say nothing about where the path would live.
+ */
+export async function statNearest(path: string): Promise<{ path: string; stats: Stats }> {
+  let current = resolve(path);
+  for (;;) {
+    try {
+      return { path: current, stats: await stat(current) };
+    } catch (err) {
+      const code = errorCode(err);
+      const parent = dirname(current);
+      // ENOTDIR: a component is a file, so the path cannot exist; its ancestor still can.
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) throw err;
+      current = parent;
+    }
+  }
+}
+
+/**
+ * Free and total bytes of the filesystem holding `path` (or its nearest existing ancestor).
+ * Free is what an unprivileged writer may use (`f_bavail`), not `f_bfree`: the blocks reserved
+ * for root are not ours to count on. `path` in the result is the one asked about.
+ */
+export async function diskSpace(path: string): Promise<DiskSpace> {
+  try {
+    const { path: measured } = await statNearest(path);
+    // bigint: blocks * bsize can pass 2^53 on a big volume before it is narrowed.
+    const s = await statfs(measured, { bigint: true });
+    return {
+      ok: true,
+      path,
+      freeBytes: Number(s.bavail * s.bsize),
+      totalBytes: Number(s.blocks * s.bsize),
+    };
+  } catch (err) {
+    return { ok: false, path, error: `free space of ${path}: ${describeFsError(err)}` };
+  }
+}
+
+/** Free space in percent (0..100), or undefined when unmeasured or the size is 0 (e.g. /proc). */
+export function freePercent(d: DiskSpace): number | undefined {
+  if (!d.ok || d.totalBytes <= 0) return undefined;
+  return (d.freeBytes / d.totalBytes) * 100;
+}
+
+/** `err.code` of a Node system error, if any. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A system error's message, which Node already prefixes with the errno name (`EACCES: ...`). */
+export function describeFsError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = errorCode(err);
+  return code !== undefined && !err.message.includes(code)
+    ? `${code}: ${err.message}`
+    : err.message;
+}
+
+/**
+ * fsync a directory, making a rename in it durable: without it a power cut can bring back the
+ * old directory entry. Some filesystems (certain FUSE and network mounts) cannot fsync a
+ * directory at all (EINVAL); the rename is then as durable as that filesystem makes it, and
+ * failing would only stop every later write for good.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch (err) {
+    const code = errorCode(err);
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}

@@ -1,0 +1,53 @@
+import { mkdirSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { diskSpace, freePercent, statNearest, syncDirectory } from '../../src/system/disk.js';
+import { tmpDir } from '../helpers/wait.js';
+
+t.test('diskSpace of an existing dir: bavail and blocks times bsize', async (t) => {
+  const dir = tmpDir(t);
+  const d = await diskSpace(dir);
+  t.match(d, { ok: true, path: dir });
+  if (!d.ok) return;
+  const s = statfsSync(dir);
+  t.equal(d.totalBytes, s.blocks * s.bsize);
+  t.ok(d.totalBytes > 0);
+  t.ok(d.freeBytes >= 0 && d.freeBytes <= d.totalBytes);
+});
+
+t.test('a path that does not exist yet is measured at its nearest existing ancestor', async (t) => {
+  const dir = tmpDir(t);
+  const missing = join(dir, 'backups', 'not', 'yet');
+  const d = await diskSpace(missing);
+  const here = await diskSpace(dir);
+  t.match(d, { ok: true, path: missing }, 'reports the path asked about');
+  t.equal(d.ok && d.totalBytes, here.ok && here.totalBytes);
+  t.equal((await statNearest(missing)).path, dir);
+
+  writeFileSync(join(dir, 'file'), '');
+  t.equal((await statNearest(join(dir, 'file', 'below'))).path, join(dir, 'file'), 'ENOTDIR');
+});
+
+t.test('errors are values, never throws', async (t) => {
+  const dir = tmpDir(t);
+  symlinkSync('b', join(dir, 'a'));
+  symlinkSync('a', join(dir, 'b'));
+  const d = await diskSpace(join(dir, 'a'));
+  t.match(d, { ok: false, path: join(dir, 'a'), error: /free space of .*\/a: ELOOP/ });
+});
+
+t.test('freePercent', async (t) => {
+  t.equal(freePercent({ ok: true, path: '/x', freeBytes: 25, totalBytes: 200 }), 12.5);
+  t.equal(freePercent({ ok: true, path: '/x', freeBytes: 0, totalBytes: 200 }), 0);
+  t.equal(freePercent({ ok: true, path: '/proc', freeBytes: 0, totalBytes: 0 }), undefined);
+  t.equal(freePercent({ ok: false, path: '/x', error: 'EIO' }), undefined);
+  const proc = await diskSpace('/proc');
+  t.equal(proc.ok && freePercent(proc), undefined, '/proc has no size');
+});
+
+t.test('syncDirectory', async (t) => {
+  const dir = tmpDir(t);
+  mkdirSync(join(dir, 'd'));
+  await t.resolves(syncDirectory(join(dir, 'd')));
+  await t.rejects(syncDirectory(join(dir, 'missing')), { code: 'ENOENT' });
+});
