@@ -205,7 +205,7 @@ export class Sim {
   /** Answer the last ask-peers action with this report. */
   answerPeers(r: PeerReport, advanceMs = 0): Action[] {
     const ask = [...this.actions].reverse().find((a) => a.type === 'ask-peers');
-    if (!ask || ask.type !== 'ask-peers') throw new Error('no ask-peers action to answer');
+    if (ask?.type !== 'ask-peers') throw new Error('no ask-peers action to answer');
     return this.feed({ type: 'peers', token: ask.token, report: r }, advanceMs);
   }
   last<T extends Action['type']>(type: T): Extract<Action, { type: T }> | undefined {

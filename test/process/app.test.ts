@@ -3,19 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { type AppHandle, startApp } from '../../src/process/app.js';
+import { isAlive, readOr, timerCount, waitGone } from '../helpers/process.js';
 import { tmpDir, waitFor } from '../helpers/wait.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const fixture = (name: string) => join(fixtures, name);
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-function readOr(file: string, otherwise: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return otherwise;
-  }
-}
 
 interface Ready {
   pid: number;
@@ -29,26 +22,6 @@ const ready = (file: string) =>
     message: `ready file ${file}`,
     timeoutMs: 10_000,
   });
-
-/**
- * kill(pid, 0) succeeds for a zombie too: an orphaned grandchild is reparented to PID 1, and
- * in a container PID 1 may never reap it. A zombie is dead for our purposes.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readOr(`/proc/${pid}/stat`, '');
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-}
-
-const waitGone = (pid: number) =>
-  waitFor(() => !isAlive(pid), { message: `pid ${pid} to exit`, timeoutMs: 10_000 });
-
-const timerCount = () =>
-  process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
 
 /** Per-test files for the fixtures' FIXTURE_* variables. */
 function files(t: Test) {

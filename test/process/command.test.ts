@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { type CommandOptions, type OutputStream, startCommand } from '../../src/process/command.js';
+import { isAlive, readOr, timerCount, waitGone } from '../helpers/process.js';
 import { tmpDir, waitFor } from '../helpers/wait.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -10,14 +11,6 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 /** A shell command line running a fixture with this Node. */
 const fixture = (name: string, ...args: string[]) =>
   [process.execPath, join(fixtures, name), ...args].map(quote).join(' ');
-
-function readOr(file: string, otherwise: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return otherwise;
-  }
-}
 
 /** The pid a fixture wrote to FIXTURE_READY_FILE, once it has installed its signal handlers. */
 const readyPid = async (file: string) => {
@@ -28,26 +21,6 @@ const readyPid = async (file: string) => {
   });
   return ready.pid;
 };
-
-/**
- * kill(pid, 0) succeeds for a zombie too: an orphaned grandchild is reparented to PID 1, and
- * in a container PID 1 may never reap it. A zombie is dead for our purposes.
- */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readOr(`/proc/${pid}/stat`, '');
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-}
-
-const waitGone = (pid: number) =>
-  waitFor(() => !isAlive(pid), { message: `pid ${pid} to exit`, timeoutMs: 10_000 });
-
-const timerCount = () =>
-  process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
 
 /** Starts a command with test defaults and records its output lines per stream. */
 function run(t: Test, options: Partial<CommandOptions> & { command: string }) {
