@@ -34,6 +34,23 @@ export type InfoFault =
 export type RouteFault = { status: number; body?: string } | null;
 export type DbContent = { sqlite: true } | { bytes: Uint8Array } | { size: 0 };
 
+/** How a cluster (src/sim/cluster.ts) answers a route that involves other nodes. */
+export type PeerResult = { ok: true } | { ok: false; status: number; message: string };
+
+/**
+ * Set on a node that belongs to a FakeCluster: the routes whose outcome depends on other nodes
+ * are decided by the cluster instead of by this node alone. The checks LiteFS makes locally
+ * (candidate, already primary, no primary known, node ID syntax) still happen here first.
+ */
+export interface FakeLitefsPeers {
+  /** POST /promote on a candidate replica (http/server.go handlePostPromote). */
+  promote(node: FakeLitefs): Promise<PeerResult>;
+  /** POST /handoff?nodeID= on the primary (store.go Handoff). */
+  handoff(node: FakeLitefs, nodeId: bigint): PeerResult;
+  /** POST /import on the primary: the body becomes the next transaction (db.go Import). */
+  import(node: FakeLitefs, name: string, bytes: Buffer): PeerResult;
+}
+
 export interface RecordedRequest {
   method: string;
   /** Path without the query string, e.g. `/handoff`. */
@@ -52,7 +69,6 @@ const UNSYNCED = 2147483647; // math.MaxInt32, fuse/lag_node.go
 const LAG_FILE_SIZE = 11; // lagSize, fuse/lag_node.go
 
 export class FakeLitefs {
-  readonly nodeId: string;
   readonly hostname: string;
   readonly mountDir: string;
   /** Stands for LiteFS's data dir; reported as /info `path`. */
@@ -62,7 +78,10 @@ export class FakeLitefs {
   candidate: boolean;
   /** What POST /promote does after answering 200 (default: this node becomes primary). */
   promoteBehavior: 'become-primary' | 'stay' = 'become-primary';
+  /** Set by FakeCluster; /promote, /handoff and /import then ask it (promoteBehavior is ignored). */
+  peers: FakeLitefsPeers | undefined;
 
+  #nodeId: string;
   #root: string;
   #server: Server;
   #port = 0;
@@ -79,7 +98,7 @@ export class FakeLitefs {
   #closed = false;
 
   private constructor(options: FakeLitefsOptions) {
-    this.nodeId = options.nodeId ?? randomBytes(8).toString('hex').toUpperCase();
+    this.#nodeId = options.nodeId ?? randomNodeId();
     this.clusterId = options.clusterId ?? `LFSC${randomBytes(8).toString('hex').toUpperCase()}`;
     this.hostname = options.hostname ?? `fake-${this.nodeId.slice(0, 6).toLowerCase()}`;
     this.candidate = options.candidate ?? true;
@@ -106,6 +125,19 @@ export class FakeLitefs {
     }
     await fake.#listen(0);
     return fake;
+  }
+
+  /** `Litefs-Id`; changes only through renewNodeId. */
+  get nodeId(): string {
+    return this.#nodeId;
+  }
+
+  /**
+   * A new LiteFS process gets a new random node ID: it is generated in store.go NewStore and no
+   * longer persisted (store.go Open removes the old `id` file, superfly/litefs#361).
+   */
+  renewNodeId(nodeId: string = randomNodeId()): void {
+    this.#nodeId = nodeId;
   }
 
   get url(): string {
@@ -205,9 +237,19 @@ export class FakeLitefs {
     if (!this.#dbs.has(name)) this.#writePos(name, { txid: 0n, checksum: '0'.repeat(16) });
   }
 
-  /** Sets `<db>-pos` and emits a `tx` event, like an applied transaction (db.go). */
-  setPos(name: string, txid: bigint, checksum = defaultChecksum(txid)): void {
+  /**
+   * Sets `<db>-pos` and emits a `tx` event, like an applied transaction (db.go). With
+   * `emit: false` only the position changes, as when LiteFS opens a database at startup or
+   * creates it on the first FUSE create (store.go CreateDB: TXID 0, no transaction).
+   */
+  setPos(
+    name: string,
+    txid: bigint,
+    checksum = defaultChecksum(txid),
+    options: { emit?: boolean } = {},
+  ): void {
     this.#writePos(name, { txid, checksum });
+    if (options.emit === false) return;
     this.#emit({
       type: 'tx',
       db: name,
@@ -450,6 +492,14 @@ export class FakeLitefs {
       goError(res, 500, 'no primary is currently available for handoff, cannot promote');
       return;
     }
+    if (this.peers) {
+      // The cluster asks the primary for the handoff; the role changes after the answer.
+      this.peers.promote(this).then(
+        (result) => answerPeer(res, result),
+        (err: unknown) => goError(res, 500, `handoff failed: ${(err as Error).message}`),
+      );
+      return;
+    }
     res.end();
     if (this.promoteBehavior === 'stay') return;
     // The answer comes before the role changes; in between no primary is known.
@@ -468,6 +518,10 @@ export class FakeLitefs {
     }
     if (!this.#isPrimary) {
       goError(res, 500, 'cannot handoff: node is not currently primary');
+      return;
+    }
+    if (this.peers) {
+      answerPeer(res, this.peers.handoff(this, BigInt(`0x${raw}`)));
       return;
     }
     const target = this.#replicas.get(BigInt(`0x${raw}`));
@@ -516,6 +570,10 @@ export class FakeLitefs {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (this.peers) {
+        answerPeer(res, this.peers.import(this, name, Buffer.concat(chunks)));
+        return;
+      }
       this.writeDb(name, { bytes: Buffer.concat(chunks) });
       this.setPos(name, (this.#dbs.get(name)?.txid ?? 0n) + 1n);
       res.end();
@@ -571,6 +629,16 @@ function goError(res: ServerResponse, status: number, message: string): void {
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.end(`${message}\n`);
+}
+
+function answerPeer(res: ServerResponse, result: PeerResult): void {
+  if (result.ok) res.end();
+  else goError(res, result.status, result.message);
+}
+
+/** 16 upper-case hex chars, as LiteFS prints node IDs (litefs.go FormatNodeID). */
+function randomNodeId(): string {
+  return randomBytes(8).toString('hex').toUpperCase();
 }
 
 /** `%+010d\n` (fuse/lag_node.go). */
