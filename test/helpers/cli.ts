@@ -100,16 +100,21 @@ export function startCli(
     events: () => records.map((r) => r.event ?? ''),
     async waitEvent(event, match = () => true, timeoutMs = 15_000) {
       let found: LogRecord | undefined;
-      await waitFor(
-        () => {
-          found = records.find((r) => r.event === event && match(r));
-          if (!found && child.exitCode !== null) {
-            throw new Error(`exited ${child.exitCode} before event ${event}; stderr:\n${err}`);
-          }
-          return found !== undefined;
-        },
-        { timeoutMs, message: `event ${event} not seen; stderr so far:\n${err}` },
-      );
+      try {
+        await waitFor(
+          () => {
+            found = records.find((r) => r.event === event && match(r));
+            if (!found && child.exitCode !== null) throw new Error(`exited ${child.exitCode}`);
+            return found !== undefined;
+          },
+          { timeoutMs, message: `event ${event}` },
+        );
+      } catch (cause) {
+        // The log as it is now, not as it was when the wait began.
+        throw new Error(`${(cause as Error).message}; event ${event} not seen. stderr:\n${err}`, {
+          cause,
+        });
+      }
       return found!;
     },
     async healthUrl() {
