@@ -58,3 +58,17 @@ export function formatRecord(json: string, format: LogFormat, at: Date): string 
   }
   return `${format === 'pretty' ? formatPretty(record, at) : formatLogfmt(record)}\n`;
 }
+
+/** Read one logfmt line back (values bare or JSON-quoted); undefined when it is not one. */
+export function parseLogfmt(line: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const re = /([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
+  let m: RegExpExecArray | null = re.exec(line);
+  if (m?.index !== 0) return undefined;
+  while (m) {
+    const raw = m[2] ?? '';
+    out[m[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    m = re.exec(line);
+  }
+  return out.level && out.event ? out : undefined;
+}

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { parseLogfmt } from '../../src/log/format.js';
 import { waitFor } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -12,20 +13,6 @@ export const CLI = `${ROOT}dist/cli/main.js`;
 export const FIXTURES = `${ROOT}test/fixtures/`;
 
 export type LogRecord = Record<string, string>;
-
-/** Parse one logfmt line (values bare or JSON-quoted). Returns undefined for other lines. */
-export function parseLogfmt(line: string): LogRecord | undefined {
-  const out: LogRecord = {};
-  const re = /([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
-  let m: RegExpExecArray | null = re.exec(line);
-  if (m?.index !== 0) return undefined;
-  while (m) {
-    const raw = m[2] ?? '';
-    out[m[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-    m = re.exec(line);
-  }
-  return out.level && out.event ? out : undefined;
-}
 
 export interface Cli {
   child: ChildProcess;

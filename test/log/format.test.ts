@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatLogfmt, formatRecord } from '../../src/log/format.js';
+import { formatLogfmt, formatRecord, parseLogfmt } from '../../src/log/format.js';
 import { createLogger } from '../../src/log/logger.js';
 
 t.test(
@@ -62,4 +62,20 @@ t.test('the logger writes one formatted line per event, at or above its level', 
 
 t.test('a line that is not JSON passes through', async (t) => {
   t.equal(formatRecord('plain', 'logfmt', new Date(0)), 'plain\n');
+});
+
+t.test('parseLogfmt reads back what formatLogfmt writes', async (t) => {
+  const record = { level: 'info', msg: 'say "hi"\nthere', event: 'x.y', n: 3, empty: '' };
+  t.same(parseLogfmt(formatLogfmt(record)), {
+    level: 'INFO',
+    msg: 'say "hi"\nthere',
+    event: 'x.y',
+    n: '3',
+    empty: '',
+  });
+  t.equal(
+    parseLogfmt('example app listening on http://x'),
+    undefined,
+    'other lines are not records',
+  );
 });
