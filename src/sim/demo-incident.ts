@@ -1,0 +1,250 @@
+// `npm run demo:incident`: the seed incident (shared/INCIDENT.txt) replayed twice on the
+// simulated two-node LiteFS cluster (src/sim/cluster.ts, which follows LiteFS's replication
+// rules). First with LiteFS's exec block: the data is lost. Then with litefs-supervisor as the
+// exec command: the empty node refuses to write, hands the lease back, and nothing is lost.
+// It narrates in plain words; someone who never read the thread should follow it.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseLogfmt } from '../log/format.js';
+import { type ClusterEvent, FakeCluster } from './cluster.js';
+import { countRows, createUserDb, userDbCommand } from './sqlite.js';
+
+const DB = 'sqlite.db';
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const APP = `${process.execPath} -e "setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => process.exit(0))"`;
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+let step = 0;
+const say = (text: string) => console.log(`  ${++step}. ${text}`);
+const note = (text: string) => console.log(`     ${text}`);
+const heading = (text: string) => {
+  step = 0;
+  console.log(`\n${bold(text)}\n`);
+};
+
+/** Narrate what LiteFS does to the data, as its own log lines would say it. */
+function narrateReplication(cluster: FakeCluster) {
+  return cluster.onEvent((e: ClusterEvent) => {
+    if (e.type === 'snapshot' && e.overwrote) {
+      note(`LiteFS on ${e.from}: "${e.reason}" -> ${e.to}'s database is replaced by ${e.from}'s`);
+    }
+  });
+}
+
+async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+/** The part of the thread both replays share: data on e82, then the clean-up that went wrong. */
+async function setUp(cluster: FakeCluster, beforeWipe: () => Promise<void>) {
+  createUserDb(cluster.dbPath('e82'), 8);
+  cluster.flush();
+  await waitUntil(() => countRows(cluster.dbPath('d89')) === 8, 5000);
+  say(
+    `e82 is the primary with ${countRows(cluster.dbPath('e82'))} users; d89 is a replica with the same ${countRows(cluster.dbPath('d89'))}.`,
+  );
+  await beforeWipe();
+  await cluster.kill('d89');
+  await cluster.restartNode('e82', { dropLtx: true });
+  await cluster.elect('e82');
+  say('To fix checksum errors the operator deletes the LTX files on e82 (it restarts at TXID 0,');
+  note(
+    `its data still there: ${countRows(cluster.dbPath('e82'))} users) and deletes d89's whole database directory.`,
+  );
+  await cluster.restartNode('d89', { wipe: true, keepClusterId: true });
+  say("d89 restarts with an empty database and joins e82's cluster. At TXID 0 vs 0 LiteFS streams");
+  note('nothing, and calls d89 "connected to cluster, ready".');
+  await cluster.elect('d89');
+  say('With promote: true, LiteFS on d89 asks for the lease and e82 hands it over:');
+  note(
+    `d89 is now the primary, with ${countRows(cluster.dbPath('d89')) ?? 0} users. e82 (still ${countRows(cluster.dbPath('e82'))} users) is its replica.`,
+  );
+}
+
+async function withExecBlock(): Promise<number | undefined> {
+  heading("Replay 1: LiteFS's exec block (`npx prisma migrate deploy`, if-candidate: true)");
+  const cluster = await FakeCluster.start({
+    nodes: [{ name: 'e82' }, { name: 'd89' }],
+    db: DB,
+    primary: 'e82',
+  });
+  const stop = narrateReplication(cluster);
+  try {
+    await setUp(cluster, async () => {});
+    say('LiteFS runs the exec block. d89 is a candidate, so `prisma migrate deploy` runs on the');
+    note('empty database. Its first write is TXID 1, which LiteFS always streams as a snapshot:');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', userDbCommand(cluster.dbPath('d89'), 0)], {
+        stdio: 'ignore',
+      });
+      child.on('exit', () => resolve());
+      child.on('error', reject);
+    });
+    cluster.flush();
+    await waitUntil(() => countRows(cluster.dbPath('e82')) === 0, 5000);
+    const left = countRows(cluster.dbPath('e82'));
+    say(`e82 now has ${left} users. ${left === 0 ? 'The production data is gone.' : ''}`);
+    return left;
+  } finally {
+    stop();
+    await cluster.close();
+  }
+}
+
+interface Run {
+  exit: Promise<number | null>;
+  kill: (signal: NodeJS.Signals) => void;
+  records: Record<string, string>[];
+}
+
+function supervise(cluster: FakeCluster, name: string, dir: string): Run {
+  const n = cluster.node(name);
+  const args = [
+    CLI,
+    '--litefs-config',
+    'none',
+    '--litefs-url',
+    n.url,
+    '--mount-dir',
+    n.mountDir,
+    '--data-dir',
+    dir,
+    '--db',
+    DB,
+    '--state-file',
+    join(dir, `${name}-state.json`),
+    '--peers',
+    cluster.names.map((x) => cluster.node(x).url).join(','),
+    '--health-addr',
+    'off',
+    '--poll-interval',
+    '100ms',
+    '--migrate',
+    userDbCommand(cluster.dbPath(name), 0),
+    '--',
+    '/bin/sh',
+    '-c',
+    APP,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const records: Record<string, string>[] = [];
+  let partial = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const r = parseLogfmt(line);
+      if (r) records.push(r);
+    }
+  });
+  return {
+    exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    kill: (signal) => child.kill(signal),
+    records,
+  };
+}
+
+const SHOWN: Record<string, string> = {
+  'fence.enter': 'refuses to write',
+  'handoff.request': 'hands the lease back',
+  'handoff.accepted': 'LiteFS accepts',
+  'fence.leave': 'carries on',
+  'sync.done': 'synced',
+  'app.started': 'app started',
+  'migrate.start': 'MIGRATES',
+};
+
+async function withSupervisor(): Promise<number | undefined> {
+  heading('Replay 2: the same events, with litefs-supervisor as the exec command');
+  const dir = mkdtempSync(join(tmpdir(), 'demo-incident-'));
+  const cluster = await FakeCluster.start({
+    nodes: [{ name: 'e82' }, { name: 'd89' }],
+    db: DB,
+    primary: 'e82',
+  });
+  const stop = narrateReplication(cluster);
+  try {
+    await setUp(cluster, async () => {
+      // Before the clean-up d89 ran under the supervisor, which remembered the TXID it saw.
+      const before = supervise(cluster, 'd89', dir);
+      await waitUntil(() => before.records.some((r) => r.event === 'app.started'), 10_000);
+      before.kill('SIGTERM');
+      await before.exit;
+      note("(d89 had been running under the supervisor, whose state file on d89's volume records");
+      note(' the highest TXID d89 has seen: its high-water mark.)');
+    });
+    say('LiteFS starts litefs-supervisor on d89. What it logs (fly logs):');
+    const run = supervise(cluster, 'd89', dir);
+    let shown = 0;
+    const done = await waitUntil(() => {
+      for (; shown < run.records.length; shown++) {
+        const r = run.records[shown]!;
+        if (r.event && SHOWN[r.event]) note(`  ${r.event.padEnd(16)} ${r.msg}`);
+      }
+      return run.records.some((r) => r.event === 'app.started');
+    }, 20_000);
+    run.kill('SIGTERM');
+    await run.exit;
+    const left = countRows(cluster.dbPath('e82'));
+    const mine = countRows(cluster.dbPath('d89'));
+    say(
+      done
+        ? `d89 never wrote: the lease is back on ${cluster.primary}, which still has ${left} users, and d89 runs the app as a replica.`
+        : `the supervisor did not finish in time; e82 has ${left} users.`,
+    );
+    if (done && mine === undefined) {
+      note(
+        "(d89's copy is still empty: after the LTX deletion e82 is at TXID 0, so LiteFS streams",
+      );
+      note(" nothing until e82's next write, which reaches d89 as a full snapshot.)");
+    }
+    return left;
+  } finally {
+    stop();
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  console.log(
+    bold('The seed incident: an empty node takes the lease and replicates its emptiness.'),
+  );
+  console.log(
+    "Two simulated LiteFS nodes follow LiteFS's replication rules: a replica ahead of the",
+  );
+  console.log(
+    "primary is overwritten by a snapshot, and a primary's first write (TXID 1) is always a",
+  );
+  console.log('snapshot. Same starting point twice; only the exec command differs.');
+  const lost = await withExecBlock();
+  const kept = await withSupervisor();
+  heading('Result');
+  console.log(`  exec block:        e82 ends with ${lost} of 8 users.`);
+  console.log(`  litefs-supervisor: e82 ends with ${kept} of 8 users.`);
+  console.log(
+    '\nWhy: the supervisor runs migrations only on a primary whose database is not behind its',
+  );
+  console.log(
+    'high-water mark or any peer. Here d89 was at TXID 0 but had seen much more, so it fenced',
+  );
+  console.log('itself (no migration, no app) and handed the lease to e82, the node with the data.');
+  return lost === 0 && kept === 8 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,23 @@
+// `npm run demo:incident` must show the loss with LiteFS's exec block and its prevention with
+// the supervisor; it exits 0 only when both happened.
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { ROOT } from '../helpers/cli.js';
+
+t.test('the incident demo shows the data lost, then kept', async (t) => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [`${ROOT}dist/sim/demo-incident.js`],
+    {
+      cwd: ROOT,
+      timeout: 90_000,
+    },
+  );
+  t.match(stdout, /exec block: +e82 ends with 0 of 8 users/);
+  t.match(stdout, /litefs-supervisor: e82 ends with 8 of 8 users/);
+  t.match(stdout, /fence\.enter .*high-water mark/);
+  t.match(stdout, /handoff\.request/);
+  t.notMatch(stdout, /MIGRATES/, 'the supervisor never migrated on the empty node');
+});
