@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const node = process.execPath;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { type CommandOptions, type OutputStream, startCommand } from '../../src/process/command.js';
-import { isAlive, readOr, timerCount, waitGone } from '../helpers/process.js';
+import { isAlive, timerCount, waitGone } from '../helpers/process.js';
 import { tmpDir, waitFor } from '../helpers/wait.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
