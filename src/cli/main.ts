@@ -4,29 +4,18 @@
 
 import { createRequire } from 'node:module';
 import { hostname, userInfo } from 'node:os';
-import { dirname } from 'node:path';
 import { type ConfigError, loadConfig, nodeReadFile, parseArgs } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { FORWARDED_SIGNALS } from '../core/rules.js';
+import { initialState } from '../core/state.js';
 import { buildHealthServer, listen } from '../http/server.js';
-import { backupDb } from '../litefs/backup.js';
-import { LitefsClient } from '../litefs/client.js';
-import { EventsWatcher } from '../litefs/events.js';
-import { observe, observeStandalone } from '../litefs/observe.js';
-import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
-import { startApp } from '../process/app.js';
-import { startCommand } from '../process/command.js';
-import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
 import { EXIT_INTERNAL, Supervisor } from '../supervisor.js';
-import { diskSpace } from '../system/disk.js';
 import { printPlan } from './check.js';
 import { helpText, versionText } from './help.js';
 import { runStatus } from './status.js';
 
 const EXIT_CONFIG = 2;
-/** Per peer, /info and /debug/vars together (DESIGN.md section 3: per-peer timeouts). */
-const PEER_TIMEOUT_MS = 2000;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version;
 
@@ -89,99 +78,6 @@ async function main(argv: string[]): Promise<number> {
 
 async function run(config: Config, logger: RootLogger): Promise<number> {
   const now = () => Date.now();
-  const client = config.standalone ? undefined : new LitefsClient({ url: config.litefsUrl });
-  // S8/S9: the FUSE mount does not report real free space; the data dir's volume does.
-  const diskPath = config.dataDir ?? dirname(config.stateFile);
-  const litefsPort = Number(new URL(config.litefsUrl).port || 80);
-  const peersSpec = config.peers === undefined ? undefined : parsePeersOption(config.peers);
-  const supervisor: Supervisor = new Supervisor({
-    config,
-    logger,
-    env: process.env,
-    clock: {
-      now,
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    },
-    observe: client
-      ? async () => {
-          const [o, disk] = await Promise.all([
-            observe({ client, mountDir: config.mountDir, dbs: config.db, now }),
-            diskSpace(diskPath),
-          ]);
-          return { ...o, disk };
-        }
-      : () => observeStandalone({ mountDir: config.mountDir, dbs: config.db, now }),
-    ...(client
-      ? {
-          watchEvents: (onEvent) => {
-            const watcher = new EventsWatcher({
-              url: config.litefsUrl,
-              onEvent,
-              onConnect: () => logger.log('debug', { event: 'litefs.events' }, '/events connected'),
-              onDisconnect: (error) =>
-                logger.log('debug', { event: 'litefs.events', error }, '/events stream ended'),
-              onError: (e) =>
-                logger.log('debug', { event: 'litefs.events', error: e.error }, '/events error'),
-            }).start();
-            return { close: () => void watcher.close() };
-          },
-          loadHwm: () => loadStateFile(config.stateFile),
-          persistHwm: (file) => writeStateFile(config.stateFile, file),
-          promote: async () => {
-            const r = await client.promote();
-            return r.ok
-              ? { ok: true, status: 200 }
-              : { ok: false, status: r.status, error: r.error };
-          },
-          handoff: async (nodeId) => {
-            const r = await client.handoff(nodeId);
-            return r.ok ? { ok: true } : { ok: false, error: r.error };
-          },
-          backup: ({ db, txid, expectedBytes }) =>
-            config.backupDir === undefined
-              ? Promise.resolve({ kind: 'skipped' as const, why: 'no --backup-dir' })
-              : backupDb({
-                  client,
-                  db,
-                  txid,
-                  expectedBytes,
-                  dir: config.backupDir,
-                  keep: config.backupKeep,
-                  minFreeDiskPct: config.minFreeDisk,
-                  now,
-                }),
-          ...(peersSpec
-            ? {
-                askPeers: () => {
-                  const obs = supervisor.current.observation;
-                  const selfNodeId = obs?.info.ok ? obs.info.value.nodeId : undefined;
-                  return askPeers({
-                    spec: peersSpec,
-                    port: litefsPort,
-                    selfNodeId,
-                    timeoutMs: PEER_TIMEOUT_MS,
-                    now,
-                  });
-                },
-              }
-            : {}),
-        }
-      : {}),
-    startCommand: (opts) => startCommand(opts),
-    startApp: (opts) => startApp(opts),
-  });
-
-  if (!config.standalone && config.dataDir !== undefined) {
-    if ((await sameFilesystem(config.stateFile, config.dataDir)) === false) {
-      logger.log(
-        'warn',
-        { event: 'hwm.other-volume', stateFile: config.stateFile, dataDir: config.dataDir },
-        'the state file is not on the same volume as the LiteFS data dir: a wiped or replaced volume would keep an old high-water mark, or lose it; put --state-file next to data.dir',
-      );
-    }
-  }
-
   logger.log(
     'info',
     {
@@ -199,10 +95,15 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
       : 'starting; waiting for LiteFS to show this node its role',
   );
 
+  // The health API first, so /health/live answers (and /health says 503 "starting") while
+  // the rest loads: the adapters pull in undici and execa, most of the start-up time.
+  let supervisor: Supervisor | undefined;
+  const starting = initialState(now(), []);
+  const getState = () => supervisor?.current ?? starting;
   const health =
     config.healthAddr === 'off'
       ? undefined
-      : buildHealthServer({ config, version: VERSION, getState: () => supervisor.current, now });
+      : buildHealthServer({ config, version: VERSION, getState, now });
   if (health && config.healthAddr !== 'off') {
     try {
       const url = await listen(health, config.healthAddr);
@@ -213,21 +114,36 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
         { event: 'health.fail', err, exitCode: EXIT_CONFIG },
         `cannot listen on --health-addr ${config.healthAddr.host}:${config.healthAddr.port}: ${(err as Error).message}; choose a free port or off`,
       );
-      await client?.close();
       return EXIT_CONFIG;
     }
   }
 
+  const { buildAdapters } = await import('./adapters.js');
+  const adapters = buildAdapters(config, logger, now, () => getState());
+  supervisor = new Supervisor({
+    config,
+    logger,
+    env: process.env,
+    clock: {
+      now,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
+    ...adapters.deps,
+  });
+  await adapters.warnAboutStateFileVolume();
+
   // DESIGN.md section 6: these are forwarded to the app (or end a wait); decide says which.
+  const running = supervisor;
   const handlers = FORWARDED_SIGNALS.map((signal) => {
-    const handler = () => supervisor.dispatch({ type: 'signal', signal });
+    const handler = () => running.dispatch({ type: 'signal', signal });
     process.on(signal, handler);
     return [signal, handler] as const;
   });
-  const code = await supervisor.run();
+  const code = await running.run();
   for (const [signal, handler] of handlers) process.off(signal, handler);
   await health?.close();
-  await client?.close();
+  await adapters.close();
   return code;
 }
 
