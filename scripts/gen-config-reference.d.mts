@@ -1,0 +1,8 @@
+// Types for gen-config-reference.mjs, so the TypeScript tests can import its functions.
+
+import type { OptionSpec } from '../src/config/schema.js';
+
+export declare const START: string;
+export declare const END: string;
+export declare function renderConfigReference(options: readonly OptionSpec[]): string;
+export declare function replaceReference(doc: string, generated: string): string;

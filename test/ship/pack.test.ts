@@ -1,0 +1,134 @@
+// What `npm pack` ships: the bin (with its shebang, executable), everything it imports, the
+// README and package.json, and nothing else (no sources, tests, simulator, example data or
+// source maps). Then the tarball is installed into an empty project and run, as a user would.
+// Needs `npm run build` first (npm test does it).
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { ROOT, readRepoFile } from './example-config.js';
+
+const run = promisify(execFile);
+
+interface PackFile {
+  path: string;
+  size: number;
+  mode: number;
+}
+
+// npm run sets npm_config_* variables for its children; a nested npm must not inherit them
+// (npm test runs with --silent, dry-run flags and the like would leak in).
+function npmEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+const pkg = JSON.parse(readRepoFile('package.json')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
+
+t.test('the file list', async (t) => {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    env: npmEnv(),
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [result] = JSON.parse(stdout) as [{ files: PackFile[]; entryCount: number }];
+  const files = new Map(result.files.map((f) => [f.path, f]));
+  const paths = [...files.keys()];
+
+  for (const [name, bin] of Object.entries(pkg.bin)) {
+    const file = files.get(bin);
+    t.ok(file, `bin ${name} -> ${bin} is shipped (run npm run build first)`);
+    if (!file) continue;
+    t.ok(file.mode & 0o111, `${bin} is executable in the tarball (mode ${file.mode.toString(8)})`);
+    t.match(
+      readFileSync(join(ROOT, bin), 'utf8'),
+      /^#!\/usr\/bin\/env node\n/,
+      `${bin} starts with a node shebang`,
+    );
+  }
+  t.ok(files.has('package.json'), 'package.json (the CLI reads its version from it)');
+  t.ok(files.has('README.md'), 'README.md');
+
+  const refused: [RegExp, string][] = [
+    [/^src\//, 'TypeScript sources'],
+    [/^test\//, 'tests'],
+    [/^dist\/sim\//, 'the simulated cluster (demo only)'],
+    [/^(example|bench|scripts|docs|\.ci|\.tap|node_modules)\//, 'repository-only folders'],
+    [/\.map$/, 'source maps (they point at src/, which is not shipped)'],
+    [/\.(db|sqlite|sqlite3)(-wal|-shm)?$/, 'database files'],
+    [/\.tgz$/, 'tarballs'],
+    [/^(Dockerfile|fly\.example\.toml|litefs\.yml\.example|\.dockerignore)$/, 'deploy examples'],
+  ];
+  for (const [re, what] of refused) {
+    const bad = paths.filter((p) => re.test(p));
+    t.same(bad, [], `no ${what}`);
+  }
+  const unexpected = paths.filter(
+    (p) => !/^dist\/.+\.js$/.test(p) && !['package.json', 'README.md', 'LICENSE'].includes(p),
+  );
+  t.same(unexpected, [], 'only dist/**/*.js, package.json, README.md (and LICENSE if any)');
+
+  // Everything the bin loads is in the tarball: follow relative imports from the bin.
+  const seen = new Set<string>();
+  const queue = Object.values(pkg.bin);
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    t.ok(files.has(file), `${file} is shipped`);
+    if (!files.has(file) || !file.endsWith('.js')) continue;
+    const code = readFileSync(join(ROOT, file), 'utf8');
+    const specifiers = [
+      ...code.matchAll(/\b(?:from|import)\s*\(?\s*["'](\.\.?\/[^"']+)["']/g),
+      ...code.matchAll(/\brequire\(\s*["'](\.\.?\/[^"']+)["']\s*\)/g),
+      ...code.matchAll(/createRequire\(import\.meta\.url\)\(\s*["'](\.\.?\/[^"']+)["']\s*\)/g),
+    ].map((m) => m[1] as string);
+    for (const s of specifiers) queue.push(posix.normalize(posix.join(posix.dirname(file), s)));
+  }
+  t.ok(seen.has('package.json'), 'the bin reads ../../package.json, and it is shipped');
+});
+
+t.test('installed from the tarball into an empty project, the bin runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'litefs-supervisor-pack-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = npmEnv();
+  await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], {
+    cwd: ROOT,
+    env,
+  });
+  const tarball = join(dir, `${pkg.name}-${pkg.version}.tgz`);
+  const project = join(dir, 'project');
+  await run('mkdir', [project]);
+  writeFileSync(join(project, 'package.json'), '{"name":"probe","private":true}\n');
+  try {
+    // --offline: from npm's cache only, so the test never depends on the network.
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], {
+      cwd: project,
+      env,
+    });
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? err);
+    if (/ENOTCACHED/.test(text)) {
+      t.skip(`dependencies not in the npm cache (${text.split('\n')[0]})`, async () => {});
+      return;
+    }
+    throw err;
+  }
+  const npx = (args: string[]) =>
+    run('npx', ['--offline', '--no-install', 'litefs-supervisor', ...args], { cwd: project, env });
+  const version = await npx(['--version']);
+  t.equal(version.stdout, `litefs-supervisor ${pkg.version}\n`);
+  const help = await npx(['--help']);
+  t.match(help.stdout, /Usage:\n {2}litefs-supervisor \[options\] -- <app command>/);
+  t.match(help.stdout, /--promote/);
+});
