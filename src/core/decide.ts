@@ -144,7 +144,7 @@ class Draft {
         this.signal(input.signal);
         return;
       case 'restart-timer':
-        if (this.s.phase === 'restarting' && !this.s.shutdown) this.startApp('restart');
+        if (this.s.phase === 'restarting' && !this.s.shutdown) this.backoffOver();
         return;
       case 'hwm-loaded':
         this.hwmLoaded(input.load);
@@ -448,6 +448,15 @@ class Draft {
     if (this.s.fence) {
       // S4: we stopped it because this node is fenced: a stop we asked for, never restarted.
       this.log('info', 'app.exit', 'app stopped while fenced', fields);
+      // S10: a SIGTERM/SIGINT that arrived while the fenced app was stopping ends the run now
+      // (advance starts nothing once shutting down). The fence, not the app, ended the app's
+      // run, so the code is the signal's 128+N, as for a fenced node without an app.
+      if (this.s.shutdown) {
+        const { signal, exitCode } = this.s.shutdown;
+        this.exit(exitCode, 'info', 'supervisor.stop', `${signal} received while fenced; exiting`, {
+          signal,
+        });
+      }
       return;
     }
     if (this.s.shutdown) {
@@ -1133,12 +1142,31 @@ class Draft {
     });
   }
 
+  /**
+   * The restart backoff is over: it counts as a restart (--restart-max) either way. The app
+   * starts again at once, unless this node became primary during the backoff: then, as at a
+   * first start, its checks (S2/S3, fenced if behind) and migrations come before the app
+   * (`advance` takes that path from `checking`). Restarting it directly would run the app as
+   * primary on a database nobody checked, until S7 noticed and stopped it.
+   */
+  private backoffOver(): void {
+    const s = this.s;
+    s.app.restarts += 1;
+    s.app.restartTimes = [...s.app.restartTimes, this.now];
+    if (s.role === 'primary' && (!s.primaryCleared || !s.migrationsDone)) {
+      this.enter(
+        'checking',
+        `this node became primary while the app waited to restart (restart ${s.app.restarts}); checking its databases before the app starts`,
+        'primary.check',
+        {},
+      );
+      return;
+    }
+    this.startApp('restart');
+  }
+
   private startApp(why: 'start' | 'restart'): void {
     const app = this.s.app;
-    if (why === 'restart') {
-      app.restarts += 1;
-      app.restartTimes = [...app.restartTimes, this.now];
-    }
     app.status = 'starting';
     this.enter(
       'starting-app',

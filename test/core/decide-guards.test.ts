@@ -304,6 +304,26 @@ t.test('S7 promotion while the app runs', async (t) => {
     t.notOk(sim.types().includes('schedule-restart'));
     t.equal(sim.state.exited, undefined, 'the fence decides the exit, not the app');
   });
+  // Found by test/faults: the signal used to be forwarded, then the app's exit was taken as
+  // the fence's stop and nothing ever exited (a hang until SIGKILL).
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    t.test(`fenced, ${signal} while the app is still stopping: exit ${code}`, async (t) => {
+      const sim = runningReplica();
+      sim.loadHwm({ 'sqlite.db': 100n });
+      sim.see(ok(9n), 1000);
+      t.equal(sim.state.phase, 'fenced');
+      sim.feed({ type: 'signal', signal });
+      t.same(sim.last('stop-app'), { type: 'stop-app', signal }, 'forwarded to the app');
+      t.equal(sim.state.exited, undefined, 'waits for the app');
+      sim.feed({ type: 'app-exit', exitCode: 137, signal: 'SIGKILL' }, 3000);
+      t.equal(sim.state.exited, code, "the signal's 128+N: the fence had stopped the app");
+      t.same(sim.last('exit'), { type: 'exit', code });
+      t.notOk(sim.types().includes('schedule-restart'));
+    });
+  }
 });
 
 t.test('S8 backups before migrating', async (t) => {
