@@ -64,6 +64,10 @@ export function startCli(
       if (r) records.push(r);
     }
   });
+  let stderrClosed = false;
+  child.stderr?.on('close', () => {
+    stderrClosed = true;
+  });
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
@@ -88,14 +92,17 @@ export function startCli(
     async waitEvent(event, match = () => true, timeoutMs = 15_000) {
       let found: LogRecord | undefined;
       try {
-        await waitFor(
+        // Once the process is gone and its stderr fully read, nothing more can come: stop
+        // waiting at once (waitFor treats a throw as "not yet", so the end is a value here).
+        const outcome = await waitFor(
           () => {
             found = records.find((r) => r.event === event && match(r));
-            if (!found && child.exitCode !== null) throw new Error(`exited ${child.exitCode}`);
-            return found !== undefined;
+            if (found) return 'found';
+            return stderrClosed ? 'exited' : undefined;
           },
           { timeoutMs, message: `event ${event}` },
         );
+        if (outcome === 'exited') throw new Error(`exited (${child.exitCode ?? child.signalCode})`);
       } catch (cause) {
         // The log as it is now, not as it was when the wait began.
         throw new Error(`${(cause as Error).message}; event ${event} not seen. stderr:\n${err}`, {
