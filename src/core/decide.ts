@@ -930,7 +930,7 @@ class Draft {
     const disk = s9DiskGuard(s.observation?.disk, config.minFreeDisk);
     if (!disk.ok) {
       this.exit(EXIT.commandFailed, 'error', 'disk.refuse', `not migrating: ${disk.why}`, {
-        hint: 'extend the volume or free space (see the README FAQ), or lower --min-free-disk',
+        hint: 'extend the volume or free space (see "full volume" in docs/deploying.md), or lower --min-free-disk',
       });
       return false;
     }
