@@ -15,6 +15,9 @@ import {
 import type { SupervisorState } from '../core/state.js';
 import { renderMetrics } from './metrics.js';
 
+/** The whole request, headers and body, must arrive within this (slow clients are closed). */
+export const REQUEST_TIMEOUT_MS = 5_000;
+
 const ROUTES = ['/health', '/health/live', '/primary', '/replica', '/status', '/metrics'];
 
 export interface HealthServerOptions {
@@ -30,9 +33,18 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
     logger: false, // request logging stays off (DESIGN.md section 7)
     bodyLimit: 1024,
     connectionTimeout: 10_000,
-    requestTimeout: 5_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: 5_000,
     maxRequestsPerSocket: 1000,
+    http: {
+      // Node checks headersTimeout and requestTimeout only every connectionsCheckingInterval
+      // (30 s by default), and a client that trickles a header byte at a time keeps resetting
+      // connectionTimeout (an idle timer): such a client was held ~30 s, not 5 s
+      // (test/http/hardening.test.ts). Check every second, and bound the headers as tightly as
+      // the whole request (Node's own default, 60 s, is longer than requestTimeout).
+      connectionsCheckingInterval: 1_000,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+    },
     return503OnClosing: true,
     // Path only: a query string never selects another route.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
@@ -76,8 +88,9 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
   );
 
   app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0]?.replace(/\/+$/, '') || '/';
-    if (ROUTES.includes(path)) {
+    const path = routePath(req.url);
+    // GET and HEAD on a route were matched by the router; here they are a path we do not have.
+    if (ROUTES.includes(path) && req.method !== 'GET' && req.method !== 'HEAD') {
       return reply
         .code(405)
         .header('allow', 'GET, HEAD')
@@ -92,6 +105,19 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
     return reply.code(code).send({ ok: false, error: err.message ?? 'error' });
   });
   return app;
+}
+
+/**
+ * The path of a request URL as the router matched it: no query string, at most one trailing
+ * slash ignored (`ignoreTrailingSlash`). It used to be `.replace(/\/+$/, '')`, which trimmed
+ * every trailing slash, so `GET /health//` (unmatched by the router) was answered "405 method
+ * GET not allowed on /health; use GET or HEAD"; and that regex backtracks quadratically: one
+ * 16 KB URL of slashes held the event loop ~200 ms (test/http/hardening.test.ts).
+ */
+export function routePath(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path || '/';
 }
 
 /** Listen on --health-addr; returns the URL it listens on. */

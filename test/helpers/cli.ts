@@ -42,6 +42,8 @@ export function startCli(
     if (k.startsWith('LITEFS_SUPERVISOR_') && !(opts.env && k in opts.env)) delete env[k];
   }
   delete env.FLY_APP_NAME;
+  // tap puts its loader hooks in NODE_OPTIONS; the CLI and its children run as users run them.
+  delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env,

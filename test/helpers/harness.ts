@@ -1,0 +1,159 @@
+// The Supervisor with every I/O faked and a virtual clock (STYLE.md point 3, as concurrently
+// tests its restart policy): timers fire only when a test advances the clock, each app the
+// supervisor starts is a record the test makes exit, and every timer ever set is kept with
+// its delay, so a test can assert exactly what was scheduled.
+
+import type { Observation } from '../../src/core/observation.js';
+import {
+  type RunningApp,
+  type RunningCommand,
+  Supervisor,
+  type SupervisorDeps,
+} from '../../src/supervisor.js';
+import { testConfig } from './builders.js';
+
+export function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** Let promise callbacks and the supervisor's queue run. */
+export const settle = () => new Promise((r) => setImmediate(r));
+
+export interface FakeApp {
+  startedAt: number;
+  /** Signals forwarded (`SIGHUP`) and stops asked for (`terminate:SIGTERM`), in order. */
+  signals: string[];
+  exit(end: { exitCode: number; signal?: string }): void;
+}
+
+export interface TimerRecord {
+  id: number;
+  /** Virtual time it was set, its delay, and when it is due. */
+  setAt: number;
+  ms: number;
+  at: number;
+  state: 'pending' | 'fired' | 'cleared';
+  fn: () => void;
+}
+
+export class Harness {
+  now = 0;
+  readonly timers: TimerRecord[] = [];
+  private nextId = 1;
+  readonly observations: { started: number; answer: (o: Observation) => void }[] = [];
+  readonly commands: { command: string; done: (code: number) => void; terminated: string[] }[] = [];
+  readonly apps: FakeApp[] = [];
+  readonly logs: Record<string, unknown>[] = [];
+  readonly deps: SupervisorDeps;
+
+  constructor(over: Partial<SupervisorDeps['config']> = {}) {
+    this.deps = {
+      config: testConfig(over),
+      env: {},
+      clock: {
+        now: () => this.now,
+        setTimeout: (fn, ms) => {
+          const timer: TimerRecord = {
+            id: this.nextId++,
+            setAt: this.now,
+            ms,
+            at: this.now + ms,
+            state: 'pending',
+            fn,
+          };
+          this.timers.push(timer);
+          return timer.id;
+        },
+        clearTimeout: (id) => {
+          const timer = this.timers.find((x) => x.id === id);
+          if (timer?.state === 'pending') timer.state = 'cleared';
+        },
+      },
+      logger: { log: (level, fields, msg) => this.logs.push({ level, msg, ...fields }) },
+      observe: () => {
+        const d = deferred<Observation>();
+        this.observations.push({ started: this.now, answer: d.resolve });
+        return d.promise;
+      },
+      startCommand: (opts): RunningCommand => {
+        const d = deferred<{
+          exitCode: number;
+          signal: string | undefined;
+          timedOut: boolean;
+          durationMs: number;
+        }>();
+        const rec = {
+          command: opts.command,
+          done: (code: number) =>
+            d.resolve({ exitCode: code, signal: undefined, timedOut: false, durationMs: 1 }),
+          terminated: [] as string[],
+        };
+        this.commands.push(rec);
+        return {
+          pid: 100,
+          result: d.promise,
+          terminate: (sig = 'SIGTERM') => rec.terminated.push(sig),
+        };
+      },
+      startApp: async () => {
+        const d = deferred<{ exitCode: number; signal: string | undefined }>();
+        const rec: FakeApp = {
+          startedAt: this.now,
+          signals: [],
+          exit: ({ exitCode, signal }) => d.resolve({ exitCode, signal }),
+        };
+        this.apps.push(rec);
+        const app: RunningApp = {
+          pid: 200 + this.apps.length,
+          exited: d.promise,
+          signal: (s) => rec.signals.push(s),
+          terminate: (s) => rec.signals.push(`terminate:${s}`),
+        };
+        return { ok: true, app };
+      },
+    };
+  }
+
+  supervisor(): { sup: Supervisor; done: Promise<number> } {
+    const sup = new Supervisor(this.deps);
+    return { sup, done: sup.run() };
+  }
+
+  /** Advance the virtual clock by `ms`, firing due timers in order, each at its own time. */
+  async tick(ms: number): Promise<void> {
+    const target = this.now + ms;
+    for (;;) {
+      const due = this.pending()
+        .filter((x) => x.at <= target)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.now = due.at;
+      due.state = 'fired';
+      due.fn();
+      await settle();
+    }
+    this.now = target;
+    await settle();
+  }
+
+  pending(): TimerRecord[] {
+    return this.timers.filter((x) => x.state === 'pending');
+  }
+
+  /** Timers whose delay is not the poll interval: the restart backoff, in this harness. */
+  backoffTimers(): TimerRecord[] {
+    return this.timers.filter((x) => x.ms !== this.deps.config.pollIntervalMs);
+  }
+
+  events(): string[] {
+    return this.logs.map((l) => String(l.event));
+  }
+
+  logsOf(event: string): Record<string, unknown>[] {
+    return this.logs.filter((l) => l.event === event);
+  }
+}
