@@ -3,7 +3,7 @@
 // that `/health/live` answers sooner and fewer files are resolved at start (issue 6, README
 // "Performance"). tsc still emits every module for the tests, the demo and the benchmarks.
 
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { build } from 'esbuild';
 
@@ -29,3 +29,6 @@ await build({
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
 });
+
+// The bin: executable in the tarball too (npm also sets it on install, `node dist/...` does not).
+chmodSync(`${outdir}/main.js`, 0o755);
