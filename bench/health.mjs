@@ -1,4 +1,4 @@
-// (f) Health API throughput and latency at concurrency 50 (keep-alive), against a running
+// (f) Health API throughput and latency at concurrency 50 (BENCH_HEALTH_CONCURRENCY), keep-alive, against a running
 // supervisor in standalone mode.
 
 import http from 'node:http';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { IDLE_APP, percentile, spawnCli, tmp } from './lib.mjs';
 
 const total = Number(process.env.BENCH_HEALTH_REQUESTS ?? 20_000);
-const concurrency = 50;
+const concurrency = Number(process.env.BENCH_HEALTH_CONCURRENCY ?? 50);
 const { dir, done } = tmp('health');
 const cli = spawnCli([
   '--standalone',
