@@ -20,6 +20,17 @@ t.test('every event emitted in src/ is explained in the Logs table', async (t) =
   }
 });
 
+t.test('the README names every event too (someone reading only the README)', async (t) => {
+  const readme = readRepoFile('README.md');
+  const logs = readme.slice(readme.indexOf('## Logs'), readme.indexOf('## Exit codes'));
+  for (const e of new Map(emittedEvents(`${ROOT}src`).map((x) => [x.name, x])).values()) {
+    for (const kind of e.perKind ? ['migrate', 'before'] : ['']) {
+      const name = e.perKind ? e.name.replace('<kind>', kind) : e.name;
+      t.ok(logs.includes(`\`${name}\``), `${name} (${e.where})`);
+    }
+  }
+});
+
 t.test('every metric is in the sample or named next to it', async (t) => {
   const metrics = readRepoFile('src/http/metrics.ts');
   const names = [...metrics.matchAll(/'(litefs_supervisor_[a-z_]+)'/g)].map((m) => m[1] as string);
