@@ -2,27 +2,12 @@
 // supervisor in standalone mode.
 
 import http from 'node:http';
-import { join } from 'node:path';
-import { IDLE_APP, percentile, spawnCli, tmp } from './lib.mjs';
+import { IDLE_APP, percentile, spawnCli, standaloneArgs, tmp } from './lib.mjs';
 
 const total = Number(process.env.BENCH_HEALTH_REQUESTS ?? 20_000);
 const concurrency = Number(process.env.BENCH_HEALTH_CONCURRENCY ?? 50);
 const { dir, done } = tmp('health');
-const cli = spawnCli([
-  '--standalone',
-  '--litefs-config',
-  'none',
-  '--mount-dir',
-  dir,
-  '--db',
-  'app.db',
-  '--state-file',
-  join(dir, 'state.json'),
-  '--health-addr',
-  '127.0.0.1:0',
-  '--',
-  ...IDLE_APP,
-]);
+const cli = spawnCli([...standaloneArgs(dir), '--health-addr', '127.0.0.1:0', '--', ...IDLE_APP]);
 await cli.waitFor('event=state.running');
 const base = /event=health\.listen url=(\S+)/.exec(cli.stderr())[1];
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });

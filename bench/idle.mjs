@@ -2,9 +2,8 @@
 // (default 60), next to a bare `node` HTTP server's RSS.
 
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { FakeLitefs } from '../dist/sim/fake-litefs.js';
-import { IDLE_APP, median, NODE, procStats, spawnCli, tmp } from './lib.mjs';
+import { IDLE_APP, litefsArgs, median, NODE, procStats, spawnCli, tmp } from './lib.mjs';
 
 const seconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -18,24 +17,7 @@ bare.kill('SIGTERM');
 
 const fake = await FakeLitefs.start({ role: { replicaOf: 'primary-host' }, dbs: ['sqlite.db'] });
 const { dir, done } = tmp('idle');
-const cli = spawnCli([
-  '--litefs-config',
-  'none',
-  '--litefs-url',
-  fake.url,
-  '--mount-dir',
-  fake.mountDir,
-  '--data-dir',
-  dir,
-  '--db',
-  'sqlite.db',
-  '--state-file',
-  join(dir, 'state.json'),
-  '--health-addr',
-  '127.0.0.1:0',
-  '--',
-  ...IDLE_APP,
-]);
+const cli = spawnCli([...litefsArgs(fake, dir), '--health-addr', '127.0.0.1:0', '--', ...IDLE_APP]);
 await cli.waitFor('event=app.started');
 await sleep(2000); // let start-up work settle
 const pid = cli.child.pid;

@@ -19,6 +19,39 @@ export const IDLE_APP = [
   "setInterval(()=>{},1<<30);for(const s of ['SIGTERM','SIGINT'])process.on(s,()=>process.exit(0))",
 ];
 
+/** The supervisor's options for one fake LiteFS node; its state file and data dir in `dir`. */
+export function litefsArgs(fake, dir) {
+  return [
+    '--litefs-config',
+    'none',
+    '--litefs-url',
+    fake.url,
+    '--mount-dir',
+    fake.mountDir,
+    '--data-dir',
+    dir,
+    '--db',
+    'sqlite.db',
+    '--state-file',
+    join(dir, 'state.json'),
+  ];
+}
+
+/** The supervisor's options in standalone mode (no LiteFS), everything in `dir`. */
+export function standaloneArgs(dir) {
+  return [
+    '--standalone',
+    '--litefs-config',
+    'none',
+    '--mount-dir',
+    dir,
+    '--db',
+    'app.db',
+    '--state-file',
+    join(dir, 'state.json'),
+  ];
+}
+
 export function tmp(prefix) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${prefix}-`));
   return { dir, done: () => rmSync(dir, { recursive: true, force: true }) };

@@ -2,27 +2,15 @@
 // the mount files) until the supervisor's /primary answers 200; with /events and with polling
 // only (LiteFS without /events). The app keeps running; no migrations are configured.
 
-import { join } from 'node:path';
 import { FakeLitefs } from '../dist/sim/fake-litefs.js';
-import { IDLE_APP, report, runs, spawnCli, tmp, until } from './lib.mjs';
+import { IDLE_APP, litefsArgs, report, runs, spawnCli, tmp, until } from './lib.mjs';
 
 async function once(withEvents, pollMs) {
   const fake = await FakeLitefs.start({ role: { replicaOf: 'primary-host' }, dbs: ['sqlite.db'] });
   if (!withEvents) fake.disableEvents();
   const { dir, done } = tmp('reaction');
   const cli = spawnCli([
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    fake.url,
-    '--mount-dir',
-    fake.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    'sqlite.db',
-    '--state-file',
-    join(dir, 'state.json'),
+    ...litefsArgs(fake, dir),
     '--health-addr',
     '127.0.0.1:0',
     '--poll-interval',

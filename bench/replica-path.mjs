@@ -1,9 +1,8 @@
 // (b) Replica path: spawn to the app spawned (the supervisor's app.started log line), against a
 // fake LiteFS that already shows a synced replica.
 
-import { join } from 'node:path';
 import { FakeLitefs } from '../dist/sim/fake-litefs.js';
-import { IDLE_APP, report, runs, spawnCli, tmp } from './lib.mjs';
+import { IDLE_APP, litefsArgs, report, runs, spawnCli, tmp } from './lib.mjs';
 
 const xs = [];
 for (let i = 0; i < runs; i++) {
@@ -11,18 +10,7 @@ for (let i = 0; i < runs; i++) {
   const { dir, done } = tmp('replica');
   const t0 = performance.now();
   const cli = spawnCli([
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    fake.url,
-    '--mount-dir',
-    fake.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    'sqlite.db',
-    '--state-file',
-    join(dir, 'state.json'),
+    ...litefsArgs(fake, dir),
     '--health-addr',
     '127.0.0.1:0',
     '--',

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE, report, runs, spawnCli, tmp } from './lib.mjs';
+import { NODE, report, runs, spawnCli, standaloneArgs, tmp } from './lib.mjs';
 
 const APP = `
 const fs = require('fs');
@@ -17,26 +17,9 @@ for (let i = 0; i < runs; i++) {
   const { dir, done } = tmp('signal');
   const got = join(dir, 'got');
   const ready = join(dir, 'ready');
-  const cli = spawnCli(
-    [
-      '--standalone',
-      '--litefs-config',
-      'none',
-      '--mount-dir',
-      dir,
-      '--db',
-      'app.db',
-      '--state-file',
-      join(dir, 'state.json'),
-      '--health-addr',
-      'off',
-      '--',
-      NODE,
-      '-e',
-      APP,
-    ],
-    { env: { GOT: got, READY: ready } },
-  );
+  const cli = spawnCli([...standaloneArgs(dir), '--health-addr', 'off', '--', NODE, '-e', APP], {
+    env: { GOT: got, READY: ready },
+  });
   await cli.waitFor('event=state.running');
   for (let n = 0; n < 2000; n++) {
     try {

@@ -2,9 +2,8 @@
 // app restarts against a fake LiteFS, sampling the supervisor's RSS and open file descriptors.
 // Prints the figures and whether they grew beyond noise after the first minute.
 
-import { join } from 'node:path';
 import { FakeLitefs } from '../dist/sim/fake-litefs.js';
-import { fdCount, get, NODE, procStats, spawnCli, tmp } from './lib.mjs';
+import { fdCount, get, litefsArgs, NODE, procStats, spawnCli, tmp } from './lib.mjs';
 
 const seconds = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -14,18 +13,7 @@ const APP = [NODE, '-e', 'setTimeout(() => process.exit(1), 1000 + Math.random()
 const fake = await FakeLitefs.start({ role: { replicaOf: 'node-b' }, dbs: ['sqlite.db'] });
 const { dir, done } = tmp('soak');
 const cli = spawnCli([
-  '--litefs-config',
-  'none',
-  '--litefs-url',
-  fake.url,
-  '--mount-dir',
-  fake.mountDir,
-  '--data-dir',
-  dir,
-  '--db',
-  'sqlite.db',
-  '--state-file',
-  join(dir, 'state.json'),
+  ...litefsArgs(fake, dir),
   '--health-addr',
   '127.0.0.1:0',
   '--restart',

@@ -2,8 +2,17 @@
 // (the floor), and the ratio. Standalone mode, so nothing but the supervisor is measured.
 
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { freePort, IDLE_APP, NODE, report, runs, spawnCli, tmp, until } from './lib.mjs';
+import {
+  freePort,
+  IDLE_APP,
+  NODE,
+  report,
+  runs,
+  spawnCli,
+  standaloneArgs,
+  tmp,
+  until,
+} from './lib.mjs';
 
 const BARE =
   "require('http').createServer((q,s)=>s.end('ok')).listen(Number(process.env.PORT),'127.0.0.1')";
@@ -26,15 +35,7 @@ async function supervisor() {
   const { dir, done } = tmp('startup');
   const t0 = performance.now();
   const cli = spawnCli([
-    '--standalone',
-    '--litefs-config',
-    'none',
-    '--mount-dir',
-    dir,
-    '--db',
-    'app.db',
-    '--state-file',
-    join(dir, 'state.json'),
+    ...standaloneArgs(dir),
     '--health-addr',
     `127.0.0.1:${port}`,
     '--',

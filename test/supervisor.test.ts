@@ -3,103 +3,9 @@
 // child running.
 
 import t from 'tap';
-import type { Observation } from '../src/core/observation.js';
-import {
-  type RunningApp,
-  type RunningCommand,
-  Supervisor,
-  type SupervisorDeps,
-} from '../src/supervisor.js';
-import { obs, testConfig } from './helpers/builders.js';
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-class Harness {
-  now = 0;
-  timers: { at: number; fn: () => void; id: number }[] = [];
-  nextId = 1;
-  observations: { started: number; answer: (o: Observation) => void }[] = [];
-  commands: { command: string; done: (code: number) => void; terminated: string[] }[] = [];
-  apps: { exit: (code: number) => void; signals: string[] }[] = [];
-  logs: Record<string, unknown>[] = [];
-  deps: SupervisorDeps;
-  constructor(over: Partial<SupervisorDeps['config']> = {}) {
-    this.deps = {
-      config: testConfig({ pollIntervalMs: 1000, ...over }),
-      env: {},
-      clock: {
-        now: () => this.now,
-        setTimeout: (fn, ms) => {
-          const id = this.nextId++;
-          this.timers.push({ at: this.now + ms, fn, id });
-          return id;
-        },
-        clearTimeout: (id) => {
-          this.timers = this.timers.filter((x) => x.id !== id);
-        },
-      },
-      logger: { log: (level, fields, msg) => this.logs.push({ level, msg, ...fields }) },
-      observe: () => {
-        const d = deferred<Observation>();
-        this.observations.push({ started: this.now, answer: d.resolve });
-        return d.promise;
-      },
-      startCommand: (opts): RunningCommand => {
-        const d = deferred<{
-          exitCode: number;
-          signal: string | undefined;
-          timedOut: boolean;
-          durationMs: number;
-        }>();
-        const rec = {
-          command: opts.command,
-          done: (code: number) =>
-            d.resolve({ exitCode: code, signal: undefined, timedOut: false, durationMs: 1 }),
-          terminated: [] as string[],
-        };
-        this.commands.push(rec);
-        return {
-          pid: 100,
-          result: d.promise,
-          terminate: (sig = 'SIGTERM') => rec.terminated.push(sig),
-        };
-      },
-      startApp: async () => {
-        const d = deferred<{ exitCode: number; signal: string | undefined }>();
-        const rec = {
-          exit: (code: number) => d.resolve({ exitCode: code, signal: undefined }),
-          signals: [] as string[],
-        };
-        this.apps.push(rec);
-        const app: RunningApp = {
-          pid: 200,
-          exited: d.promise,
-          signal: (s) => rec.signals.push(s),
-          terminate: (s) => rec.signals.push(`terminate:${s}`),
-        };
-        return { ok: true, app };
-      },
-    };
-  }
-  async tick(ms: number) {
-    this.now += ms;
-    const due = this.timers.filter((x) => x.at <= this.now);
-    this.timers = this.timers.filter((x) => x.at > this.now);
-    for (const x of due) x.fn();
-    await settle();
-  }
-  events() {
-    return this.logs.map((l) => l.event);
-  }
-}
-
-const settle = () => new Promise((r) => setImmediate(r));
+import { Supervisor } from '../src/supervisor.js';
+import { obs } from './helpers/builders.js';
+import { Harness, settle } from './helpers/harness.js';
 
 t.test('an S1 confirmation is answered only by an observation started after it', async (t) => {
   const h = new Harness();
@@ -126,7 +32,7 @@ t.test('an S1 confirmation is answered only by an observation started after it',
   t.equal(h.apps.length, 1, 'the app starts');
   sup.dispatch({ type: 'signal', signal: 'SIGTERM' });
   t.same(h.apps[0]!.signals, ['terminate:SIGTERM']);
-  h.apps[0]!.exit(143);
+  h.apps[0]!.exit({ exitCode: 143 });
   t.equal(await done, 143);
 });
 
@@ -161,9 +67,9 @@ t.test('the app exiting ends the run with its code; no timer is left', async (t)
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
   await settle();
   t.equal(h.apps.length, 1);
-  h.apps[0]!.exit(9);
+  h.apps[0]!.exit({ exitCode: 9 });
   t.equal(await done, 9);
-  t.same(h.timers, [], 'no timer left');
+  t.same(h.pending(), [], 'no timer left');
 });
 
 t.test('an internal error ends the run with 70, after stopping the app', async (t) => {
@@ -176,6 +82,6 @@ t.test('an internal error ends the run with 70, after stopping the app', async (
   await h.tick(1000);
   t.ok(h.events().includes('supervisor.crash'));
   t.same(h.apps[0]!.signals, ['terminate:SIGTERM'], 'the app is stopped');
-  h.apps[0]!.exit(143);
+  h.apps[0]!.exit({ exitCode: 143 });
   t.equal(await done, 70, 'with 70, not the app code');
 });
