@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLogfmt } from '../log/format.js';
+import { supervisorArgsFor } from './args.js';
 import { type ClusterEvent, FakeCluster } from './cluster.js';
 import { countRows, createUserDb, userDbCommand } from './sqlite.js';
 
@@ -110,24 +111,14 @@ function supervise(cluster: FakeCluster, name: string, dir: string): Run {
   const n = cluster.node(name);
   const args = [
     CLI,
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    n.url,
-    '--mount-dir',
-    n.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    DB,
-    '--state-file',
-    join(dir, `${name}-state.json`),
+    ...supervisorArgsFor(n, {
+      dataDir: dir,
+      stateFile: join(dir, `${name}-state.json`),
+      db: DB,
+      healthAddr: 'off',
+    }),
     '--peers',
     cluster.names.map((x) => cluster.node(x).url).join(','),
-    '--health-addr',
-    'off',
-    '--poll-interval',
-    '100ms',
     '--migrate',
     userDbCommand(cluster.dbPath(name), 0),
     '--',

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeLitefs } from '../../src/sim/fake-litefs.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 
@@ -37,22 +38,7 @@ async function primary(t: Test, opts: { empty: boolean; hwm?: bigint }) {
   const migrateLog = join(dir, 'migrate.log');
   const appMarker = join(dir, 'app.log');
   const args = [
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    fake.url,
-    '--mount-dir',
-    fake.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    'sqlite.db',
-    '--state-file',
-    stateFile,
-    '--health-addr',
-    '127.0.0.1:0',
-    '--poll-interval',
-    '100ms',
+    ...supervisorArgsFor(fake, { dataDir: dir, stateFile: stateFile }),
     '--migrate',
     `${node} ${FIXTURES}migrate-ok.mjs m1`,
   ];

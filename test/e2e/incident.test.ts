@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeCluster } from '../../src/sim/cluster.js';
 import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
 import { FIXTURES, startCli } from '../helpers/cli.js';
@@ -16,24 +17,9 @@ const node = process.execPath;
 function supervisorArgs(cluster: FakeCluster, name: string, dir: string, extra: string[] = []) {
   const n = cluster.node(name);
   return [
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    n.url,
-    '--mount-dir',
-    n.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    DB,
-    '--state-file',
-    join(dir, `${name}-state.json`),
+    ...supervisorArgsFor(n, { dataDir: dir, stateFile: join(dir, `${name}-state.json`), db: DB }),
     '--peers',
     cluster.names.map((x) => cluster.node(x).url).join(','),
-    '--health-addr',
-    '127.0.0.1:0',
-    '--poll-interval',
-    '100ms',
     // The migration adds one row: a real write on whichever node runs it.
     '--migrate',
     userDbCommand(cluster.dbPath(name), 1),

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Test } from 'tap';
+import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
 import { type Cli, FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
@@ -251,22 +252,7 @@ export async function nodeRun(
     FIXTURE_READY_FILE: readyFile,
   };
   const args = (extra: string[] = [], app: string[] = APP_FOREVER) => [
-    '--litefs-config',
-    'none',
-    '--litefs-url',
-    fake.url,
-    '--mount-dir',
-    fake.mountDir,
-    '--data-dir',
-    dir,
-    '--db',
-    'sqlite.db',
-    '--state-file',
-    stateFile,
-    '--health-addr',
-    '127.0.0.1:0',
-    '--poll-interval',
-    '100ms',
+    ...supervisorArgsFor(fake, { dataDir: dir, stateFile: stateFile }),
     '--min-free-disk',
     '0',
     '--migrate',

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeCluster } from '../../src/sim/cluster.js';
 import { countRows, createUserDb } from '../../src/sim/sqlite.js';
 import { type Cli, startCli } from '../helpers/cli.js';
@@ -145,24 +146,13 @@ await liveCase(t, 'the primary moving A -> B -> A within a second, several times
     const cli = startCli(
       t,
       [
-        '--litefs-config',
-        'none',
-        '--litefs-url',
-        n.url,
-        '--mount-dir',
-        n.mountDir,
-        '--data-dir',
-        dir,
-        '--db',
-        DB,
-        '--state-file',
-        join(dir, `${name}-state.json`),
+        ...supervisorArgsFor(n, {
+          dataDir: dir,
+          stateFile: join(dir, `${name}-state.json`),
+          db: DB,
+        }),
         '--peers',
         peers,
-        '--health-addr',
-        '127.0.0.1:0',
-        '--poll-interval',
-        '100ms',
         '--min-free-disk',
         '0',
         '--migrate',
