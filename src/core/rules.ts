@@ -169,6 +169,48 @@ export function s5MayPromote(
   return { ok: true };
 }
 
+/**
+ * S8: skip when the copy would leave less than `--min-free-disk` of the backup dir's volume
+ * free. An unmeasurable volume is skipped too: a full volume is what started the seed incident
+ * (S9), and if it is LiteFS's own, filling it stops replication. `budgetBytes` is what may be
+ * written before crossing the line, enforced while streaming in case the db grew since
+ * `expectedBytes` was measured.
+ */
+export function s8BackupRoom(
+  space: DiskSpace,
+  dir: string,
+  expectedBytes: number,
+  minFreeDiskPct: number,
+): { kind: 'ok'; budgetBytes: number } | { kind: 'skipped'; why: string } {
+  if (!space.ok) {
+    return {
+      kind: 'skipped',
+      why: `cannot tell whether the copy fits (${space.error}); not risking a full volume`,
+    };
+  }
+  const { freeBytes, totalBytes } = space;
+  if (totalBytes <= 0) {
+    return { kind: 'skipped', why: `${dir} reports a filesystem size of 0 bytes` };
+  }
+  const reserveBytes = (totalBytes * minFreeDiskPct) / 100;
+  const budgetBytes = Math.floor(freeBytes - reserveBytes);
+  if (expectedBytes > budgetBytes) {
+    const left = ((freeBytes - expectedBytes) / totalBytes) * 100;
+    return {
+      kind: 'skipped',
+      why:
+        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct1((freeBytes / totalBytes) * 100)}%); ` +
+        `writing the expected ${expectedBytes} bytes would leave ${pct1(left)}%, ` +
+        `below --min-free-disk ${minFreeDiskPct}%`,
+    };
+  }
+  return { kind: 'ok', budgetBytes };
+}
+
+function pct1(n: number): string {
+  return n.toFixed(1);
+}
+
 /** S9 disk guard: refuse to migrate when the data dir's volume is below --min-free-disk. */
 export function s9DiskGuard(
   disk: DiskSpace | undefined,

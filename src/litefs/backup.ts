@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DiskSpace } from '../core/observation.js';
 import { formatTxid } from '../core/parse.js';
+import { s8BackupRoom } from '../core/rules.js';
 import { describeFsError, diskSpace, errorCode, syncDirectory } from '../system/disk.js';
 import type { ExportOptions, LitefsResult } from './client.js';
 
@@ -104,7 +105,7 @@ async function backup(o: BackupOptions): Promise<BackupResult> {
   const tmp = `${target}.tmp`;
 
   const space = await (o.disk ?? diskSpace)(dir);
-  const room = checkRoom(space, dir, o.expectedBytes, o.minFreeDiskPct);
+  const room = s8BackupRoom(space, dir, o.expectedBytes, o.minFreeDiskPct);
   if (room.kind === 'skipped')
     return { kind: 'skipped', why: `backup of ${db} skipped: ${room.why}` };
 
@@ -152,48 +153,6 @@ async function backup(o: BackupOptions): Promise<BackupResult> {
     if (tmpExists) await rm(tmp, { force: true }).catch(() => {});
     return { kind: 'failed', error: `backup of ${db}: ${step}: ${describeFsError(err)}` };
   }
-}
-
-/**
- * S8: skip when the copy would leave less than `--min-free-disk` of the backup dir's volume
- * free. An unmeasurable volume is skipped too: a full volume is what started the seed incident
- * (S9), and if it is LiteFS's own, filling it stops replication. `budgetBytes` is what may be
- * written before crossing the line, enforced while streaming in case the db grew since
- * `expectedBytes` was measured.
- */
-function checkRoom(
-  space: DiskSpace,
-  dir: string,
-  expectedBytes: number,
-  minFreeDiskPct: number,
-): { kind: 'ok'; budgetBytes: number } | { kind: 'skipped'; why: string } {
-  if (!space.ok) {
-    return {
-      kind: 'skipped',
-      why: `cannot tell whether the copy fits (${space.error}); not risking a full volume`,
-    };
-  }
-  const { freeBytes, totalBytes } = space;
-  if (totalBytes <= 0) {
-    return { kind: 'skipped', why: `${dir} reports a filesystem size of 0 bytes` };
-  }
-  const reserveBytes = (totalBytes * minFreeDiskPct) / 100;
-  const budgetBytes = Math.floor(freeBytes - reserveBytes);
-  if (expectedBytes > budgetBytes) {
-    const left = ((freeBytes - expectedBytes) / totalBytes) * 100;
-    return {
-      kind: 'skipped',
-      why:
-        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct((freeBytes / totalBytes) * 100)}%); ` +
-        `writing the expected ${expectedBytes} bytes would leave ${pct(left)}%, ` +
-        `below --min-free-disk ${minFreeDiskPct}%`,
-    };
-  }
-  return { kind: 'ok', budgetBytes };
-}
-
-function pct(n: number): string {
-  return n.toFixed(1);
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { dbViewOf } from '../../src/core/derive.js';
-import { s5MayPromote } from '../../src/core/rules.js';
+import { s5MayPromote, s8BackupRoom } from '../../src/core/rules.js';
 import { CLUSTER, db, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
 
 const PEERS = 'myapp.internal';
@@ -365,6 +365,30 @@ t.test('S8 backups before migrating', async (t) => {
     sim.see(empty);
     t.notOk(sim.types().includes('backup'));
   });
+});
+
+t.test('S8 the backup must fit: s8BackupRoom', async (t) => {
+  const space = (freeBytes: number) => ({
+    ok: true as const,
+    path: '/b',
+    freeBytes,
+    totalBytes: 1000,
+  });
+  t.match(
+    s8BackupRoom(space(500), '/b', 300, 10),
+    { kind: 'ok', budgetBytes: 400 },
+    'allows: 20% left',
+  );
+  t.match(
+    s8BackupRoom(space(500), '/b', 401, 10),
+    { kind: 'skipped', why: /below --min-free-disk 10%/ },
+    'refuses: would leave 9.9%',
+  );
+  t.match(
+    s8BackupRoom({ ok: false, path: '/b', error: 'EIO' }, '/b', 1, 10),
+    { kind: 'skipped', why: /cannot tell/ },
+    'refuses: unmeasurable',
+  );
 });
 
 t.test('S9 disk guard', async (t) => {
