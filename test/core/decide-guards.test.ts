@@ -276,15 +276,7 @@ t.test('S7 promotion while the app runs', async (t) => {
     sim.see(ok(9n), 1, sim.lastToken());
     t.equal(runs(sim).length, 1);
     t.notOk(sim.types().includes('stop-app'));
-    sim.feed({
-      type: 'command-exit',
-      index: 0,
-      exitCode: 0,
-      signal: undefined,
-      timedOut: false,
-      spawnError: undefined,
-      durationMs: 1,
-    });
+    sim.commandExit(0);
     sim.see(ok(10n), 1000);
     t.equal(sim.state.phase, 'running');
   });

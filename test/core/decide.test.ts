@@ -31,30 +31,14 @@ t.test('S1 primary-only migrations', async (t) => {
         runs(confirmed).map((a) => a.type === 'run-command' && a.command),
         ['m1'],
       );
-      sim.feed({
-        type: 'command-exit',
-        index: 0,
-        exitCode: 0,
-        signal: undefined,
-        timedOut: false,
-        spawnError: undefined,
-        durationMs: 5,
-      });
+      sim.commandExit(0);
       t.same(runs(sim.actions).length, 1, 'm2 waits for its own confirmation');
       sim.see({ role: 'primary' }, 5, sim.lastToken());
       t.same(
         runs(sim.actions).map((a) => a.type === 'run-command' && a.command),
         ['m1', 'm2'],
       );
-      sim.feed({
-        type: 'command-exit',
-        index: 1,
-        exitCode: 0,
-        signal: undefined,
-        timedOut: false,
-        spawnError: undefined,
-        durationMs: 5,
-      });
+      sim.commandExit(1);
       t.ok(sim.state.migrationsDone);
       t.same(
         sim.types().filter((x) => x === 'start-app'),
@@ -120,15 +104,7 @@ t.test('S6 lease lost mid-migration', async (t) => {
       [],
       'asked once',
     );
-    sim.feed({
-      type: 'command-exit',
-      index: 0,
-      exitCode: 143,
-      signal: 'SIGTERM',
-      timedOut: false,
-      spawnError: undefined,
-      durationMs: 200,
-    });
+    sim.commandExit(0, 143, { signal: 'SIGTERM' });
     t.equal(sim.state.commands[0]?.status, 'aborted');
     t.equal(sim.state.phase, 'syncing', 're-decides as a replica');
     const synced = sim.see({ role: 'replica', lag: 5 }, 100);
@@ -330,39 +306,15 @@ t.test('failed commands exit 3 and never start the app', async (t) => {
       runs(out).map((a) => a.type === 'run-command' && a.kind),
       ['before'],
     );
-    sim.feed({
-      type: 'command-exit',
-      index: 1,
-      exitCode: 2,
-      signal: undefined,
-      timedOut: false,
-      spawnError: undefined,
-      durationMs: 1,
-    });
+    sim.commandExit(1, 2);
     t.equal(sim.state.exited, 3);
     t.notOk(sim.types().includes('start-app'));
   });
   t.test('--before runs after the migrations on a primary', async (t) => {
     const sim = new Sim(testConfig({ before: ['b1'] }));
     primaryMigrating(sim);
-    sim.feed({
-      type: 'command-exit',
-      index: 0,
-      exitCode: 0,
-      signal: undefined,
-      timedOut: false,
-      spawnError: undefined,
-      durationMs: 1,
-    });
-    sim.feed({
-      type: 'command-exit',
-      index: 1,
-      exitCode: 0,
-      signal: undefined,
-      timedOut: false,
-      spawnError: undefined,
-      durationMs: 1,
-    });
+    sim.commandExit(0);
+    sim.commandExit(1);
     t.same(
       runs(sim.actions).map((a) => a.type === 'run-command' && a.command),
       ['npx prisma migrate deploy', 'b1'],
@@ -386,15 +338,7 @@ t.test('S10 signals', async (t) => {
           out.filter((a) => a.type === 'stop-command'),
           [{ type: 'stop-command', signal }],
         );
-        sim.feed({
-          type: 'command-exit',
-          index: 0,
-          exitCode: 0,
-          signal: undefined,
-          timedOut: false,
-          spawnError: undefined,
-          durationMs: 1,
-        });
+        sim.commandExit(0);
         t.equal(sim.state.exited, code, 'even when the command then succeeds');
         t.notOk(sim.types().includes('start-app'));
       },
@@ -529,25 +473,9 @@ t.test('S12 decide never asks to write to LiteFS', async (t) => {
   const sim = new Sim(testConfig({ before: ['b'] }));
   primaryMigrating(sim);
   sim.see({ role: 'replica', lag: 1 }, 10);
-  sim.feed({
-    type: 'command-exit',
-    index: 0,
-    exitCode: 143,
-    signal: 'SIGTERM',
-    timedOut: false,
-    spawnError: undefined,
-    durationMs: 1,
-  });
+  sim.commandExit(0, 143, { signal: 'SIGTERM' });
   sim.see({ role: 'replica', lag: 1 }, 10);
-  sim.feed({
-    type: 'command-exit',
-    index: 1,
-    exitCode: 0,
-    signal: undefined,
-    timedOut: false,
-    spawnError: undefined,
-    durationMs: 1,
-  });
+  sim.commandExit(1);
   sim.feed({ type: 'app-started', pid: 1 });
   sim.feed({ type: 'signal', signal: 'SIGTERM' });
   sim.feed({ type: 'app-exit', exitCode: 0, signal: undefined });

@@ -191,6 +191,22 @@ export class Sim {
       advanceMs,
     );
   }
+  /** A --migrate/--before command ended (exit 0 unless said otherwise). */
+  commandExit(
+    index: number,
+    exitCode = 0,
+    more: { signal?: string; timedOut?: boolean; spawnError?: string } = {},
+  ): Action[] {
+    return this.feed({
+      type: 'command-exit',
+      index,
+      exitCode,
+      signal: more.signal,
+      timedOut: more.timedOut ?? false,
+      spawnError: more.spawnError,
+      durationMs: 1,
+    });
+  }
   /** Feed the state file's content (or its absence) as the runner does at start. */
   loadHwm(dbs: Record<string, bigint> | undefined, clusterId = CLUSTER): Action[] {
     if (dbs === undefined) return this.feed({ type: 'hwm-loaded', load: { kind: 'missing' } });
