@@ -177,6 +177,16 @@ export const eventCount = (cli: Cli, event: string) =>
 /** How often the app was started (app.start events: the first start and every restart). */
 export const appStarts = (cli: Cli) => cli.events().filter((e) => e === 'app.start').length;
 
+/**
+ * What every fault must leave untouched: the supervisor alive, the app started once and still
+ * the same process (never restarted without cause).
+ */
+export function assertAppUntouched(t: Test, cli: Cli, readyFile: string, pid: number | undefined) {
+  t.equal(cli.child.exitCode, null, 'alive');
+  t.equal(appStarts(cli), 1, 'one app start');
+  t.equal(readyPid(readyFile), pid, 'never restarted');
+}
+
 export async function status(url: string): Promise<Record<string, unknown>> {
   return (await getJson(`${url}/status`)).body;
 }
