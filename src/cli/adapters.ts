@@ -96,6 +96,14 @@ export function buildAdapters(
               spec: peersSpec,
               port: litefsPort,
               selfNodeId,
+              dbs: config.db,
+              // Peers run the same configuration: their supervisors answer on our port
+              // unless --peer-health-port says otherwise (DESIGN.md section 6).
+              healthPort:
+                config.peerHealthPort ??
+                (config.healthAddr !== 'off' && config.healthAddr.port !== 0
+                  ? config.healthAddr.port
+                  : undefined),
               timeoutMs: PEER_TIMEOUT_MS,
               now,
             });

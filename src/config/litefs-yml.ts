@@ -194,6 +194,7 @@ export function parseLitefsYml(
     leaseType: take(textField(lease, 'lease.type', 'type')),
     leaseCandidate: take(boolField(lease, 'lease.candidate', 'candidate')),
     leasePromote: take(boolField(lease, 'lease.promote', 'promote')),
+    leaseHostname: take(textField(lease, 'lease.hostname', 'hostname')),
     execCommands: take(execField(root.exec)) ?? [],
   };
   if (errors.length > 0) return { ok: false, error: errors.join('; ') };

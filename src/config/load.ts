@@ -534,6 +534,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ...values,
     configFile,
     litefsConfig: facts?.path,
+    hostname: facts?.leaseHostname || input.hostname || undefined,
     command: [...input.command],
   } as Config;
 

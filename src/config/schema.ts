@@ -195,7 +195,13 @@ function url(): Kind<string> {
 }
 
 const PEERS_ACCEPTED =
-  'use one DNS name (like myapp.internal) or a comma-separated list of LiteFS URLs (like http://10.0.0.2:20202,http://10.0.0.3:20202)';
+  'use one DNS name (like myapp.internal) or a comma-separated list of LiteFS URLs (like http://10.0.0.2:20202,http://10.0.0.3:20202), each optionally followed by #health=PORT';
+
+/**
+ * `#health=PORT` after a peer URL names the port of that peer's supervisor health API, for
+ * nodes that do not share --peer-health-port (several nodes on one host, as in tests).
+ */
+export const PEER_HEALTH_SUFFIX = /#health=(\d{1,5})$/;
 const DNS_NAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
@@ -209,7 +215,11 @@ function peers(): Kind<string> {
         : fail(s, 'is not a DNS name', PEERS_ACCEPTED);
     }
     for (const item of items) {
-      if (!parseHttpUrl(item, PEERS_ACCEPTED).ok) {
+      const health = PEER_HEALTH_SUFFIX.exec(item);
+      if (health && (Number(health[1]) < 1 || Number(health[1]) > 65535)) {
+        return fail(s, `has ${showValue(item)}, whose health port is not 1-65535`, PEERS_ACCEPTED);
+      }
+      if (!parseHttpUrl(item.replace(PEER_HEALTH_SUFFIX, ''), PEERS_ACCEPTED).ok) {
         return fail(s, `has ${showValue(item)}, which is not an http(s) URL`, PEERS_ACCEPTED);
       }
     }
@@ -514,6 +524,13 @@ export const OPTIONS = [
     kind: peers(),
     defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
     help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
+    group: 'Primary safety',
+  }),
+  option('peerHealthPort', {
+    name: 'peer-health-port',
+    kind: int(1, 65535),
+    defaultHelp: 'the port of --health-addr',
+    help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
     group: 'Primary safety',
   }),
   option('peerWaitMs', {

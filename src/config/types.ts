@@ -30,6 +30,8 @@ export interface Config {
   onPromotion: OnPromotion;
   bootstrap: Bootstrap;
   peers: string | undefined;
+  /** Peers' supervisor health port (evidence); undefined = the port of healthAddr. */
+  peerHealthPort: number | undefined;
   peerWaitMs: number;
   stateFile: string;
   fenceTimeoutMs: number;
@@ -48,6 +50,12 @@ export interface Config {
   logFormat: LogFormat;
   logLevel: LogLevel;
   standalone: boolean;
+  /**
+   * The hostname this node's LiteFS announces in the lease: litefs.yml `lease.hostname`, else
+   * the machine's host name (LiteFS's own default). A node whose LiteFS names this as the
+   * primary while not primary is in a transient, not a replica (DESIGN.md section 3, role).
+   */
+  hostname: string | undefined;
   /** The app command after `--` (argv, not a shell string). */
   command: string[];
 }
@@ -62,5 +70,7 @@ export interface LitefsYmlFacts {
   leaseType: string | undefined;
   leaseCandidate: boolean | undefined;
   leasePromote: boolean | undefined;
+  /** `lease.hostname`: the name this node's LiteFS announces as primary. */
+  leaseHostname: string | undefined;
   execCommands: string[];
 }

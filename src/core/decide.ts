@@ -21,6 +21,7 @@ import type { PeerAnswer, PeerReport } from './peer-types.js';
 import { mostAdvancedCandidate } from './peers.js';
 import { restartVerdict } from './restart.js';
 import {
+  HISTORY_LOST_REPAIR,
   primaryChecks,
   SHUTDOWN_SIGNALS,
   STOP_SIGNALS,
@@ -43,7 +44,9 @@ import {
 
 function describeDb(db: DbView): string {
   const txid = db.txid === undefined ? '-' : formatTxid(db.txid);
-  return `${db.name}@${txid}${db.empty ? '(empty)' : ''}`;
+  const pages = db.pageCount === undefined ? '' : `/${db.pageCount}p`;
+  const note = db.empty ? '(empty)' : db.historyLost ? '(history lost)' : '';
+  return `${db.name}@${txid}${pages}${note}`;
 }
 
 export interface Decision {
@@ -56,13 +59,17 @@ const HWM_WRITE_INTERVAL_MS = 5000;
 /** S4: how often a fenced node retries the handoff; S3: how often unanswered peers are re-asked. */
 const HANDOFF_RETRY_MS = 3000;
 const PEER_RETRY_MS = 3000;
+/** S4: fenced time within this window adds up towards --fence-timeout (lease flaps). */
+const FENCE_WINDOW_MS = 10 * 60_000;
 /** S5: promotion requests before giving up and starting the app as a replica. */
 const PROMOTE_ATTEMPTS = 3;
 
 function describePeer(p: PeerAnswer): string {
   if (!p.ok) return 'no answer';
-  const dbs = Object.entries(p.dbs).map(([n, d]) => `${n}@${formatTxid(d.txid)}`);
-  return `${p.nodeId}${p.isPrimary ? '(primary)' : ''}${p.candidate ? '' : '(not candidate)'}:${dbs.join('+')}`;
+  const dbs = Object.entries(p.dbs).map(
+    ([n, d]) => `${n}@${formatTxid(d.txid)}/${d.pageCount ?? '?'}p${d.hasData ? '' : '(no data)'}`,
+  );
+  return `${p.nodeId}${p.isPrimary ? '(primary)' : ''}${p.candidate ? '' : '(not candidate)'}[${p.evidence}]:${dbs.join('+')}`;
 }
 
 /** Exit codes of DESIGN.md section 9 that the supervisor itself chooses. */
@@ -194,7 +201,10 @@ class Draft {
         );
       }
     }
-    const role = roleOf(obs);
+    const info = obs.info.ok ? obs.info.value : undefined;
+    if (info?.isPrimary && info.primaryHostname !== '') this.s.selfHostname = info.primaryHostname;
+    const self = [this.config.hostname, this.s.selfHostname].filter((h): h is string => !!h);
+    const role = roleOf(obs, self);
     const before = this.s.role;
     const primaryBefore = this.s.lastPrimary;
     if (role !== before) {
@@ -213,6 +223,7 @@ class Draft {
         if (this.s.peers?.purpose === 'check') this.s.peers = undefined;
       }
     }
+    this.noticeHistoryLost(obs, role);
     this.updateHwm(obs);
     // S11: a replica that sees a new primary asks the peers where it stands.
     const primaryNow = role === 'replica' ? primaryHostnameOf(obs) : undefined;
@@ -227,6 +238,33 @@ class Draft {
     }
     if (role === 'replica' && primaryNow !== undefined) this.s.lastPrimary = primaryNow;
     if (role === 'primary') this.s.lastPrimary = undefined;
+  }
+
+  /**
+   * S13: a gated db with data at TXID 0 lost its LTX history. Logged once per db (again if it
+   * recovers and loses it anew), on any role: on a primary the checks fence it; on a replica it
+   * is reported, and counts as data for S2/S3/S11 through hasData.
+   */
+  private noticeHistoryLost(obs: Observation, role: string): void {
+    if (this.config.standalone) return;
+    const lost = dbViewsOf(obs, this.config).filter((db) => db.historyLost);
+    for (const db of lost) {
+      if (this.s.historyLost.includes(db.name)) continue;
+      this.log(
+        'error',
+        'db.history-lost',
+        `${db.name} holds ${db.pageCount} pages at TXID 0: LiteFS has no transaction history for it (its LTX files are gone), so its next write would be a TXID 1 snapshot over every replica, or fail`,
+        {
+          db: db.name,
+          pages: db.pageCount,
+          pageSize: db.pageSize,
+          txid: formatTxid(0n),
+          role,
+          hint: HISTORY_LOST_REPAIR,
+        },
+      );
+    }
+    this.s.historyLost = lost.map((db) => db.name);
   }
 
   /** DESIGN.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
@@ -257,6 +295,9 @@ class Draft {
       const txid = db.pos.value.txid;
       const prev = s.hwm.dbs[db.name];
       if (syncedReplica) {
+        // A replica at TXID 0 follows a primary with no history (empty, or history lost:
+        // LiteFS streams nothing from TXID 0): never lower the mark on that (section 3).
+        if (txid === 0n) continue;
         if (prev !== undefined && txid < prev) {
           this.log(
             'error',
@@ -597,12 +638,12 @@ class Draft {
       ...db,
       txid: q.ownTxids[db.name] ?? db.txid,
     }));
-    for (const r of s11Rewinds(own, report, clusterIdOf(this.s.observation))) {
+    for (const r of s11Rewinds(own, this.s.hwm.dbs, report, clusterIdOf(this.s.observation))) {
       this.s.rewindAlarms += 1;
       this.log(
         'error',
         'rewind.alarm',
-        `the new primary is behind this replica: LiteFS will overwrite ${r.db} with a snapshot of the primary's older database`,
+        `the new primary is behind this replica (${r.why}): LiteFS will overwrite ${r.db} with a snapshot of the primary's older database`,
         {
           db: r.db,
           txid: formatTxid(r.own),
@@ -1042,20 +1083,33 @@ class Draft {
           fencedMs: this.now - fence.since,
         },
       );
+      s.fencedSpells = [...this.recentSpells(), { since: fence.since, until: this.now }];
       s.fence = undefined;
       s.peers = undefined;
       if (s.app.status === 'stopping' && s.app.pid === undefined) s.app.status = 'exited';
       return false;
     }
-    if (this.now - fence.since >= this.config.fenceTimeoutMs) {
+    const fencedMs =
+      this.now -
+      fence.since +
+      this.recentSpells().reduce(
+        (sum, spell) => sum + spell.until - Math.max(spell.since, this.now - FENCE_WINDOW_MS),
+        0,
+      );
+    if (fencedMs >= this.config.fenceTimeoutMs) {
+      const flaps = this.recentSpells().length;
       this.exit(
         EXIT.fenced,
         'error',
         'fence.exit',
-        `still fenced after --fence-timeout: ${fence.why}; exiting so LiteFS releases the lease`,
+        flaps === 0
+          ? `still fenced after --fence-timeout: ${fence.why}; exiting so LiteFS releases the lease`
+          : `fenced for ${fencedMs}ms in the last ${FENCE_WINDOW_MS / 60_000} minutes across ${flaps + 1} spells (the lease keeps coming back): ${fence.why}; exiting so LiteFS releases the lease`,
         {
           action: fence.action,
           handoffAttempts: fence.attempts,
+          fencedMs,
+          spells: flaps + 1,
         },
       );
       return true;
@@ -1083,14 +1137,21 @@ class Draft {
     }
     if (!q.report) return true; // waiting for the answers
     fence.lastAttemptAt = this.now;
-    const dbs = dbViewsOf(s.observation, this.config).map((d) => d.name);
-    const target = mostAdvancedCandidate(q.report, dbs, clusterIdOf(s.observation));
+    const own = dbViewsOf(s.observation, this.config);
+    const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation));
     if (!target) {
+      // S4: never to an empty peer or one with less than this node's evidence.
       this.log(
         'warn',
         'handoff.none',
-        'no candidate peer answered to take the lease; retrying',
-        {},
+        "no candidate peer with data and at least this node's evidence answered; not handing the lease to a peer that would write less; retrying",
+        {
+          own: own.map(describeDb).join(','),
+          peers:
+            q.report.answers
+              .map((a) => `${a.url}@${a.ok ? describePeer(a) : 'no answer'}`)
+              .join(',') || undefined,
+        },
       );
       return true;
     }
@@ -1107,6 +1168,11 @@ class Draft {
     );
     this.actions.push({ type: 'handoff', nodeId: target.nodeId });
     return true;
+  }
+
+  /** Fenced spells that ended inside the S4 window. */
+  private recentSpells(): { since: number; until: number }[] {
+    return this.s.fencedSpells.filter((spell) => spell.until > this.now - FENCE_WINDOW_MS);
   }
 
   private runCommand(cmd: CommandRecord): void {

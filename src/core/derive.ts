@@ -8,15 +8,19 @@ import type { Role } from './state.js';
 
 /**
  * primary iff /info says isPrimary. replica iff a primary is known (`.primary` readable or
- * /info primary.hostname set). A missing `.primary` alone never means primary: LiteFS also
- * removes it while no primary is known (LITEFS.md; litefs-js got this wrong).
+ * /info primary.hostname set) and it is not this node itself (`self`: the hostnames this node's
+ * LiteFS announces). A missing `.primary` alone never means primary: LiteFS also removes it
+ * while no primary is known (LITEFS.md; litefs-js got this wrong). Right after a handoff, or
+ * when LiteFS restarts while its old lease is still held, real LiteFS shows this node as a
+ * replica of its own hostname ("existing primary found ... cannot connect to self"): that is a
+ * transient, `unknown`, never a synced replica (DESIGN.md section 3).
  */
-export function roleOf(obs: Observation | undefined): Role {
+export function roleOf(obs: Observation | undefined, self: readonly string[] = []): Role {
   if (!obs?.info.ok) return 'unknown';
   if (obs.info.value.isPrimary) return 'primary';
-  if (obs.primaryFile.kind === 'present') return 'replica';
-  if (obs.info.value.primaryHostname !== '') return 'replica';
-  return 'unknown';
+  const primary = primaryHostnameOf(obs);
+  if (primary === undefined || self.includes(primary)) return 'unknown';
+  return 'replica';
 }
 
 export function primaryHostnameOf(obs: Observation | undefined): string | undefined {
@@ -70,8 +74,19 @@ export interface DbView {
   exists: boolean;
   sizeBytes: number;
   validHeader: boolean;
+  /** From the SQLite header; undefined when there is none. */
+  pageSize: number | undefined;
+  pageCount: number | undefined;
   txid: bigint | undefined;
   checksum: string | undefined;
+  /**
+   * The db holds data: 2 pages or more (a table needs a root page besides page 1), or a
+   * position above TXID 0. Read from the database, not only from LiteFS's position
+   * (LITEFS.md "What a TXID does not tell you").
+   */
+  hasData: boolean;
+  /** Data at TXID 0: LiteFS lost this db's LTX history (the seed's data holder; S13). */
+  historyLost: boolean;
   empty: boolean;
   /** Why it counts as empty, when it does. */
   emptyBecause: string | undefined;
@@ -80,24 +95,37 @@ export interface DbView {
 }
 
 /**
- * empty = missing, zero bytes, no SQLite header, or TXID 0 (DESIGN.md section 3).
- * In standalone mode a db is a plain file: empty = missing or zero bytes (section 10).
+ * DESIGN.md section 3. hasData = pageCount >= 2 or TXID > 0. empty = missing, zero bytes, no
+ * SQLite header, or fewer than 2 pages at TXID 0: TXID 0 alone is NOT empty (a db with pages
+ * at TXID 0 lost its history). A db with a position above 0 is never empty: in WAL mode its
+ * file's header can say 1 page until a checkpoint. An unreadable db is neither empty nor has
+ * data: it is unknown. In standalone mode a db is a plain file: empty = missing or zero bytes
+ * (section 10), and there is no position, so no history to lose.
  */
 export function dbViewOf(db: DbObservation, standalone: boolean): DbView {
   const pos = db.pos.kind === 'present' ? db.pos.value : undefined;
+  const txid = pos?.txid;
+  const pages = db.validHeader ? (db.pageCount ?? 0) : 0;
+  const readable = db.error === undefined;
+  const hasData =
+    readable && (standalone ? db.exists && db.sizeBytes > 0 : pages >= 2 || (txid ?? 0n) > 0n);
   let emptyBecause: string | undefined;
-  if (db.error !== undefined) emptyBecause = undefined;
+  if (!readable || hasData) emptyBecause = undefined;
   else if (!db.exists) emptyBecause = 'the file does not exist';
   else if (db.sizeBytes === 0) emptyBecause = 'the file is zero bytes';
-  else if (!standalone && !db.validHeader) emptyBecause = 'the file has no SQLite header';
-  else if (!standalone && pos && pos.txid === 0n) emptyBecause = 'its TXID is 0';
+  else if (!db.validHeader) emptyBecause = 'the file has no SQLite header';
+  else emptyBecause = `${pages} page${pages === 1 ? '' : 's'} (no table) at TXID 0`;
   return {
     name: db.name,
     exists: db.exists,
     sizeBytes: db.sizeBytes,
     validHeader: db.validHeader,
-    txid: pos?.txid,
+    pageSize: db.validHeader ? db.pageSize : undefined,
+    pageCount: db.validHeader ? db.pageCount : undefined,
+    txid,
     checksum: pos?.checksum,
+    hasData,
+    historyLost: !standalone && readable && txid === 0n && pages >= 2,
     empty: emptyBecause !== undefined,
     emptyBecause,
     unreadable: db.error,

@@ -57,6 +57,11 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
   const sync = syncOf(obs, config.maxLagMs);
   const health = healthVerdict(s, config);
   return {
+    /**
+     * The evidence contract peers read (DESIGN.md section 7): `nodeId`, `clusterId` and
+     * `dbs[].{name, txid, pageCount, hasData, hwm}`. Versioned: a change to those fields bumps it.
+     */
+    evidence: 1,
     version,
     state: s.phase,
     since: new Date(s.since).toISOString(),
@@ -84,6 +89,10 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
       exists: db.exists,
       sizeBytes: db.sizeBytes,
       validHeader: db.validHeader,
+      pageSize: db.pageSize ?? null,
+      pageCount: db.pageCount ?? null,
+      hasData: db.hasData,
+      historyLost: db.historyLost,
       txid: db.txid === undefined ? null : formatTxid(db.txid),
       checksum: db.checksum ?? null,
       empty: db.empty,

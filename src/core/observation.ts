@@ -15,6 +15,9 @@ export interface DbObservation {
   sizeBytes: number;
   /** First 16 bytes are `SQLite format 3\0`. */
   validHeader: boolean;
+  /** Page size and page count from the SQLite header (parseSqliteHeader); undefined without one. */
+  pageSize?: number | undefined;
+  pageCount?: number | undefined;
   /** `<db>-pos`; absent on older LiteFS or in standalone mode. */
   pos: FileRead<Position>;
   /**

@@ -326,3 +326,119 @@ export function isSqliteHeader(bytes: Uint8Array): boolean {
   if (bytes.length < SQLITE_MAGIC.length) return false;
   return SQLITE_MAGIC.every((b, i) => bytes[i] === b);
 }
+
+/** What the first 100 bytes of a SQLite file say about its size (DESIGN.md section 3). */
+export interface SqliteHeader {
+  /** Bytes per page (the header's 1 means 65536). */
+  pageSize: number;
+  /**
+   * Pages in the database: the header's count when it is valid (bytes 92-95 equal the change
+   * counter at 24-27), else `fileBytes / pageSize` when the file size is known, else undefined.
+   */
+  pageCount: number | undefined;
+  /** Where pageCount came from. */
+  pageCountFrom: 'header' | 'file-size' | 'unknown';
+}
+
+/** Bytes of the SQLite header that carry the page size and the page count. */
+export const SQLITE_HEADER_BYTES = 100;
+
+/**
+ * Reads the page size and page count from a SQLite header (https://sqlite.org/fileformat.html,
+ * section 1.3): page size at 16-17 (big-endian; 1 means 65536, else a power of two in
+ * 512..32768), the in-header page count at 28-31, valid only when the "version-valid-for"
+ * number at 92-95 equals the change counter at 24-27 (older writers leave it stale); otherwise
+ * the count is the file size divided by the page size. `fileBytes` undefined (a stream of
+ * unknown length) leaves the count unknown in that case. An error value when the bytes are not
+ * a SQLite header or the page size is not one SQLite can write.
+ */
+export function parseSqliteHeader(
+  bytes: Uint8Array,
+  fileBytes: number | undefined,
+): ParseResult<SqliteHeader> {
+  if (!isSqliteHeader(bytes)) return fail('no SQLite header ("SQLite format 3\\0")');
+  if (bytes.length < SQLITE_HEADER_BYTES) {
+    return fail(`SQLite header truncated: ${bytes.length} of ${SQLITE_HEADER_BYTES} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SQLITE_HEADER_BYTES);
+  const raw = view.getUint16(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+    return fail(`SQLite header: page size ${raw} is not a power of two between 512 and 65536`);
+  }
+  const changeCounter = view.getUint32(24);
+  const versionValidFor = view.getUint32(92);
+  const inHeader = view.getUint32(28);
+  if (versionValidFor === changeCounter && inHeader > 0) {
+    return ok({ pageSize, pageCount: inHeader, pageCountFrom: 'header' });
+  }
+  if (fileBytes !== undefined) {
+    return ok({
+      pageSize,
+      pageCount: Math.floor(fileBytes / pageSize),
+      pageCountFrom: 'file-size',
+    });
+  }
+  return ok({ pageSize, pageCount: undefined, pageCountFrom: 'unknown' });
+}
+
+/** The evidence fields of a supervisor's `GET /status` (DESIGN.md section 7, `evidence: 1`). */
+export interface SupervisorEvidence {
+  nodeId: string | undefined;
+  clusterId: string;
+  dbs: Record<
+    string,
+    { txid: bigint; pageCount: number | undefined; hasData: boolean; hwm: bigint | undefined }
+  >;
+}
+
+/**
+ * Reads the versioned evidence contract from a peer supervisor's /status body: `evidence` must
+ * be 1; `nodeId` and `clusterId` strings or null; `dbs` an array of `{name, txid, pageCount,
+ * hasData, hwm}` with TXIDs as 16-hex strings or null. Anything else is an error, so a peer that
+ * answers something we cannot read is "not answered", never "empty" (S3).
+ */
+export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
+  if (!isRecord(body)) return fail(`/status: expected a JSON object, got ${kindOf(body)}`);
+  if (body.evidence !== 1) {
+    return fail(`/status: expected "evidence": 1, got ${show(body.evidence)}`);
+  }
+  const nodeId = body.nodeId;
+  if (nodeId !== null && (typeof nodeId !== 'string' || !/^[0-9A-Fa-f]{16}$/.test(nodeId))) {
+    return fail(`/status: expected "nodeId" a 16-hex-char string or null, got ${show(nodeId)}`);
+  }
+  const clusterId = body.clusterId;
+  if (clusterId !== null && typeof clusterId !== 'string') {
+    return fail(`/status: expected "clusterId" a string or null, got ${show(clusterId)}`);
+  }
+  if (!Array.isArray(body.dbs))
+    return fail(`/status: expected array "dbs", got ${kindOf(body.dbs)}`);
+  const dbs: SupervisorEvidence['dbs'] = {};
+  for (const db of body.dbs as unknown[]) {
+    if (!isRecord(db) || typeof db.name !== 'string') {
+      return fail(`/status: expected each of "dbs" an object with a "name", got ${show(db)}`);
+    }
+    const at = `/status dbs[${db.name}]`;
+    const txid = db.txid === null ? ok(0n) : parseTxidField(`${at}.txid`, db.txid);
+    if (!txid.ok) return fail(txid.error);
+    const hwm = db.hwm === null ? ok(undefined) : parseTxidField(`${at}.hwm`, db.hwm);
+    if (!hwm.ok) return fail(hwm.error);
+    const pages = db.pageCount;
+    if (
+      pages !== null &&
+      (typeof pages !== 'number' || !Number.isSafeInteger(pages) || pages < 0)
+    ) {
+      return fail(`${at}.pageCount: expected a whole number or null, got ${show(pages)}`);
+    }
+    if (typeof db.hasData !== 'boolean') {
+      return fail(`${at}.hasData: expected a boolean, got ${show(db.hasData)}`);
+    }
+    dbs[db.name] = {
+      txid: txid.value,
+      pageCount: pages ?? undefined,
+      hasData: db.hasData,
+      hwm: hwm.value,
+    };
+  }
+  return ok({ nodeId: nodeId ?? undefined, clusterId: clusterId ?? '', dbs });
+}

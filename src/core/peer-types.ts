@@ -13,10 +13,28 @@ export type PeerAnswer =
       isPrimary: boolean;
       /** /info primary.hostname: its own when primary, its primary's when a replica. */
       primaryHostname: string;
-      /** Per-db position from its /debug/vars `store.dbs`. */
-      dbs: Record<string, { txid: bigint; checksum: string }>;
+      /**
+       * Where the per-db evidence came from: the peer's own supervisor (`GET /status`,
+       * `evidence: 1`), or LiteFS alone (/debug/vars and the header of `GET /export`).
+       */
+      evidence: 'supervisor' | 'litefs';
+      /** Per gated db; a db missing here means the peer has no copy of it at all. */
+      dbs: Record<string, PeerDbEvidence>;
     }
   | { url: string; ok: false; error: string };
+
+/** What a peer shows of one db (DESIGN.md section 3, "peers"). */
+export interface PeerDbEvidence {
+  /** Its LiteFS position (0 when LiteFS has none). */
+  txid: bigint;
+  checksum: string | undefined;
+  /** Pages per its db's SQLite header; undefined when not known. */
+  pageCount: number | undefined;
+  /** pageCount >= 2, TXID > 0 or HWM > 0. */
+  hasData: boolean;
+  /** Its supervisor's high-water mark; undefined without a supervisor or a mark. */
+  hwm: bigint | undefined;
+}
 
 export interface PeerReport {
   /** When the answers were gathered (ms). */

@@ -1,50 +1,128 @@
-// Pure questions decide asks of a PeerReport (DESIGN.md section 3, "peers"): which peers are
-// ahead of us (S2), which did not answer (S3), and whom to hand the lease to (S4). No I/O: the
-// report is gathered by src/litefs/peers.ts.
+// Pure questions decide asks of a PeerReport (DESIGN.md section 3, "peers"): which peers show
+// that this node is behind (S2), which did not answer (S3), whom to hand the lease to (S4) and
+// whether a new primary is about to overwrite this node (S11). Evidence is what a database
+// holds (pages) as well as where LiteFS says it is (TXID): TXID 0 is not empty (LITEFS.md "What
+// a TXID does not tell you"). No I/O: the report is gathered by src/litefs/peers.ts.
 
-import type { PeerAnswer, PeerReport } from './peer-types.js';
+import type { DbView } from './derive.js';
+import { formatTxid as hex } from './parse.js';
+import type { PeerAnswer, PeerDbEvidence, PeerReport } from './peer-types.js';
 
 export type AnsweredPeer = Extract<PeerAnswer, { ok: true }>;
 export type UnansweredPeer = Extract<PeerAnswer, { ok: false }>;
 
-// A peer whose /debug/vars does not list a db has no copy of it at all, which is less than a
-// copy at TXID 0 (LiteFS lists a db it knows with txid 0000000000000000 before any write).
-const NO_COPY = -1n;
-
-function txidOf(peer: AnsweredPeer, db: string): bigint {
-  return peer.dbs[db]?.txid ?? NO_COPY;
-}
-
 /**
  * Answering peers of `clusterId`. A peer of another cluster is another deployment's data, not
- * a copy of ours: its TXIDs say nothing about how far behind we are (S2) and LiteFS would not
- * let it replicate with us anyway (LITEFS.md "Replication rules"). An ID that is not known yet
- * ('' on either side: a fresh node, or a cluster whose ID is not assigned) proves nothing, so
- * such a peer counts: for S2, counting a peer that might be ours errs on the side of not writing.
+ * a copy of ours: its evidence says nothing about how far behind we are (S2) and LiteFS would
+ * not let it replicate with us anyway (LITEFS.md "Replication rules"). An ID that is not known
+ * yet ('' on either side: a fresh node, or a cluster whose ID is not assigned) proves nothing,
+ * so such a peer counts: for S2, counting a peer that might be ours errs on the side of not
+ * writing.
  */
-function sameCluster(report: PeerReport, clusterId: string): AnsweredPeer[] {
+export function sameCluster(report: PeerReport, clusterId: string): AnsweredPeer[] {
   return report.answers.filter(
     (a): a is AnsweredPeer =>
       a.ok && (clusterId === '' || a.clusterId === '' || a.clusterId === clusterId),
   );
 }
 
+/** A peer's evidence for `db`; a db it does not list is no copy at all. */
+export function peerDb(peer: AnsweredPeer, db: string): PeerDbEvidence | undefined {
+  return peer.dbs[db];
+}
+
+/** "name@TXID, N pages, HWM" as the logs and refusals show a peer's db. */
+export function describePeerDb(e: PeerDbEvidence | undefined): string {
+  if (e === undefined) return 'no copy';
+  const pages = e.pageCount === undefined ? 'pages unknown' : `${e.pageCount} page(s)`;
+  const hwm = e.hwm === undefined ? '' : `, high-water mark TXID ${hex(e.hwm)}`;
+  return `TXID ${hex(e.txid)}, ${pages}${e.hasData ? '' : ', no data'}${hwm}`;
+}
+
+export interface BehindEvidence {
+  peer: AnsweredPeer;
+  db: string;
+  why: string;
+}
+
+/**
+ * S2, the peers' part: the same-cluster peers whose evidence shows this node's copy of `db` is
+ * behind. A peer is ahead when its TXID, or the high-water mark its supervisor reports, is above
+ * this node's TXID, or when it has data while this node's copy is empty (whatever the TXIDs:
+ * the seed's data holder reported TXID 0 with every row).
+ */
+export function peersAhead(report: PeerReport, own: DbView, clusterId: string): BehindEvidence[] {
+  const mine = own.txid ?? 0n;
+  const found: BehindEvidence[] = [];
+  for (const peer of sameCluster(report, clusterId)) {
+    const theirs = peerDb(peer, own.name);
+    if (theirs === undefined) continue;
+    const at = `peer ${peer.url} (node ${peer.nodeId})`;
+    if (theirs.txid > mine) {
+      found.push({
+        peer,
+        db: own.name,
+        why: `${own.name} is at TXID ${hex(mine)} but ${at} has TXID ${hex(theirs.txid)}`,
+      });
+    } else if (theirs.hwm !== undefined && theirs.hwm > mine) {
+      found.push({
+        peer,
+        db: own.name,
+        why: `${own.name} is at TXID ${hex(mine)} but ${at} has seen TXID ${hex(theirs.hwm)} in this cluster (its high-water mark)`,
+      });
+    } else if (!own.hasData && theirs.hasData) {
+      found.push({
+        peer,
+        db: own.name,
+        why: `${own.name} is empty here (${own.emptyBecause ?? 'no data'}) but ${at} has data (${describePeerDb(theirs)})`,
+      });
+    }
+  }
+  return found;
+}
+
+/**
+ * S3: peers that were discovered but did not answer (or whose evidence could not be read).
+ * Any of them may hold the real data, so an empty primary may not bootstrap with
+ * `--bootstrap auto` while this is non-empty (nor while report.discoveryError is set).
+ */
+export function unansweredPeers(report: PeerReport): UnansweredPeer[] {
+  return report.answers.filter((a): a is UnansweredPeer => !a.ok);
+}
+
+/**
+ * S4: may the lease go to `peer`? Only a peer with data (never an empty one: it would face the
+ * same refusal, or worse, bootstrap) and with at least this node's evidence on every gated db:
+ * data where this node has data, a TXID not below this node's.
+ */
+export function handoffEligible(peer: AnsweredPeer, own: DbView[]): boolean {
+  let anyData = false;
+  for (const db of own) {
+    const theirs = peerDb(peer, db.name);
+    if (theirs?.hasData) anyData = true;
+    if (db.hasData && !theirs?.hasData) return false;
+    if ((theirs?.txid ?? 0n) < (db.txid ?? 0n)) return false;
+  }
+  return anyData;
+}
+
 /**
  * The peer to hand the lease to when fenced (S4): among answering same-cluster candidates
- * (LiteFS only hands the lease to a candidate), the one with the highest TXID on `dbs`,
- * compared on the first db, then the next. Equal positions go to the lowest node ID so that
- * every retry, and every node, picks the same target. Whether that peer is actually ahead of
- * this node is the caller's question (compare with peerTxidAbove or its own position).
+ * (LiteFS hands the lease to any connected replica, candidate or not: LITEFS.md) that are
+ * eligible, the most advanced by evidence on the gated dbs, compared on the first db, then the
+ * next: data first, then TXID, then page count. Equal evidence goes to the lowest node ID so
+ * that every retry, and every node, picks the same target.
  */
 export function mostAdvancedCandidate(
   report: PeerReport,
-  dbs: string[],
+  own: DbView[],
   clusterId: string,
 ): AnsweredPeer | undefined {
+  const names = own.map((db) => db.name);
   let best: AnsweredPeer | undefined;
   for (const peer of sameCluster(report, clusterId)) {
-    if (!peer.candidate) continue;
-    if (best === undefined || compareAdvance(peer, best, dbs) > 0) best = peer;
+    if (!peer.candidate || !handoffEligible(peer, own)) continue;
+    if (best === undefined || compareAdvance(peer, best, names) > 0) best = peer;
   }
   return best;
 }
@@ -52,9 +130,14 @@ export function mostAdvancedCandidate(
 /** > 0 when `a` is more advanced than `b`; ties go to the lower node ID. Never 0 for two peers. */
 function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number {
   for (const db of dbs) {
-    const ta = txidOf(a, db);
-    const tb = txidOf(b, db);
-    if (ta !== tb) return ta > tb ? 1 : -1;
+    const ea = peerDb(a, db);
+    const eb = peerDb(b, db);
+    const keys: [bigint, bigint][] = [
+      [ea?.hasData ? 1n : 0n, eb?.hasData ? 1n : 0n],
+      [ea?.txid ?? -1n, eb?.txid ?? -1n],
+      [BigInt(ea?.pageCount ?? -1), BigInt(eb?.pageCount ?? -1)],
+    ];
+    for (const [ka, kb] of keys) if (ka !== kb) return ka > kb ? 1 : -1;
   }
   // Node IDs are fixed-width hex (`%016X`, litefs.go FormatNodeID) but LiteFS parses either
   // case, so compare case-insensitively; string order then equals numeric order.
@@ -62,26 +145,4 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
   const ib = b.nodeId.toUpperCase();
   if (ia === ib) return 0;
   return ia < ib ? 1 : -1;
-}
-
-/**
- * S2: the answering same-cluster peers whose TXID for `db` is above `txid`. Any one of them
- * means this node is behind and must not write (a write would be streamed over their data).
- */
-export function peerTxidAbove(
-  report: PeerReport,
-  db: string,
-  txid: bigint,
-  clusterId: string,
-): AnsweredPeer[] {
-  return sameCluster(report, clusterId).filter((peer) => txidOf(peer, db) > txid);
-}
-
-/**
- * S3: peers that were discovered but did not answer. Any of them may hold the real data, so
- * an empty primary may not bootstrap with `--bootstrap auto` while this is non-empty (nor
- * while report.discoveryError is set).
- */
-export function unansweredPeers(report: PeerReport): UnansweredPeer[] {
-  return report.answers.filter((a): a is UnansweredPeer => !a.ok);
 }

@@ -6,7 +6,7 @@ import type { DbView } from './derive.js';
 import type { DiskSpace } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerAnswer, PeerReport } from './peer-types.js';
-import { peerTxidAbove, unansweredPeers } from './peers.js';
+import { describePeerDb, peersAhead, sameCluster, unansweredPeers } from './peers.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -48,7 +48,9 @@ const txidHex = (txid: bigint | undefined) => formatTxid(txid ?? 0n);
 
 /**
  * S2 no empty or behind primary: a gated db is behind when its TXID is below this node's
- * high-water mark, or below the TXID any same-cluster peer reports. Returns what was seen.
+ * high-water mark, or when a same-cluster peer shows more (a higher TXID or high-water mark, or
+ * data while this copy is empty: peersAhead). Returns what was seen, naming peer, db, pages and
+ * TXIDs.
  */
 export function s2Behind(f: PrimaryFacts): string[] {
   const seen: string[] = [];
@@ -60,16 +62,24 @@ export function s2Behind(f: PrimaryFacts): string[] {
         `${db.name} is at TXID ${txidHex(own)}${db.empty ? ` (empty: ${db.emptyBecause})` : ''} but this node has already seen TXID ${txidHex(hwm)} in this cluster (high-water mark)`,
       );
     }
-    if (f.peers) {
-      for (const peer of peerTxidAbove(f.peers, db.name, own, f.clusterId)) {
-        seen.push(
-          `${db.name} is at TXID ${txidHex(own)} but peer ${peer.url} (node ${peer.nodeId}) has TXID ${txidHex(peer.dbs[db.name]?.txid)}`,
-        );
-      }
-    }
+    if (f.peers) for (const ahead of peersAhead(f.peers, db, f.clusterId)) seen.push(ahead.why);
   }
   return seen;
 }
+
+/**
+ * S13 lost history: gated dbs with data at TXID 0. LiteFS rebuilt no position from its LTX
+ * files, so this node's next write is a TXID 1 snapshot that real LiteFS either sends over
+ * every replica, fails with an I/O error, or (WAL mode) answers by exiting 99 with the lease
+ * still held (LITEFS.md). A primary in that state is fenced until an operator repairs it.
+ */
+export function s13HistoryLost(dbs: DbView[]): DbView[] {
+  return dbs.filter((db) => db.historyLost);
+}
+
+/** The repair S13 names in its refusal and in `doctor` (LITEFS.md: export, then import). */
+export const HISTORY_LOST_REPAIR =
+  "on the node that holds the data: `litefs export -name DB FILE`, check FILE, then `litefs import -name DB FILE` on the primary (a fresh history); or restore a backup. Never edit LiteFS's data dir by hand";
 
 /** S3 bootstrap: may an empty primary that is not behind initialise a new cluster? */
 export function s3MayBootstrap(
@@ -123,6 +133,15 @@ export function primaryChecks(f: PrimaryFacts, config: Config): PrimaryVerdict {
   const emptyDbs = f.dbs.filter((db) => db.empty);
   if (config.standalone) return { kind: 'proceed', bootstrap: emptyDbs.length > 0, emptyDbs };
 
+  const lost = s13HistoryLost(f.dbs);
+  if (lost.length > 0) {
+    return {
+      kind: 'fence',
+      why: `${lost.map((db) => `${db.name} holds ${db.pageCount} pages at TXID 0`).join(', ')}: LiteFS lost its transaction history (LTX files), so the next write would go out as a TXID 1 snapshot over every replica, or fail (S13)`,
+      action: `repair: ${HISTORY_LOST_REPAIR}`,
+    };
+  }
+
   const behind = s2Behind(f);
   if (behind.length > 0) {
     return {
@@ -159,6 +178,13 @@ export function s5MayPromote(
   if (!candidate)
     return { ok: false, why: 'this node is not a candidate (litefs.yml lease.candidate)' };
   if (!synced) return { ok: false, why: 'not synced yet' };
+  const lost = s13HistoryLost(dbs);
+  if (lost.length > 0) {
+    return {
+      ok: false,
+      why: `${lost.map((db) => db.name).join(', ')} has data at TXID 0 (history lost, S13): as primary it could not write`,
+    };
+  }
   const behind = dbs.filter((db) => (db.txid ?? 0n) < (hwm[db.name] ?? 0n));
   if (behind.length > 0) {
     return {
@@ -226,24 +252,39 @@ export function s9DiskGuard(
   };
 }
 
+export interface RewindAlarm {
+  db: string;
+  own: bigint;
+  primary: bigint;
+  peer: string;
+  why: string;
+}
+
 /**
- * S11 rewind alarm: a replica whose new primary reports a lower TXID for a gated db is
- * about to be overwritten by a snapshot (LITEFS.md, replication rules).
+ * S11 rewind alarm: a replica whose new primary's copy of a gated db has a TXID below this
+ * node's, or below this node's high-water mark, or is empty while this copy has data, is about
+ * to be overwritten by a snapshot (LITEFS.md, replication rules).
  */
 export function s11Rewinds(
   own: DbView[],
+  hwm: Record<string, bigint>,
   report: PeerReport,
   clusterId: string,
-): { db: string; own: bigint; primary: bigint; peer: string }[] {
-  const primary = report.answers.find(
-    (a): a is PeerAnswer & { ok: true } =>
-      a.ok && a.isPrimary && (clusterId === '' || a.clusterId === '' || a.clusterId === clusterId),
-  );
+): RewindAlarm[] {
+  const primary = sameCluster(report, clusterId).find((a) => a.isPrimary);
   if (!primary) return [];
-  return own.flatMap((db) => {
-    const theirs = primary.dbs[db.name]?.txid ?? 0n;
+  return own.flatMap((db): RewindAlarm[] => {
+    const theirs = primary.dbs[db.name];
+    const primaryTxid = theirs?.txid ?? 0n;
     const mine = db.txid ?? 0n;
-    return theirs < mine ? [{ db: db.name, own: mine, primary: theirs, peer: primary.url }] : [];
+    const mark = hwm[db.name];
+    const at = { db: db.name, own: mine, primary: primaryTxid, peer: primary.url };
+    if (primaryTxid < mine) return [{ ...at, why: "its TXID is below this replica's" }];
+    if (mark !== undefined && primaryTxid < mark)
+      return [{ ...at, why: `its TXID is below this node's high-water mark ${txidHex(mark)}` }];
+    if (db.hasData && !theirs?.hasData)
+      return [{ ...at, why: `it has no data (${describePeerDb(theirs)}) while this replica has` }];
+    return [];
   });
 }
 

@@ -142,6 +142,16 @@ export interface SupervisorState {
   rewindAlarms: number;
   /** Fences entered (for /metrics). */
   fences: number;
+  /**
+   * S4: fenced spells that ended within the last FENCE_WINDOW_MS. Fenced time adds up across
+   * lease flaps (two fenced nodes passing the lease back and forth), so --fence-timeout still
+   * ends it.
+   */
+  fencedSpells: { since: number; until: number }[];
+  /** This node's own lease hostname as its /info showed it while primary (roleOf's `self`). */
+  selfHostname: string | undefined;
+  /** S13: gated dbs seen with data at TXID 0 (history lost), logged once each. */
+  historyLost: string[];
   app: AppRecord;
   shutdown: Shutdown | undefined;
   /** Set once an exit action has been emitted: nothing else happens after it. */
@@ -253,6 +263,9 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     lastPrimary: undefined,
     rewindAlarms: 0,
     fences: 0,
+    fencedSpells: [],
+    selfHostname: undefined,
+    historyLost: [],
     app: {
       status: 'not-started',
       pid: undefined,

@@ -6,7 +6,16 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
-import { isSqliteHeader, parseDebugVars, parseInfo } from '../core/parse.js';
+import {
+  isSqliteHeader,
+  parseDebugVars,
+  parseEvidence,
+  parseInfo,
+  parseSqliteHeader,
+  SQLITE_HEADER_BYTES,
+  type SqliteHeader,
+  type SupervisorEvidence,
+} from '../core/parse.js';
 
 export type LitefsResult<T> =
   | { ok: true; value: T }
@@ -155,6 +164,72 @@ export class LitefsClient {
       return { ok: false, error: `GET ${this.url}${path}: not a usable copy: ${invalid}` };
     }
     return { ok: true, value: { bytes } };
+  }
+
+  /**
+   * The header of a db as `GET /export?name=` streams it, without the rest: reads the first
+   * 100 bytes (page size and count), and when the header's count is stale, up to one page and
+   * one byte more to tell one page from several; then closes the connection. Bounded in bytes
+   * (at most 65,537) and in time (the client's timeouts). `value` undefined: LiteFS has no such
+   * db (404) or it is zero bytes (an empty body) — no copy, no data (DESIGN.md section 3).
+   */
+  async exportHead(name: string): Promise<LitefsResult<SqliteHeader | undefined>> {
+    const path = `/export?${new URLSearchParams({ name })}`;
+    const abort = new AbortController();
+    const res = await this.#send({ method: 'GET', path, signal: abort.signal });
+    if (!res.ok) return res;
+    const { statusCode, body } = res.value;
+    if (statusCode === 404) {
+      await body.dump().catch(() => {});
+      return { ok: true, value: undefined };
+    }
+    if (statusCode !== 200) return this.#statusError('GET', path, statusCode, body);
+    const where = `GET ${this.url}${path}`;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let want = SQLITE_HEADER_BYTES;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes >= SQLITE_HEADER_BYTES && want === SQLITE_HEADER_BYTES) {
+          const head = parseSqliteHeader(
+            Buffer.concat(chunks).subarray(0, SQLITE_HEADER_BYTES),
+            undefined,
+          );
+          if (!head.ok || head.value.pageCount !== undefined) break;
+          want = head.value.pageSize + 1; // the header's count is stale: is there a page 2?
+        }
+        if (bytes >= want) break;
+      }
+    } catch (err) {
+      return {
+        ok: false,
+        error: `${where}: reading the header: ${describeError(err, this.#bodyTimeoutMs)}`,
+      };
+    } finally {
+      abort.abort(); // only the head was wanted: drop the rest of the copy
+      body.destroy();
+    }
+    if (bytes === 0) return { ok: true, value: undefined };
+    const all = Buffer.concat(chunks);
+    const head = parseSqliteHeader(all.subarray(0, SQLITE_HEADER_BYTES), undefined);
+    if (!head.ok) return { ok: false, error: `${where}: ${head.error}` };
+    if (head.value.pageCount !== undefined) return head;
+    // Stale in-header count: more than one page's bytes means at least 2 pages (a lower bound).
+    const pages = all.length > head.value.pageSize ? 2 : 1;
+    return { ok: true, value: { ...head.value, pageCount: pages, pageCountFrom: 'file-size' } };
+  }
+
+  /**
+   * `GET /status` of the supervisor at this URL (a peer's health API): the evidence fields of
+   * DESIGN.md section 7 (`evidence: 1`), parsed strictly.
+   */
+  async supervisorEvidence(): Promise<LitefsResult<SupervisorEvidence>> {
+    const res = await this.#json({ method: 'GET', path: '/status' });
+    if (!res.ok) return res;
+    const parsed = parseEvidence(res.value.body);
+    return parsed.ok ? parsed : { ok: false, error: `GET ${this.url}/status: ${parsed.error}` };
   }
 
   /** Closes every socket; requests still in flight end as `{ ok: false }`. */

@@ -6,7 +6,14 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LitefsInfo, ParseResult } from '../core/litefs-types.js';
 import type { DbObservation, FileRead, Observation } from '../core/observation.js';
-import { isSqliteHeader, parseLag, parsePos, parsePrimaryFile } from '../core/parse.js';
+import {
+  isSqliteHeader,
+  parseLag,
+  parsePos,
+  parsePrimaryFile,
+  parseSqliteHeader,
+  SQLITE_HEADER_BYTES,
+} from '../core/parse.js';
 import type { LitefsResult } from './client.js';
 
 export interface ObserveOptions {
@@ -107,8 +114,6 @@ async function readParsed<T>(
     : { kind: 'error', error: parsed.error };
 }
 
-const HEADER_BYTES = 16;
-
 async function observeDb(mountDir: string, name: string, withPos: boolean): Promise<DbObservation> {
   const path = join(mountDir, name);
   const [file, pos] = await Promise.all([
@@ -126,7 +131,9 @@ async function observeDb(mountDir: string, name: string, withPos: boolean): Prom
  */
 async function readDbFile(
   path: string,
-): Promise<Pick<DbObservation, 'exists' | 'sizeBytes' | 'validHeader' | 'error'>> {
+): Promise<
+  Pick<DbObservation, 'exists' | 'sizeBytes' | 'validHeader' | 'pageSize' | 'pageCount' | 'error'>
+> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -144,9 +151,18 @@ async function readDbFile(
   let sizeBytes = 0;
   try {
     sizeBytes = (await handle.stat()).size;
-    const header = Buffer.alloc(HEADER_BYTES);
-    const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
-    return { exists: true, sizeBytes, validHeader: isSqliteHeader(header.subarray(0, bytesRead)) };
+    // The first 100 bytes: the magic string, and the page size and count that say whether
+    // the db holds data whatever its TXID (DESIGN.md section 3).
+    const header = Buffer.alloc(SQLITE_HEADER_BYTES);
+    const { bytesRead } = await handle.read(header, 0, SQLITE_HEADER_BYTES, 0);
+    const bytes = header.subarray(0, bytesRead);
+    const parsed = parseSqliteHeader(bytes, sizeBytes);
+    return {
+      exists: true,
+      sizeBytes,
+      validHeader: isSqliteHeader(bytes),
+      ...(parsed.ok ? { pageSize: parsed.value.pageSize, pageCount: parsed.value.pageCount } : {}),
+    };
   } catch (err) {
     return {
       exists: true,

@@ -6,11 +6,16 @@
 
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { PEER_HEALTH_SUFFIX } from '../config/schema.js';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
-import type { PeerAnswer, PeerReport } from '../core/peer-types.js';
+import type { SqliteHeader, SupervisorEvidence } from '../core/parse.js';
+import type { PeerAnswer, PeerDbEvidence, PeerReport } from '../core/peer-types.js';
 import { describeError, LitefsClient, type LitefsResult } from './client.js';
 
-export type PeersSpec = { kind: 'dns'; name: string } | { kind: 'urls'; urls: string[] };
+export type PeersSpec =
+  | { kind: 'dns'; name: string }
+  /** `healthPorts`: per LiteFS origin, the port `#health=PORT` named for its supervisor. */
+  | { kind: 'urls'; urls: string[]; healthPorts: Record<string, number> };
 
 /** The part of node:dns/promises used here; tests pass a fake. */
 export interface DnsResolver {
@@ -22,6 +27,13 @@ export interface DnsResolver {
 export interface PeerClient {
   info(): Promise<LitefsResult<LitefsInfo>>;
   debugVars(): Promise<LitefsResult<StoreVars>>;
+  exportHead(name: string): Promise<LitefsResult<SqliteHeader | undefined>>;
+  close(): Promise<void> | void;
+}
+
+/** A peer's supervisor health API (its `GET /status` evidence); tests may pass a fake. */
+export interface EvidenceClient {
+  supervisorEvidence(): Promise<LitefsResult<SupervisorEvidence>>;
   close(): Promise<void> | void;
 }
 
@@ -45,11 +57,19 @@ export interface AskPeersOptions {
   port: number;
   /** This node's `Litefs-Id`; a peer answering with it is this node and is dropped. */
   selfNodeId: string | undefined;
-  /** Bound on DNS discovery, and on each peer's /info plus /debug/vars taken together. */
+  /** The gated dbs whose evidence is asked for. */
+  dbs: readonly string[];
+  /**
+   * Port of the peers' supervisor health API (`--peer-health-port`); undefined: ask LiteFS
+   * only (unless `#health=PORT` names one for a URL).
+   */
+  healthPort: number | undefined;
+  /** Bound on DNS discovery, and on each peer's answers taken together. */
   timeoutMs: number;
   now: () => number;
   resolver?: DnsResolver;
   clientFor?: (url: string) => PeerClient;
+  evidenceClientFor?: (healthUrl: string) => EvidenceClient;
 }
 
 const DEFAULT_DNS_TIMEOUT_MS = 5000;
@@ -72,7 +92,14 @@ export function parsePeersOption(text: string): PeersSpec {
   if (items.length === 1 && only !== undefined && !only.includes('://')) {
     return { kind: 'dns', name: only };
   }
-  return { kind: 'urls', urls: unique(items.map(originOf)) };
+  const healthPorts: Record<string, number> = {};
+  const urls = items.map((item) => {
+    const health = PEER_HEALTH_SUFFIX.exec(item);
+    const origin = originOf(item.replace(PEER_HEALTH_SUFFIX, ''));
+    if (health) healthPorts[origin] = Number(health[1]);
+    return origin;
+  });
+  return { kind: 'urls', urls: unique(urls), healthPorts };
 }
 
 /**
@@ -163,8 +190,26 @@ export async function askPeers(options: AskPeersOptions): Promise<PeerReport> {
           bodyTimeoutMs: timeoutMs,
           connections: 2,
         }));
+    const evidenceClientFor =
+      options.evidenceClientFor ??
+      ((url: string) =>
+        new LitefsClient({
+          url,
+          headersTimeoutMs: timeoutMs,
+          bodyTimeoutMs: timeoutMs,
+          connections: 1,
+        }));
+    const explicit = options.spec.kind === 'urls' ? options.spec.healthPorts : {};
     const results = await Promise.all(
-      discovery.urls.map((url) => askPeer(url, options.selfNodeId, timeoutMs, clientFor)),
+      discovery.urls.map((url) =>
+        askPeer(url, healthUrlOf(url, explicit[url] ?? options.healthPort), {
+          selfNodeId: options.selfNodeId,
+          dbs: options.dbs,
+          timeoutMs,
+          clientFor,
+          evidenceClientFor,
+        }),
+      ),
     );
     const answers: PeerAnswer[] = [];
     const seen = new Set<string>();
@@ -192,29 +237,59 @@ export async function askPeers(options: AskPeersOptions): Promise<PeerReport> {
 
 const SELF = Symbol('self');
 
+interface AskOne {
+  selfNodeId: string | undefined;
+  dbs: readonly string[];
+  timeoutMs: number;
+  clientFor: (url: string) => PeerClient;
+  evidenceClientFor: (healthUrl: string) => EvidenceClient;
+}
+
+/** The peer's supervisor health URL: the LiteFS host at `port`; undefined without a port. */
+function healthUrlOf(litefsUrl: string, port: number | undefined): string | undefined {
+  if (port === undefined) return undefined;
+  try {
+    const u = new URL(litefsUrl);
+    u.port = String(port);
+    return u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One peer: its LiteFS /info (node ID, candidate, primary) and its evidence per gated db, from
+ * its supervisor's /status when one answers for the same LiteFS node, else from LiteFS alone
+ * (/debug/vars for the TXID, the header of /export for the pages). Evidence that cannot be read
+ * makes the peer "not answered", never "empty" (DESIGN.md section 3).
+ */
 async function askPeer(
   url: string,
-  selfNodeId: string | undefined,
-  timeoutMs: number,
-  clientFor: (url: string) => PeerClient,
+  healthUrl: string | undefined,
+  o: AskOne,
 ): Promise<PeerAnswer | typeof SELF> {
+  const { timeoutMs } = o;
   const fail = (error: string): PeerAnswer => ({
     url,
     ok: false,
     error: error.includes(url) ? error : `${url}: ${error}`,
   });
   let client: PeerClient;
+  let evidenceClient: EvidenceClient | undefined;
   try {
-    client = clientFor(url);
+    client = o.clientFor(url);
+    if (healthUrl !== undefined) evidenceClient = o.evidenceClientFor(healthUrl);
   } catch (err) {
     return fail(`cannot create a LiteFS client: ${describeError(err, timeoutMs)}`);
   }
   const clock = deadline(timeoutMs);
   try {
-    // Both requests at once, so a peer costs one round trip. /debug/vars carries no Litefs-Id
+    // Asked at once, so a peer costs one round trip. /debug/vars carries no Litefs-Id
     // (LITEFS.md "HTTP API"), so the node is identified by its /info answer.
     const infoAnswer = settle(() => client.info(), timeoutMs);
-    const varsAnswer = settle(() => client.debugVars(), timeoutMs);
+    const statusAnswer = evidenceClient
+      ? settle(() => evidenceClient.supervisorEvidence(), timeoutMs)
+      : undefined;
 
     const info = await clock.race(infoAnswer);
     if (info === TIMED_OUT) return fail(`GET ${url}/info: no answer within ${timeoutMs} ms`);
@@ -228,16 +303,12 @@ async function askPeer(
       );
     }
     // Fly's DNS lists this machine too. Node IDs are hex that LiteFS parses in either case.
-    if (selfNodeId !== undefined && nodeId.toUpperCase() === selfNodeId.toUpperCase()) {
+    if (o.selfNodeId !== undefined && nodeId.toUpperCase() === o.selfNodeId.toUpperCase()) {
       return SELF;
     }
-
-    const vars = await clock.race(varsAnswer);
-    if (vars === TIMED_OUT) return fail(`GET ${url}/debug/vars: no answer within ${timeoutMs} ms`);
-    if (!vars.ok) return fail(vars.error);
-    return {
+    const base = {
       url,
-      ok: true,
+      ok: true as const,
       nodeId,
       // The header and the body come from the same store field (http/server.go); prefer the
       // header as the ID LiteFS stamps on every answer, the body for a LiteFS without it.
@@ -245,23 +316,96 @@ async function askPeer(
       candidate: info.value.candidate,
       isPrimary: info.value.isPrimary,
       primaryHostname: info.value.primaryHostname,
-      dbs: vars.value.dbs,
     };
+
+    const status = statusAnswer ? await clock.race(statusAnswer) : undefined;
+    const fromSupervisor =
+      status !== undefined && status !== TIMED_OUT && status.ok
+        ? supervisorDbs(status.value, nodeId, o.dbs)
+        : undefined;
+    if (fromSupervisor) return { ...base, evidence: 'supervisor', dbs: fromSupervisor };
+
+    const litefs = await clock.race(litefsDbs(client, o.dbs, timeoutMs));
+    if (litefs === TIMED_OUT) {
+      return fail(`GET ${url}/debug/vars and /export: no answer within ${timeoutMs} ms`);
+    }
+    if (!litefs.ok) return fail(litefs.error);
+    return { ...base, evidence: 'litefs', dbs: litefs.value };
   } finally {
     clock.clear();
     // Ends requests still in flight (a hanging peer), so nothing outlives the report.
     const closing = deadline(CLOSE_GRACE_MS);
     await closing.race(
-      Promise.resolve()
-        .then(() => client.close())
+      Promise.all([client.close(), evidenceClient?.close()])
+        .then(() => {})
         .catch(() => {}),
     );
     closing.clear();
   }
 }
 
+/**
+ * The supervisor's evidence, when it speaks for the node LiteFS just named (node IDs change at
+ * every LiteFS restart, so a supervisor still showing the old one is stale) and covers every
+ * gated db; else undefined (ask LiteFS instead).
+ */
+function supervisorDbs(
+  e: SupervisorEvidence,
+  nodeId: string,
+  dbs: readonly string[],
+): Record<string, PeerDbEvidence> | undefined {
+  if (e.nodeId === undefined || e.nodeId.toUpperCase() !== nodeId.toUpperCase()) return undefined;
+  const out: Record<string, PeerDbEvidence> = {};
+  for (const name of dbs) {
+    const db = e.dbs[name];
+    if (db === undefined) return undefined;
+    out[name] = {
+      txid: db.txid,
+      checksum: undefined,
+      pageCount: db.pageCount,
+      hwm: db.hwm,
+      hasData: db.hasData || db.txid > 0n || (db.hwm ?? 0n) > 0n || (db.pageCount ?? 0) >= 2,
+    };
+  }
+  return out;
+}
+
+/** LiteFS alone: TXIDs from /debug/vars, pages from the header of each gated db's /export. */
+async function litefsDbs(
+  client: PeerClient,
+  dbs: readonly string[],
+  timeoutMs: number,
+): Promise<LitefsResult<Record<string, PeerDbEvidence>>> {
+  const [vars, ...heads] = await Promise.all([
+    settle(() => client.debugVars(), timeoutMs),
+    ...dbs.map((name) => settle(() => client.exportHead(name), timeoutMs)),
+  ]);
+  if (!vars!.ok) return vars as LitefsResult<never>;
+  const varsDbs = (vars as { ok: true; value: StoreVars }).value.dbs;
+  const out: Record<string, PeerDbEvidence> = {};
+  for (const [i, name] of dbs.entries()) {
+    const head = heads[i] as LitefsResult<SqliteHeader | undefined>;
+    if (!head.ok) return head;
+    const pos = varsDbs[name];
+    if (pos === undefined && head.value === undefined) continue; // no copy at all
+    const txid = pos?.txid ?? 0n;
+    const pageCount = head.value === undefined ? 0 : head.value.pageCount;
+    out[name] = {
+      txid,
+      checksum: pos?.checksum,
+      pageCount,
+      hwm: undefined,
+      hasData: txid > 0n || (pageCount ?? 0) >= 2,
+    };
+  }
+  return { ok: true, value: out };
+}
+
 /** Runs `fn`; a throw or rejection becomes `{ ok: false }` like the client's own failures. */
-function settle<T>(fn: () => Promise<LitefsResult<T>>, timeoutMs: number) {
+function settle<T>(
+  fn: () => Promise<LitefsResult<T>>,
+  timeoutMs: number,
+): Promise<LitefsResult<T>> {
   return Promise.resolve()
     .then(fn)
     .catch((err): LitefsResult<T> => ({ ok: false, error: describeError(err, timeoutMs) }));

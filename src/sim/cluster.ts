@@ -576,6 +576,11 @@ export class FakeCluster {
       await this.#sleep(0);
       if (this.#closed || this.#leaseHolder !== name) return;
       const from = this.#release();
+      // Seen on real LiteFS 0.5.11: until the new primary holds the lease, the node that
+      // handed it over finds the lease still naming itself ("existing primary found (node-a)
+      // ... cannot connect to self") and shows itself as a replica of its own hostname.
+      const old = from === undefined ? undefined : this.#node(from);
+      if (old?.running) old.fake.becomeReplica(old.fake.hostname);
       await this.#sleep(this.#switchDelayMs);
       if (this.#closed) return;
       this.#acquire(target, from, reason);

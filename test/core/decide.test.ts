@@ -140,7 +140,7 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
   const empties: [string, ReturnType<typeof db>][] = [
     ['missing', db({ exists: false, txid: 'absent' })],
     ['zero bytes', db({ size: 0, txid: 'absent' })],
-    ['no SQLite header', db({ header: false })],
+    ['no SQLite header', db({ header: false, txid: 0n })],
     ['TXID 0', db({ txid: 0n })],
   ];
   for (const [name, d] of empties) {

@@ -1,6 +1,13 @@
 import t from 'tap';
-import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
-import { mostAdvancedCandidate, peerTxidAbove, unansweredPeers } from '../../src/core/peers.js';
+import { type DbView, dbViewOf } from '../../src/core/derive.js';
+import type { PeerAnswer, PeerDbEvidence, PeerReport } from '../../src/core/peer-types.js';
+import {
+  handoffEligible,
+  mostAdvancedCandidate,
+  peersAhead,
+  unansweredPeers,
+} from '../../src/core/peers.js';
+import { db as dbObs } from '../helpers/builders.js';
 
 const CLUSTER = 'LFSC0000000000000001';
 const OTHER = 'LFSC00000000000000FF';
@@ -13,12 +20,24 @@ interface PeerSpec {
   isPrimary?: boolean;
   /** db name -> TXID; a db left out is not on that peer at all. */
   txids?: Record<string, bigint>;
+  /** db name -> pages (default 2 above TXID 0, else 1). */
+  pages?: Record<string, number>;
+  /** db name -> the peer supervisor's high-water mark. */
+  hwm?: Record<string, bigint>;
 }
 
 function peer(spec: PeerSpec): PeerAnswer & { ok: true } {
-  const dbs: Record<string, { txid: bigint; checksum: string }> = {};
+  const dbs: Record<string, PeerDbEvidence> = {};
   for (const [name, txid] of Object.entries(spec.txids ?? {})) {
-    dbs[name] = { txid, checksum: txid.toString(16).padStart(16, '0') };
+    const pageCount = spec.pages?.[name] ?? (txid > 0n ? 2 : 1);
+    const hwm = spec.hwm?.[name];
+    dbs[name] = {
+      txid,
+      checksum: txid.toString(16).padStart(16, '0'),
+      pageCount,
+      hwm,
+      hasData: txid > 0n || pageCount >= 2 || (hwm ?? 0n) > 0n,
+    };
   }
   return {
     url: `http://peer-${spec.id.toLowerCase()}:20202`,
@@ -28,6 +47,7 @@ function peer(spec: PeerSpec): PeerAnswer & { ok: true } {
     candidate: spec.candidate ?? true,
     isPrimary: spec.isPrimary ?? false,
     primaryHostname: 'primary-host',
+    evidence: spec.hwm ? 'supervisor' : 'litefs',
     dbs,
   };
 }
@@ -43,6 +63,13 @@ function down(id: string): PeerAnswer & { ok: false } {
 function report(answers: PeerAnswer[], discoveryError?: string): PeerReport {
   return { at: 1_700_000_000_000, answers, discoveryError };
 }
+
+/** This node's own view of a db: TXID and pages (1 page at TXID 0 = empty). */
+function own(name: string, txid: bigint, pages = txid > 0n ? 2 : 1): DbView {
+  return dbViewOf(dbObs({ name, txid, pages, size: pages * 4096 }), false);
+}
+/** This node with nothing: every peer with data is eligible. */
+const nothing = (dbs: string[]) => dbs.map((n) => own(n, 0n));
 
 const A = '000000000000000A';
 const B = '000000000000000B';
@@ -124,13 +151,34 @@ t.test('mostAdvancedCandidate', async (t) => {
     ],
     [
       'node IDs compare case-insensitively',
-      [peer({ id: '00000000000000ab', txids: {} }), peer({ id: '00000000000000AA', txids: {} })],
+      [
+        peer({ id: '00000000000000ab', txids: { 'a.db': 1n } }),
+        peer({ id: '00000000000000AA', txids: { 'a.db': 1n } }),
+      ],
       ['a.db'],
       '00000000000000AA',
     ],
     [
-      'a db at TXID 0 is ahead of no copy at all',
+      'never to an empty peer: no copy, or 1 page at TXID 0 (S4)',
       [peer({ id: A, txids: {} }), peer({ id: B, txids: { 'a.db': 0n } })],
+      ['a.db'],
+      undefined,
+    ],
+    [
+      'data at TXID 0 (history lost) is data: eligible, above an empty peer',
+      [
+        peer({ id: A, txids: { 'a.db': 0n } }),
+        peer({ id: B, txids: { 'a.db': 0n }, pages: { 'a.db': 9 } }),
+      ],
+      ['a.db'],
+      B,
+    ],
+    [
+      'at equal TXID, more pages wins',
+      [
+        peer({ id: A, txids: { 'a.db': 0n }, pages: { 'a.db': 3 } }),
+        peer({ id: B, txids: { 'a.db': 0n }, pages: { 'a.db': 9 } }),
+      ],
       ['a.db'],
       B,
     ],
@@ -157,18 +205,51 @@ t.test('mostAdvancedCandidate', async (t) => {
     ],
   ];
   for (const [name, answers, dbs, expected] of rows) {
-    t.equal(mostAdvancedCandidate(report(answers), dbs, CLUSTER)?.nodeId, expected, name);
+    t.equal(mostAdvancedCandidate(report(answers), nothing(dbs), CLUSTER)?.nodeId, expected, name);
   }
 
   const only = peer({ id: A, txids: { 'a.db': 5n } });
   t.equal(
-    mostAdvancedCandidate(report([only]), ['a.db'], CLUSTER),
+    mostAdvancedCandidate(report([only]), nothing(['a.db']), CLUSTER),
     only,
     'returns the answer itself',
   );
 });
 
-t.test('peerTxidAbove', async (t) => {
+t.test("handoffEligible: at least this node's evidence, never empty (S4)", async (t) => {
+  const rows: [name: string, p: PeerAnswer & { ok: true }, mine: DbView[], ok: boolean][] = [
+    ['peer ahead of this node', peer({ id: A, txids: { 'a.db': 9n } }), [own('a.db', 5n)], true],
+    ['peer equal to this node', peer({ id: A, txids: { 'a.db': 5n } }), [own('a.db', 5n)], true],
+    [
+      'peer behind this node (refused)',
+      peer({ id: A, txids: { 'a.db': 4n } }),
+      [own('a.db', 5n)],
+      false,
+    ],
+    [
+      'empty peer while this node has data at TXID 0 (refused: the seed handoff)',
+      peer({ id: A, txids: { 'a.db': 0n } }),
+      [own('a.db', 0n, 9)],
+      false,
+    ],
+    ['peer with no copy (refused)', peer({ id: A, txids: {} }), [own('a.db', 0n)], false],
+    [
+      'peer with data at TXID 0, this node empty',
+      peer({ id: A, txids: { 'a.db': 0n }, pages: { 'a.db': 9 } }),
+      [own('a.db', 0n)],
+      true,
+    ],
+    [
+      'missing data on a second db this node has (refused)',
+      peer({ id: A, txids: { 'a.db': 5n } }),
+      [own('a.db', 5n), own('b.db', 3n)],
+      false,
+    ],
+  ];
+  for (const [name, p, mine, ok] of rows) t.equal(handoffEligible(p, mine), ok, name);
+});
+
+t.test('peersAhead (S2, peers)', async (t) => {
   const answers: PeerAnswer[] = [
     peer({ id: A, txids: { 'a.db': 10n } }),
     peer({ id: B, candidate: false, txids: { 'a.db': 20n } }),
@@ -177,24 +258,51 @@ t.test('peerTxidAbove', async (t) => {
     peer({ id: '000000000000000E', txids: { 'a.db': MAX } }),
     down('x'),
   ];
-  const rows: [name: string, db: string, txid: bigint, expected: string[]][] = [
-    ['below everyone', 'a.db', 0n, [A, B, '000000000000000E']],
-    ['equal is not above', 'a.db', 10n, [B, '000000000000000E']],
-    ['non-candidates count: their data is real (S2)', 'a.db', 15n, [B, '000000000000000E']],
-    ['another cluster never counts', 'a.db', 25n, ['000000000000000E']],
-    ['2^64-2 is below 2^64-1', 'a.db', MAX - 1n, ['000000000000000E']],
-    ['nobody above 2^64-1', 'a.db', MAX, []],
-    ['a peer without the db is not above', 'b.db', 39n, ['000000000000000D']],
-    ['a db nobody has', 'c.db', 0n, []],
+  const rows: [name: string, mine: DbView, expected: string[]][] = [
+    ['below everyone', own('a.db', 0n), [A, B, '000000000000000E']],
+    ['equal is not above', own('a.db', 10n), [B, '000000000000000E']],
+    ['non-candidates count: their data is real (S2)', own('a.db', 15n), [B, '000000000000000E']],
+    ['another cluster never counts', own('a.db', 25n), ['000000000000000E']],
+    ['2^64-2 is below 2^64-1', own('a.db', MAX - 1n), ['000000000000000E']],
+    ['nobody above 2^64-1', own('a.db', MAX), []],
+    ['a peer without the db is not above', own('b.db', 39n), ['000000000000000D']],
+    ['a db nobody has', own('c.db', 0n), []],
   ];
-  for (const [name, db, txid, expected] of rows) {
+  for (const [name, mine, expected] of rows) {
     t.same(
-      peerTxidAbove(report(answers), db, txid, CLUSTER).map((p) => p.nodeId),
+      peersAhead(report(answers), mine, CLUSTER).map((p) => p.peer.nodeId),
       expected,
       name,
     );
   }
-  t.same(peerTxidAbove(report([]), 'a.db', 0n, CLUSTER), [], 'no peers');
+  t.same(peersAhead(report([]), own('a.db', 0n), CLUSTER), [], 'no peers');
+
+  // Evidence, not only TXIDs (the seed's data holder reported TXID 0 with every row).
+  const holder = peer({ id: A, txids: { 'a.db': 0n }, pages: { 'a.db': 9 } });
+  const [seed] = peersAhead(report([holder]), own('a.db', 0n), CLUSTER);
+  t.equal(seed?.peer.nodeId, A, 'empty here, peer with 9 pages at TXID 0: behind (refuses)');
+  t.match(seed?.why, /a\.db is empty here .* has data \(TXID 0000000000000000, 9 page\(s\)\)/);
+  t.same(
+    peersAhead(report([holder]), own('a.db', 0n, 5), CLUSTER),
+    [],
+    'data here too (5 pages at TXID 0): not behind by evidence (allows; S13 decides)',
+  );
+  t.same(
+    peersAhead(report([peer({ id: A, txids: { 'a.db': 0n } })]), own('a.db', 0n), CLUSTER),
+    [],
+    'empty here and an empty peer: not behind (allows a bootstrap check)',
+  );
+  const marked = peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 7n } });
+  t.match(
+    peersAhead(report([marked]), own('a.db', 3n), CLUSTER)[0]?.why,
+    /has seen TXID 0000000000000007 in this cluster/,
+    "a peer supervisor's high-water mark above this TXID: behind (refuses)",
+  );
+  t.same(
+    peersAhead(report([marked]), own('a.db', 7n), CLUSTER),
+    [],
+    "at the peer's high-water mark: not behind (allows)",
+  );
 });
 
 t.test('unansweredPeers', async (t) => {

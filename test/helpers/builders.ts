@@ -44,6 +44,8 @@ export function testConfig(over: Partial<Config> = {}): Config {
     logFormat: 'logfmt',
     logLevel: 'info',
     standalone: false,
+    hostname: undefined,
+    peerHealthPort: undefined,
     command: ['npm', 'start'],
     ...over,
   };
@@ -55,6 +57,11 @@ export interface DbSpec {
   size?: number;
   header?: boolean;
   exists?: boolean;
+  /**
+   * Pages per the SQLite header. Default: 1 at TXID 0 (a db LiteFS created, no table yet),
+   * else size / 4096.
+   */
+  pages?: number;
   /** The db could not be read (EIO...): state unknown. */
   error?: string;
 }
@@ -63,12 +70,15 @@ export function db(spec: DbSpec = {}): DbObservation {
   const exists = spec.exists ?? true;
   const size = exists ? (spec.size ?? 8192) : 0;
   const txid = spec.txid ?? 5n;
+  const validHeader = exists && size > 0 && (spec.header ?? true);
+  const pages = spec.pages ?? (txid === 0n ? 1 : Math.floor(size / 4096));
   return {
     name: spec.name ?? 'sqlite.db',
     ...(spec.error ? { error: spec.error } : {}),
     exists,
     sizeBytes: size,
-    validHeader: exists && size > 0 && (spec.header ?? true),
+    validHeader,
+    ...(validHeader ? { pageSize: 4096, pageCount: pages } : {}),
     pos:
       txid === 'absent'
         ? { kind: 'absent' }
@@ -101,7 +111,15 @@ export function peer(o: {
   isPrimary?: boolean;
   clusterId?: string;
   db?: string;
+  /** Pages of its copy (default: 1 at TXID 0, else 2). */
+  pages?: number;
+  /** Its supervisor's high-water mark (evidence from a supervisor). */
+  hwm?: bigint;
+  /** The peer has no copy of the db at all. */
+  noCopy?: boolean;
 }): PeerAnswer {
+  const txid = o.txid ?? 0n;
+  const pages = o.pages ?? (txid === 0n ? 1 : 2);
   return {
     url: o.url ?? 'http://[fdaa::2]:20202',
     ok: true,
@@ -110,7 +128,18 @@ export function peer(o: {
     candidate: o.candidate ?? true,
     isPrimary: o.isPrimary ?? false,
     primaryHostname: 'self',
-    dbs: { [o.db ?? 'sqlite.db']: { txid: o.txid ?? 0n, checksum: '0000000000000000' } },
+    evidence: o.hwm === undefined ? 'litefs' : 'supervisor',
+    dbs: o.noCopy
+      ? {}
+      : {
+          [o.db ?? 'sqlite.db']: {
+            txid,
+            checksum: '0000000000000000',
+            pageCount: pages,
+            hwm: o.hwm,
+            hasData: txid > 0n || pages >= 2 || (o.hwm ?? 0n) > 0n,
+          },
+        },
   };
 }
 

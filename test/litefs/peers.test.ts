@@ -1,8 +1,9 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { dbViewOf } from '../../src/core/derive.js';
 import type { PeerAnswer } from '../../src/core/peer-types.js';
-import { peerTxidAbove, unansweredPeers } from '../../src/core/peers.js';
+import { type AnsweredPeer, peersAhead, unansweredPeers } from '../../src/core/peers.js';
 import { LitefsClient } from '../../src/litefs/client.js';
 import {
   askPeers,
@@ -12,6 +13,18 @@ import {
   parsePeersOption,
 } from '../../src/litefs/peers.js';
 import { FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { db as dbObs } from '../helpers/builders.js';
+
+/** S2's peer check for this node at `txid` with data (2 pages): who is ahead. */
+function peerTxidAbove(
+  report: Parameters<typeof peersAhead>[0],
+  db: string,
+  txid: bigint,
+  cluster: string,
+): AnsweredPeer[] {
+  const own = dbViewOf(dbObs({ name: db, txid, pages: 2 }), false);
+  return peersAhead(report, own, cluster).map((x) => x.peer);
+}
 
 const NOW = 1_700_000_000_000;
 const CLUSTER = 'LFSC0123456789ABCDEF';
@@ -119,16 +132,19 @@ t.test('parsePeersOption', async (t) => {
     ['myapp.internal', { kind: 'dns', name: 'myapp.internal' }],
     ['  myapp.internal  ', { kind: 'dns', name: 'myapp.internal' }],
     ['10.0.0.2', { kind: 'dns', name: '10.0.0.2' }],
-    ['http://10.0.0.2:20202', { kind: 'urls', urls: ['http://10.0.0.2:20202'] }],
+    ['http://10.0.0.2:20202', { kind: 'urls', urls: ['http://10.0.0.2:20202'], healthPorts: {} }],
     [
       'http://10.0.0.2:20202/, https://b.example:20202',
-      { kind: 'urls', urls: ['http://10.0.0.2:20202', 'https://b.example:20202'] },
+      { kind: 'urls', urls: ['http://10.0.0.2:20202', 'https://b.example:20202'], healthPorts: {} },
     ],
     [
       'http://[FD00::1]:20202,http://[fd00::1]:20202/',
-      { kind: 'urls', urls: ['http://[fd00::1]:20202'] },
+      { kind: 'urls', urls: ['http://[fd00::1]:20202'], healthPorts: {} },
     ],
-    ['http://user:secret@10.0.0.2:20202', { kind: 'urls', urls: ['http://10.0.0.2:20202'] }],
+    [
+      'http://user:secret@10.0.0.2:20202',
+      { kind: 'urls', urls: ['http://10.0.0.2:20202'], healthPorts: {} },
+    ],
   ];
   for (const [text, expected] of rows) t.same(parsePeersOption(text), expected, text);
 });
@@ -137,7 +153,7 @@ t.test('discoverPeers: a URL list is used as given', async (t) => {
   const resolver = fakeResolver('hang', 'hang');
   t.same(
     await discoverPeers(
-      { kind: 'urls', urls: ['http://a:1', 'http://b:2'] },
+      { kind: 'urls', urls: ['http://a:1', 'http://b:2'], healthPorts: {} },
       { port: 20202, resolver },
     ),
     { urls: ['http://a:1', 'http://b:2'], error: undefined },
@@ -269,6 +285,8 @@ t.test('askPeers: several nodes by URL, self skipped by node ID', async (t) => {
     spec,
     port: 20202,
     selfNodeId: self.nodeId.toLowerCase(), // LiteFS parses IDs in either case
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
   });
@@ -279,7 +297,7 @@ t.test('askPeers: several nodes by URL, self skipped by node ID', async (t) => {
     [primary.url, replica.url, noCandidate.url],
     'self dropped, order kept',
   );
-  t.same(byUrl(report.answers, primary.url), {
+  t.match(byUrl(report.answers, primary.url), {
     url: primary.url,
     ok: true,
     nodeId: '00000000000000B2',
@@ -287,13 +305,14 @@ t.test('askPeers: several nodes by URL, self skipped by node ID', async (t) => {
     candidate: true,
     isPrimary: true,
     primaryHostname: 'host-b',
-    dbs: { 'sqlite.db': { txid: 42n, checksum: 'a1b2c3d4e5f60718' } },
+    evidence: 'litefs',
+    dbs: { 'sqlite.db': { txid: 42n, checksum: 'a1b2c3d4e5f60718', hasData: true } },
   });
   t.match(ok(byUrl(report.answers, replica.url)), {
     nodeId: '00000000000000C3',
     isPrimary: false,
     primaryHostname: 'host-b',
-    dbs: { 'sqlite.db': { txid: 41n }, 'other.db': { txid: 3n } },
+    dbs: { 'sqlite.db': { txid: 41n } },
   });
   t.match(ok(byUrl(report.answers, noCandidate.url)), { candidate: false, dbs: {} });
   t.same(unansweredPeers(report), []);
@@ -306,16 +325,22 @@ t.test('askPeers: several nodes by URL, self skipped by node ID', async (t) => {
   for (const fake of [self, primary, replica, noCandidate]) {
     t.equal(fake.requestsTo('/info').length, 1, `${fake.nodeId} asked /info once`);
   }
-  t.equal(self.requestsTo('/debug/vars').length, 1, 'both requests go out at once');
+  t.equal(
+    self.requestsTo('/debug/vars').length + self.requestsTo('/export').length,
+    0,
+    'this node itself is not asked for evidence (recognised by its /info first)',
+  );
 });
 
 t.test('askPeers: no self node ID given keeps every node', async (t) => {
   const [a] = await fakes(t, { role: 'primary' });
   if (!a) throw new Error('fakes');
   const report = await askPeers({
-    spec: { kind: 'urls', urls: [a.url] },
+    spec: { kind: 'urls', urls: [a.url], healthPorts: {} },
     port: 20202,
     selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
   });
@@ -326,9 +351,11 @@ t.test('askPeers: one node at two addresses is one peer', async (t) => {
   const [a, b] = await fakes(t, { nodeId: '00000000000000E5' }, { nodeId: '00000000000000e5' });
   if (!a || !b) throw new Error('fakes');
   const report = await askPeers({
-    spec: { kind: 'urls', urls: [a.url, b.url] },
+    spec: { kind: 'urls', urls: [a.url, b.url], healthPorts: {} },
     port: 20202,
     selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
   });
@@ -347,6 +374,8 @@ t.test('askPeers: DNS form, the LiteFS port from the caller', async (t) => {
     spec: { kind: 'dns', name: 'myapp.internal' },
     port: self.port,
     selfNodeId: self.nodeId,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
     resolver: fakeResolver(['127.0.0.1'], { code: 'ENODATA' }),
@@ -358,6 +387,8 @@ t.test('askPeers: DNS form, the LiteFS port from the caller', async (t) => {
     spec: { kind: 'dns', name: 'myapp.internal' },
     port: self.port,
     selfNodeId: other.nodeId,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
     resolver: fakeResolver(['127.0.0.1'], ['::1']),
@@ -374,6 +405,8 @@ t.test('askPeers: DNS form, the LiteFS port from the caller', async (t) => {
     spec: { kind: 'dns', name: 'gone.internal' },
     port: self.port,
     selfNodeId: other.nodeId,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
     resolver: fakeResolver({ code: 'ENOTFOUND' }, { code: 'ENOTFOUND' }),
@@ -384,6 +417,8 @@ t.test('askPeers: DNS form, the LiteFS port from the caller', async (t) => {
     spec: { kind: 'dns', name: 'myapp.internal' },
     port: self.port,
     selfNodeId: other.nodeId,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
     resolver: fakeResolver(['127.0.0.1'], { code: 'ESERVFAIL' }),
@@ -427,9 +462,12 @@ t.test('askPeers: failing and hanging peers', async (t) => {
         noId,
         deadUrl,
       ],
+      healthPorts: {},
     },
     port: 20202,
     selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs,
     now: () => NOW,
   });
@@ -446,7 +484,7 @@ t.test('askPeers: failing and hanging peers', async (t) => {
     [varsBadJson, /^GET http:\/\/127\.0\.0\.1:\d+\/debug\/vars: expected JSON/],
     [
       varsHangs,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/debug\/vars: no (answer|response headers) within 500 ms/,
+      /^GET http:\/\/127\.0\.0\.1:\d+\/debug\/vars( and \/export)?: no (answer|response headers) within 500 ms/,
     ],
     [noId, /\/info: no Litefs-Id header, so it cannot be told apart from this node/],
     [deadUrl, /^GET http:\/\/127\.0\.0\.1:1\/info: connection refused/],
@@ -471,9 +509,11 @@ t.test('askPeers: a peer of another cluster is reported with its cluster ID', as
   theirs.setPos('sqlite.db', 500n);
   fresh.setPos('sqlite.db', 50n);
   const report = await askPeers({
-    spec: { kind: 'urls', urls: [ours.url, theirs.url, fresh.url] },
+    spec: { kind: 'urls', urls: [ours.url, theirs.url, fresh.url], healthPorts: {} },
     port: 20202,
     selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
   });
@@ -495,13 +535,15 @@ t.test('askPeers: TXIDs near 2^64 arrive exactly', async (t) => {
   a.setPos('sqlite.db', MAX, 'ffffffffffffffff');
   b.setPos('sqlite.db', MAX - 1n);
   const report = await askPeers({
-    spec: { kind: 'urls', urls: [a.url, b.url] },
+    spec: { kind: 'urls', urls: [a.url, b.url], healthPorts: {} },
     port: 20202,
     selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 2000,
     now: () => NOW,
   });
-  t.same(ok(byUrl(report.answers, a.url)).dbs['sqlite.db'], {
+  t.match(ok(byUrl(report.answers, a.url)).dbs['sqlite.db'], {
     txid: 18446744073709551615n,
     checksum: 'ffffffffffffffff',
   });
@@ -526,6 +568,7 @@ t.test('askPeers: closes every client, never throws', async (t) => {
         debugVars: () => {
           throw new Error('sync boom');
         },
+        exportHead: () => Promise.reject(new Error('boom')),
         close: () => {
           closed.push(url);
           return new Promise(() => {}); // never closes: must not hold the report
@@ -537,6 +580,7 @@ t.test('askPeers: closes every client, never throws', async (t) => {
     return {
       info: () => client.info(),
       debugVars: () => client.debugVars(),
+      exportHead: (name: string) => client.exportHead(name),
       close: async () => {
         closed.push(url);
         await client.close();
@@ -545,9 +589,15 @@ t.test('askPeers: closes every client, never throws', async (t) => {
   };
   const started = performance.now();
   const report = await askPeers({
-    spec: { kind: 'urls', urls: [a.url, slow.url, 'http://127.0.0.1:2', 'http://127.0.0.1:3'] },
+    spec: {
+      kind: 'urls',
+      urls: [a.url, slow.url, 'http://127.0.0.1:2', 'http://127.0.0.1:3'],
+      healthPorts: {},
+    },
     port: 20202,
     selfNodeId: a.nodeId,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
     timeoutMs: 300,
     now: () => NOW,
     clientFor,

@@ -1,0 +1,255 @@
+// decide on evidence, not only TXIDs (DESIGN.md sections 3 and 4; LITEFS.md "What a TXID does
+// not tell you"): S2 and S3 with peers' pages and high-water marks, S4 handing off only to a
+// peer with at least this node's evidence and counting fenced time across flaps, S11 on an empty
+// primary, S13 lost history, and the mark never lowered on a transient. Each rule is shown
+// allowing and refusing, through decide.
+
+import t from 'tap';
+import { CLUSTER, db, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
+
+const PEERS = 'myapp.internal';
+const runs = (sim: Sim) => sim.actions.filter((a) => a.type === 'run-command');
+const handoffs = (sim: Sim) => sim.actions.filter((a) => a.type === 'handoff');
+/** A fresh volume: LiteFS created the db, 1 page, TXID 0. */
+const fresh = { role: 'primary' as const, dbs: [db({ txid: 0n, size: 4096 })] };
+/** The seed's data holder: every row, no LTX history (TXID 0, 9 pages). */
+const holderDb = () => db({ txid: 0n, size: 9 * 4096, pages: 9 });
+/** The data holder as a peer sees it through LiteFS alone. */
+const holder = (o: { nodeId?: string; candidate?: boolean } = {}) =>
+  peer({ txid: 0n, pages: 9, ...o });
+
+function withPeers(cfg = {}, hwm?: Record<string, bigint>) {
+  const sim = new Sim(testConfig({ peers: PEERS, fenceTimeoutMs: 60_000, ...cfg }));
+  sim.loadHwm(hwm);
+  return sim;
+}
+
+t.test('S2 on evidence: empty here while a peer has data at TXID 0', async (t) => {
+  t.test('refuses: the seed (fresh volume, data holder at TXID 0, no state file)', async (t) => {
+    const sim = withPeers();
+    sim.see(fresh);
+    sim.answerPeers(report([holder()]));
+    t.equal(sim.state.phase, 'fenced');
+    t.same(runs(sim), [], 'no migration: its TXID 1 snapshot would replace the holder');
+    t.notOk(sim.types().includes('start-app'));
+    t.match(
+      sim.state.fence?.why,
+      /sqlite\.db is empty here \(1 page \(no table\) at TXID 0\) but peer http:\/\/\[fdaa::2\]:20202 \(node BBBBBBBBBBBBBBBB\) has data \(TXID 0000000000000000, 9 page\(s\)\)/,
+    );
+  });
+  t.test('allows: every peer answered and none has data (a genuinely new cluster)', async (t) => {
+    const sim = withPeers();
+    sim.see(fresh);
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1 }), peer({ noCopy: true, nodeId: 'CC' })]));
+    t.equal(sim.state.phase, 'migrating');
+    t.ok(sim.state.bootstrap, 'bootstraps');
+  });
+  t.test("refuses: a peer supervisor's high-water mark is above this TXID", async (t) => {
+    const sim = withPeers();
+    sim.see({ role: 'primary', dbs: [db({ txid: 3n })] });
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1, hwm: 7n })]));
+    t.equal(sim.state.phase, 'fenced');
+    t.match(sim.state.fence?.why, /has seen TXID 0000000000000007 in this cluster/);
+  });
+  t.test("allows: at the peer supervisor's high-water mark", async (t) => {
+    const sim = withPeers();
+    sim.see({ role: 'primary', dbs: [db({ txid: 7n })] });
+    sim.answerPeers(report([peer({ txid: 7n, hwm: 7n })]));
+    t.equal(sim.state.phase, 'migrating');
+    t.notOk(sim.state.bootstrap);
+  });
+});
+
+t.test('S3 on evidence: a peer whose evidence cannot be read is not empty', async (t) => {
+  t.test('refuses: waits --peer-wait, then fenced, never bootstraps', async (t) => {
+    const sim = withPeers({ peerWaitMs: 30_000 });
+    sim.see(fresh);
+    sim.answerPeers(
+      report([{ url: 'http://[fdaa::3]:20202', ok: false, error: 'GET /export: hangs' }]),
+    );
+    t.equal(sim.state.phase, 'checking', 'waits');
+    sim.see(fresh, 31_000);
+    sim.answerPeers(report([silent()]));
+    t.equal(sim.state.phase, 'fenced');
+    t.same(runs(sim), []);
+  });
+  t.test('allows: once it answers with no data', async (t) => {
+    const sim = withPeers({ peerWaitMs: 30_000 });
+    sim.see(fresh);
+    sim.answerPeers(report([silent()]));
+    sim.see(fresh, 3_000);
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1 })]));
+    t.equal(sim.state.phase, 'migrating');
+    t.ok(sim.state.bootstrap);
+  });
+});
+
+t.test("S4 hands off only to a peer with at least this node's evidence", async (t) => {
+  t.test('refuses: never to an empty peer (the fenced holder and the fresh node)', async (t) => {
+    // The data holder, fenced by its mark (S2) or its lost history (S13), with a fresh peer.
+    const sim = withPeers({}, { 'sqlite.db': 2n });
+    sim.see({ role: 'primary', dbs: [holderDb()] });
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1 })]));
+    t.equal(sim.state.phase, 'fenced');
+    sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1 })]));
+    t.same(handoffs(sim), [], 'no handoff to the empty node');
+    t.ok(sim.events().includes('handoff.none'));
+  });
+  t.test('allows: to the peer that holds the data', async (t) => {
+    const sim = withPeers();
+    sim.see(fresh);
+    sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    sim.see(fresh, 10);
+    sim.answerPeers(report([peer({ txid: 0n, pages: 1, nodeId: 'C3' }), holder({ nodeId: 'D4' })]));
+    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'D4' }]);
+  });
+  t.test('fenced time adds up across lease flaps: exit 4', async (t) => {
+    const sim = withPeers({ fenceTimeoutMs: 20_000 });
+    // Between spells it is a replica still syncing (so its app does not start here).
+    const replica = {
+      role: 'replica' as const,
+      primary: 'node-b',
+      lag: 'unsynced' as const,
+      dbs: [db({ txid: 0n })],
+    };
+    // Two fenced nodes pass the lease back and forth: 4 s fenced, 1 s away, six times.
+    for (let i = 0; i < 6; i++) {
+      sim.see(fresh, 1000);
+      if (sim.state.phase !== 'fenced') sim.answerPeers(report([holder()]));
+      sim.see(fresh, 4000);
+      if (sim.state.exited !== undefined) break;
+      sim.see(replica, 0);
+    }
+    t.equal(
+      sim.state.exited,
+      4,
+      'exits once 20 s of fenced time add up, though no spell lasted 20 s',
+    );
+    const exit = sim.actions.find((a) => a.type === 'log' && a.event === 'fence.exit');
+    t.match(exit, { fields: { spells: 5 } });
+    t.same(runs(sim), []);
+  });
+  t.test('allows: spells older than 10 minutes no longer count', async (t) => {
+    const sim = withPeers({ fenceTimeoutMs: 20_000 });
+    const replica = {
+      role: 'replica' as const,
+      primary: 'node-b',
+      lag: 'unsynced' as const,
+      dbs: [db({ txid: 0n })],
+    };
+    for (let i = 0; i < 3; i++) {
+      sim.see(fresh, 11 * 60_000);
+      if (sim.state.phase !== 'fenced') sim.answerPeers(report([holder()]));
+      sim.see(fresh, 15_000);
+      sim.see(replica, 0);
+    }
+    t.equal(sim.state.fences, 3, 'fenced three times');
+    t.equal(sim.state.exited, undefined, 'each 15 s spell alone stays under --fence-timeout');
+  });
+});
+
+t.test('S13 lost history', async (t) => {
+  t.test('refuses: a primary with data at TXID 0 is fenced, logged with the repair', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm(undefined);
+    sim.see({ role: 'primary', dbs: [holderDb()] });
+    t.equal(sim.state.phase, 'fenced');
+    t.same(runs(sim), []);
+    t.notOk(sim.types().includes('start-app'));
+    const lost = sim.actions.find((a) => a.type === 'log' && a.event === 'db.history-lost');
+    t.match(lost, {
+      level: 'error',
+      fields: { db: 'sqlite.db', pages: 9, hint: /litefs export.*litefs import/ },
+    });
+    t.match(sim.state.fence?.why, /9 pages at TXID 0.*S13/);
+  });
+  t.test('allows: the same pages with a position', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm(undefined);
+    sim.see({ role: 'primary', dbs: [db({ txid: 4n, size: 9 * 4096, pages: 9 })] });
+    t.equal(sim.state.phase, 'migrating');
+    t.notOk(sim.events().includes('db.history-lost'));
+  });
+  t.test('on a replica: reported once, the app starts as a replica', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm(undefined);
+    const seen = { role: 'replica' as const, lag: 5, dbs: [holderDb()] };
+    sim.see(seen);
+    sim.see(seen, 1000);
+    t.equal(sim.events().filter((e) => e === 'db.history-lost').length, 1, 'logged once');
+    t.equal(sim.last('start-app')?.type, 'start-app');
+  });
+  t.test('S5: a history-lost replica does not ask for the lease', async (t) => {
+    const sim = new Sim(testConfig({ promote: true }));
+    sim.loadHwm(undefined);
+    sim.see({ role: 'replica', lag: 5, dbs: [holderDb()] });
+    t.notOk(sim.types().includes('promote'));
+    t.match(
+      sim.actions.find((a) => a.type === 'log' && a.event === 'promote.skip'),
+      { msg: /history lost/ },
+    );
+  });
+});
+
+t.test('S11 on evidence', async (t) => {
+  function replicaWithNewPrimary(own: ReturnType<typeof db>, hwm?: Record<string, bigint>) {
+    const sim = new Sim(testConfig({ peers: PEERS }));
+    sim.loadHwm(hwm);
+    sim.see({ role: 'replica', primary: 'node-a', lag: 5, dbs: [own] });
+    sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [own] }, 1000);
+    return sim;
+  }
+  t.test('refuses silence: the new primary is empty while this replica has data', async (t) => {
+    const sim = replicaWithNewPrimary(holderDb());
+    sim.answerPeers(report([peer({ isPrimary: true, txid: 0n, pages: 1 })]));
+    const alarm = sim.actions.find((a) => a.type === 'log' && a.event === 'rewind.alarm');
+    t.match(alarm, { level: 'error', msg: /has no data/ });
+    t.equal(sim.state.rewindAlarms, 1);
+  });
+  t.test("refuses silence: the new primary is below this node's high-water mark", async (t) => {
+    const sim = replicaWithNewPrimary(db({ txid: 0n }), { 'sqlite.db': 9n });
+    sim.answerPeers(report([peer({ isPrimary: true, txid: 4n })]));
+    t.equal(sim.state.rewindAlarms, 1);
+  });
+  t.test('allows: a new primary with data at or above this replica', async (t) => {
+    const sim = replicaWithNewPrimary(db({ txid: 5n }), { 'sqlite.db': 5n });
+    sim.answerPeers(report([peer({ isPrimary: true, txid: 6n })]));
+    t.equal(sim.state.rewindAlarms, 0);
+  });
+});
+
+t.test('the high-water mark is never lowered on a transient', async (t) => {
+  t.test('a node that names itself as primary is unknown, not a synced replica', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 2n });
+    sim.see({ role: 'primary', dbs: [db({ txid: 2n })] }); // learns its own name: 'self'
+    // Right after a handoff: "existing primary found (self) ... cannot connect to self".
+    sim.see({ role: 'replica', primary: 'self', lag: 5, dbs: [db({ txid: 0n })] }, 10);
+    t.equal(sim.state.role, 'unknown');
+    t.notOk(sim.events().includes('hwm.rewind'));
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 2n);
+    t.notOk(sim.types().includes('start-app'));
+  });
+  t.test('the name from litefs.yml lease.hostname counts before it was ever primary', async (t) => {
+    const sim = new Sim(testConfig({ hostname: 'node-a' }));
+    sim.loadHwm({ 'sqlite.db': 2n });
+    sim.see({ role: 'replica', primary: 'node-a', lag: 5, dbs: [db({ txid: 0n })] });
+    t.equal(sim.state.role, 'unknown');
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 2n);
+  });
+  t.test('a synced replica at TXID 0 (a primary with no history) keeps the mark', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 2n });
+    sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [holderDb()] });
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 2n);
+    t.notOk(sim.events().includes('hwm.rewind'));
+  });
+  t.test('allows: a synced replica of another node follows it down, logged', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 9n }, CLUSTER);
+    sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [db({ txid: 4n })] });
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 4n);
+    t.ok(sim.events().includes('hwm.rewind'));
+  });
+});
