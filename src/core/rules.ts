@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import type { DbView } from './derive.js';
 import type { DiskSpace } from './observation.js';
 import { formatTxid } from './parse.js';
-import type { PeerAnswer, PeerReport } from './peer-types.js';
+import type { PeerReport } from './peer-types.js';
 import { describePeerDb, peersAhead, sameCluster, unansweredPeers } from './peers.js';
 import type { CommandRecord, Role } from './state.js';
 
