@@ -457,6 +457,8 @@ class Draft {
   }
 
   private appStarted(pid: number): void {
+    // A fence that began while the app was being spawned asked for it to stop (enterFence).
+    const fencedWhileStarting = this.s.app.status === 'stopping' && !this.s.shutdown;
     this.s.app.status = 'running';
     this.s.app.pid = pid;
     this.s.app.startedAt = this.now;
@@ -472,12 +474,24 @@ class Draft {
       this.actions.push({ type: 'stop-app', signal });
       return;
     }
+    if (fencedWhileStarting) {
+      // S4: a fenced node writes nothing, so its app must not run either.
+      this.s.app.status = 'stopping';
+      this.log('warn', 'app.stop', 'stopping the app: this node was fenced while it started', {
+        pid,
+      });
+      this.actions.push({ type: 'stop-app', signal: 'SIGTERM' });
+      return;
+    }
     this.enter('running', 'app started', 'state.running', {});
     this.s.waitingSince = undefined;
   }
 
   private appExited(exitCode: number, signal: string | undefined): void {
     const app = this.s.app;
+    // A stop we asked for (S4 fence) is never the app ending the run, even when the fence
+    // ended (the lease moved on) before the app finished stopping.
+    const stopAsked = app.status === 'stopping' && !this.s.shutdown;
     app.status = 'exited';
     app.pid = undefined;
     app.lastExit = { exitCode, signal, at: this.now };
@@ -486,7 +500,7 @@ class Draft {
       signal,
       uptimeMs: app.startedAt ? this.now - app.startedAt : undefined,
     };
-    if (this.s.fence) {
+    if (this.s.fence || stopAsked) {
       // S4: we stopped it because this node is fenced: a stop we asked for, never restarted.
       this.log('info', 'app.exit', 'app stopped while fenced', fields);
       // S10: a SIGTERM/SIGINT that arrived while the fenced app was stopping ends the run now
@@ -1048,7 +1062,11 @@ class Draft {
       why,
       action,
       attempts: 0,
-      lastAttemptAt: undefined,
+      // The handoff retry interval holds across spells (lease flaps): see lastHandoffAt.
+      lastAttemptAt:
+        s.lastHandoffAt !== undefined && this.now - s.lastHandoffAt < HANDOFF_RETRY_MS
+          ? s.lastHandoffAt
+          : undefined,
       handedTo: undefined,
     };
     s.current = undefined;
@@ -1166,6 +1184,7 @@ class Draft {
         peerTxid: describePeer(target),
       },
     );
+    s.lastHandoffAt = this.now;
     this.actions.push({ type: 'handoff', nodeId: target.nodeId });
     return true;
   }

@@ -148,6 +148,11 @@ export interface SupervisorState {
    * ends it.
    */
   fencedSpells: { since: number; until: number }[];
+  /**
+   * S4: when this node last asked for a handoff, in any fenced spell: the retry interval holds
+   * across spells, so two fenced nodes cannot pass the lease back and forth faster than that.
+   */
+  lastHandoffAt: number | undefined;
   /** This node's own lease hostname as its /info showed it while primary (roleOf's `self`). */
   selfHostname: string | undefined;
   /** S13: gated dbs seen with data at TXID 0 (history lost), logged once each. */
@@ -264,6 +269,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     rewindAlarms: 0,
     fences: 0,
     fencedSpells: [],
+    lastHandoffAt: undefined,
     selfHostname: undefined,
     historyLost: [],
     app: {

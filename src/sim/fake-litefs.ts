@@ -31,7 +31,8 @@ export type InfoFault =
   | { body: string }
   | { delayMs: number }
   | null;
-export type RouteFault = { status: number; body?: string } | null;
+/** A route answering `status`, or never answering (`hang`: a stuck peer). */
+export type RouteFault = { status: number; body?: string } | { hang: true } | null;
 export type DbContent = { sqlite: true } | { bytes: Uint8Array } | { size: 0 };
 
 /** How a cluster (src/sim/cluster.ts) answers a route that involves other nodes. */
@@ -92,7 +93,7 @@ export class FakeLitefs {
   #eventStreams = new Set<ServerResponse>();
   #eventsEnabled = true;
   #infoFault: InfoFault = null;
-  #routeFaults = new Map<string, { status: number; body?: string }>();
+  #routeFaults = new Map<string, NonNullable<RouteFault>>();
   #timers = new Set<NodeJS.Timeout>();
   #switchDelayMs: number;
   #closed = false;
@@ -290,7 +291,7 @@ export class FakeLitefs {
     this.#infoFault = fault;
   }
 
-  /** Any other route answers `status` (LiteFS-style text body); null = normal. */
+  /** Any other route answers `status` (LiteFS-style text body) or hangs; null = normal. */
   failRoute(path: string, fault: RouteFault): void {
     if (fault === null) this.#routeFaults.delete(path);
     else this.#routeFaults.set(path, fault);
@@ -429,6 +430,7 @@ export class FakeLitefs {
       return;
     }
     const fault = this.#routeFaults.get(url.pathname);
+    if (fault && 'hang' in fault) return; // never answers; closeAllConnections ends it
     if (fault) {
       goError(res, fault.status, fault.body ?? `fake ${fault.status}`);
       return;

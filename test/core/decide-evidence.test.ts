@@ -130,6 +130,56 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     t.match(exit, { fields: { spells: 5 } });
     t.same(runs(sim), []);
   });
+  t.test('the handoff interval holds across spells: no ping-pong faster than 3 s', async (t) => {
+    const sim = withPeers();
+    const unsynced = { role: 'replica' as const, primary: 'node-b', lag: 'unsynced' as const };
+    sim.see(fresh);
+    sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    sim.see(fresh, 10);
+    sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    t.equal(handoffs(sim).length, 1, 'hands off at once the first time');
+    sim.see({ ...unsynced, dbs: [db({ txid: 0n })] }, 100); // the lease moved
+    sim.see(fresh, 100); // and came straight back
+    if (sim.state.phase !== 'fenced') sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    sim.see(fresh, 100);
+    if (sim.last('ask-peers')) sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    t.equal(handoffs(sim).length, 1, 'not again within 3 s of the last handoff');
+    sim.see(fresh, 3000);
+    sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    t.equal(handoffs(sim).length, 2, 'again once 3 s have passed');
+  });
+  t.test(
+    'the app stopped by a fence that ended before it exited is not restarted as its own exit',
+    async (t) => {
+      // Seen while two fenced nodes passed the lease back and forth: the fence asked the app to
+      // stop, the lease moved on, then the app's exit (143) arrived: that is not the app ending
+      // the run, so the supervisor must not exit 143.
+      const sim = withPeers();
+      sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [db({ txid: 0n })] });
+      sim.feed({ type: 'app-started', pid: 10 });
+      sim.see(fresh, 100);
+      sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+      t.equal(sim.state.phase, 'fenced');
+      t.equal(sim.last('stop-app')?.type, 'stop-app');
+      sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [db({ txid: 0n })] }, 100);
+      t.ok(sim.events().includes('fence.leave'));
+      sim.feed({ type: 'app-exit', exitCode: 143, signal: 'SIGTERM' }, 10);
+      t.equal(sim.state.exited, undefined, 'no exit 143');
+      sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [db({ txid: 0n })] }, 100);
+      t.equal(sim.types().filter((x) => x === 'start-app').length, 2, 'started again as a replica');
+    },
+  );
+  t.test('an app that finishes starting after the fence began is stopped, not run', async (t) => {
+    const sim = withPeers();
+    sim.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [db({ txid: 0n })] });
+    t.equal(sim.last('start-app')?.type, 'start-app');
+    sim.see(fresh, 100); // primary before the app reported started: S7 checks wait for it
+    sim.feed({ type: 'app-started', pid: 11 });
+    sim.answerPeers(report([holder({ nodeId: 'D4' })]));
+    t.equal(sim.state.phase, 'fenced');
+    t.equal(sim.types().filter((x) => x === 'stop-app').length, 1, 'stopped');
+    t.not(sim.state.phase, 'running');
+  });
   t.test('allows: spells older than 10 minutes no longer count', async (t) => {
     const sim = withPeers({ fenceTimeoutMs: 20_000 });
     const replica = {

@@ -35,6 +35,8 @@ t.test('replica connected to a primary, synced', async (t) => {
       exists: true,
       sizeBytes: 4096,
       validHeader: true,
+      pageSize: 4096,
+      pageCount: 1,
       pos: { kind: 'present', value: { txid: 0x3bf5acn, checksum: '8a1b2c3d4e5f6071' } },
     },
   ]);
@@ -105,6 +107,8 @@ t.test(
       exists: true,
       sizeBytes: 4096,
       validHeader: true,
+      pageSize: 4096,
+      pageCount: 1,
       pos: { kind: 'present' },
     });
     t.match(byName['zero.db'], {
@@ -219,7 +223,15 @@ t.test('standalone: always primary, plain files, no LiteFS files', async (t) => 
     primaryFile: { kind: 'absent' },
     lag: { kind: 'absent' },
     dbs: [
-      { name: 'app.db', exists: true, sizeBytes: 4096, validHeader: true, pos: { kind: 'absent' } },
+      {
+        name: 'app.db',
+        exists: true,
+        sizeBytes: 4096,
+        validHeader: true,
+        pageSize: 4096,
+        pageCount: 1,
+        pos: { kind: 'absent' },
+      },
       { name: 'empty.db', exists: true, sizeBytes: 0, validHeader: false, pos: { kind: 'absent' } },
       { name: 'new.db', exists: false, sizeBytes: 0, validHeader: false, pos: { kind: 'absent' } },
     ],

@@ -614,3 +614,119 @@ t.test('askPeers: closes every client, never throws', async (t) => {
   });
   t.match(byUrl(report.answers, 'http://127.0.0.1:3'), { error: /^http:\/\/127\.0\.0\.1:3: boom/ });
 });
+
+/** A database file of `pages` pages as SQLite writes it (valid in-header count). */
+function dbBytes(pages: number, stale = false): Uint8Array {
+  const b = Buffer.alloc(pages * 4096);
+  b.write('SQLite format 3\0', 0, 'latin1');
+  b.writeUInt16BE(4096, 16);
+  b.writeUInt32BE(3, 24);
+  b.writeUInt32BE(stale ? 1 : pages, 28);
+  b.writeUInt32BE(stale ? 2 : 3, 92);
+  return b;
+}
+
+/** A peer supervisor's health API answering `body` at GET /status. */
+async function statusServer(t: Test, body: () => unknown): Promise<number> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/status') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as AddressInfo).port;
+}
+
+t.test('askPeers: evidence from LiteFS alone reads pages from the /export header', async (t) => {
+  const [holder, empty, none, stale] = await fakes(t, {}, {}, {}, {});
+  if (!holder || !empty || !none || !stale) throw new Error('fakes');
+  holder.writeDb('sqlite.db', { bytes: dbBytes(9) }); // every row, TXID 0: history lost
+  empty.writeDb('sqlite.db', { sqlite: true }); // LiteFS created it: 1 page
+  stale.writeDb('sqlite.db', { bytes: dbBytes(5, true) }); // in-header count not valid
+  const report = await askPeers({
+    spec: parsePeersOption([holder, empty, none, stale].map((f) => f.url).join(',')),
+    port: 20202,
+    selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
+    timeoutMs: 2000,
+    now: () => NOW,
+  });
+  t.match(ok(byUrl(report.answers, holder.url)), {
+    evidence: 'litefs',
+    dbs: { 'sqlite.db': { txid: 0n, pageCount: 9, hasData: true } },
+  });
+  t.match(ok(byUrl(report.answers, empty.url)).dbs['sqlite.db'], {
+    txid: 0n,
+    pageCount: 1,
+    hasData: false,
+  });
+  t.same(ok(byUrl(report.answers, none.url)).dbs, {}, 'no such db: no copy at all');
+  t.match(
+    ok(byUrl(report.answers, stale.url)).dbs['sqlite.db'],
+    { pageCount: 2, hasData: true },
+    'a stale in-header count: more than one page of bytes is at least 2 pages',
+  );
+});
+
+t.test('askPeers: evidence from the peer supervisor, when it speaks for that node', async (t) => {
+  const [a, b] = await fakes(t, {}, {});
+  if (!a || !b) throw new Error('fakes');
+  a.writeDb('sqlite.db', { sqlite: true });
+  b.writeDb('sqlite.db', { sqlite: true });
+  const evidence = (nodeId: string) => ({
+    evidence: 1,
+    nodeId,
+    clusterId: CLUSTER,
+    dbs: [{ name: 'sqlite.db', txid: null, pageCount: 1, hasData: false, hwm: '0000000000000002' }],
+  });
+  const aPort = await statusServer(t, () => evidence(a.nodeId));
+  // b's supervisor still shows the node ID of b's previous LiteFS process: stale.
+  const bPort = await statusServer(t, () => evidence('00000000000000FF'));
+  const report = await askPeers({
+    spec: parsePeersOption(`${a.url}#health=${aPort},${b.url}#health=${bPort}`),
+    port: 20202,
+    selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
+    timeoutMs: 2000,
+    now: () => NOW,
+  });
+  t.match(ok(byUrl(report.answers, a.url)), {
+    evidence: 'supervisor',
+    dbs: { 'sqlite.db': { txid: 0n, pageCount: 1, hwm: 2n, hasData: true } },
+  });
+  t.match(
+    ok(byUrl(report.answers, b.url)),
+    { evidence: 'litefs', dbs: { 'sqlite.db': { pageCount: 1, hasData: false, hwm: undefined } } },
+    'a supervisor showing another node ID is stale: LiteFS alone',
+  );
+  t.equal(b.requestsTo('/export').length, 1, 'LiteFS asked for the header instead');
+  t.equal(a.requestsTo('/export').length, 0, 'not asked when the supervisor answered');
+});
+
+t.test('askPeers: a peer whose /export fails or hangs is not answered, never empty', async (t) => {
+  const [fails, hangs] = await fakes(t, {}, {});
+  if (!fails || !hangs) throw new Error('fakes');
+  fails.writeDb('sqlite.db', { bytes: dbBytes(3) });
+  hangs.writeDb('sqlite.db', { bytes: dbBytes(3) });
+  fails.failRoute('/export', { status: 500, body: 'write snapshot: disk I/O error' });
+  hangs.failRoute('/export', { hang: true });
+  const report = await askPeers({
+    spec: parsePeersOption(`${fails.url},${hangs.url}`),
+    port: 20202,
+    selfNodeId: undefined,
+    dbs: ['sqlite.db'],
+    healthPort: undefined,
+    timeoutMs: 500,
+    now: () => NOW,
+  });
+  t.match(byUrl(report.answers, fails.url), { ok: false, error: /\/export.*HTTP 500/ });
+  t.match(byUrl(report.answers, hangs.url), { ok: false, error: /no answer within 500 ms/ });
+  t.equal(unansweredPeers(report).length, 2);
+});
