@@ -31,7 +31,7 @@ export async function runStatus(
     `role:    ${body.role}${body.primaryHostname ? ` (primary: ${body.primaryHostname})` : ''}${body.lagMs === null ? '' : `, lag ${body.lagMs}ms`}`,
     ...body.dbs.map(
       (db) =>
-        `db:      ${db.name} txid=${db.txid ?? '-'} size=${db.sizeBytes}${db.empty ? ` empty (${db.emptyBecause})` : ''}`,
+        `db:      ${db.name} txid=${db.txid ?? '-'} size=${db.sizeBytes} pages=${db.pageCount ?? '-'}${db.empty ? ` empty (${db.emptyBecause})` : db.historyLost ? ' HISTORY LOST (data at TXID 0)' : db.hasData ? ' has data' : ''}`,
     ),
     ...body.migrations.map(
       (m) =>

@@ -2,6 +2,8 @@
 // simulated two-node LiteFS cluster (src/sim/cluster.ts, which follows LiteFS's replication
 // rules). First with LiteFS's exec block: the data is lost. Then with litefs-supervisor as the
 // exec command: the empty node refuses to write, hands the lease back, and nothing is lost.
+// Third, the TXID-0 variant: the empty node never ran the supervisor (a fresh volume, no state
+// file), and e82 reports TXID 0: only the page count in e82's database reveals the data.
 // It narrates in plain words; someone who never read the thread should follow it.
 
 import { spawn } from 'node:child_process';
@@ -145,6 +147,7 @@ function supervise(cluster: FakeCluster, name: string, dir: string): Run {
 }
 
 const SHOWN: Record<string, string> = {
+  'hwm.none': 'no state file',
   'fence.enter': 'refuses to write',
   'handoff.request': 'hands the lease back',
   'handoff.accepted': 'LiteFS accepts',
@@ -154,8 +157,12 @@ const SHOWN: Record<string, string> = {
   'migrate.start': 'MIGRATES',
 };
 
-async function withSupervisor(): Promise<number | undefined> {
-  heading('Replay 2: the same events, with litefs-supervisor as the exec command');
+async function withSupervisor(stateFile: boolean): Promise<number | undefined> {
+  heading(
+    stateFile
+      ? 'Replay 2: the same events, with litefs-supervisor as the exec command'
+      : 'Replay 3: the same, but d89 is a fresh volume that never ran the supervisor (no state file)',
+  );
   const dir = mkdtempSync(join(tmpdir(), 'demo-incident-'));
   const cluster = await FakeCluster.start({
     nodes: [{ name: 'e82' }, { name: 'd89' }],
@@ -165,6 +172,11 @@ async function withSupervisor(): Promise<number | undefined> {
   const stop = narrateReplication(cluster);
   try {
     await setUp(cluster, async () => {
+      if (!stateFile) {
+        note('(d89 never ran the supervisor: no state file, no high-water mark. Both nodes');
+        note(' will report TXID 0, so TXIDs alone say "no data anywhere, a new cluster".)');
+        return;
+      }
       // Before the clean-up d89 ran under the supervisor, which remembered the TXID it saw.
       const before = supervise(cluster, 'd89', dir);
       await waitUntil(() => before.records.some((r) => r.event === 'app.started'), 10_000);
@@ -218,10 +230,12 @@ async function main(): Promise<number> {
   );
   console.log('snapshot. Same starting point twice; only the exec command differs.');
   const lost = await withExecBlock();
-  const kept = await withSupervisor();
+  const kept = await withSupervisor(true);
+  const keptTxid0 = await withSupervisor(false);
   heading('Result');
   console.log(`  exec block:        e82 ends with ${lost} of 8 users.`);
   console.log(`  litefs-supervisor: e82 ends with ${kept} of 8 users.`);
+  console.log(`  same, no state file (TXID 0 vs 0): e82 ends with ${keptTxid0} of 8 users.`);
   console.log(
     '\nWhy: the supervisor runs migrations only on a primary whose database is not behind its',
   );
@@ -229,7 +243,14 @@ async function main(): Promise<number> {
     'high-water mark or any peer. Here d89 was at TXID 0 but had seen much more, so it fenced',
   );
   console.log('itself (no migration, no app) and handed the lease to e82, the node with the data.');
-  return lost === 0 && kept === 8 ? 0 : 1;
+  console.log(
+    'Without a state file, TXIDs say nothing (e82 lost its LTX history: TXID 0 with every row),',
+  );
+  console.log(
+    "so the supervisor reads the evidence from the databases: e82's header counts its pages,",
+  );
+  console.log('and an empty node never writes while a peer has data, whatever the TXIDs.');
+  return lost === 0 && kept === 8 && keptTxid0 === 8 ? 0 : 1;
 }
 
 main().then(

@@ -17,6 +17,8 @@ t.test('the incident demo shows the data lost, then kept', async (t) => {
   );
   t.match(stdout, /exec block: +e82 ends with 0 of 8 users/);
   t.match(stdout, /litefs-supervisor: e82 ends with 8 of 8 users/);
+  t.match(stdout, /no state file \(TXID 0 vs 0\): e82 ends with 8 of 8 users/);
+  t.match(stdout, /fence\.enter .*empty here .*has data \(TXID 0000000000000000/);
   t.match(stdout, /fence\.enter .*high-water mark/);
   t.match(stdout, /handoff\.request/);
   t.notMatch(stdout, /MIGRATES/, 'the supervisor never migrated on the empty node');
