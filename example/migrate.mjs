@@ -13,6 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+
+/** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 15_000;
+
 import { databasePath, listMigrations, migrationsDir } from './paths.mjs';
 
 function main() {
@@ -34,7 +38,10 @@ function main() {
 
   let db;
   try {
-    db = new Database(dbPath);
+    // A migration on a promoted primary (S7) runs beside the app, which may be writing: without
+    // a busy timeout SQLite fails at once with `database is locked` (SQLITE_BUSY) instead of
+    // waiting for the app's transaction to end (seen on real LiteFS, issue 12).
+    db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {
     console.error(`migrate: cannot open database ${dbPath}: ${err.message}`);
     return 1;

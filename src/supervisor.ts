@@ -18,6 +18,8 @@ import {
   type SupervisorState,
 } from './core/state.js';
 
+/** Lines of a command's output kept for its failure message (S1 retries, issue 12). */
+const OUTPUT_TAIL_LINES = 5;
 export const EXIT_INTERNAL = 70;
 
 export interface Clock {
@@ -211,14 +213,18 @@ export class Supervisor {
         return;
       case 'run-command': {
         const { kind, label, index } = action;
+        const tail: string[] = [];
         const handle = this.deps.startCommand({
           command: action.command,
           label,
           env: { ...this.deps.env, ...action.env },
           timeoutMs: action.timeoutMs,
           killAfterMs: config.shutdownTimeoutMs,
-          onLine: (stream, line) =>
-            logger.log('info', { event: `${kind}.output`, command: label, stream }, line),
+          onLine: (stream, line) => {
+            tail.push(line);
+            if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
+            logger.log('info', { event: `${kind}.output`, command: label, stream }, line);
+          },
         });
         this.command = { kind, label, handle };
         this.dispatch({ type: 'command-started', index, pid: handle.pid });
@@ -232,6 +238,7 @@ export class Supervisor {
             timedOut: r.timedOut,
             spawnError: r.spawnError,
             durationMs: r.durationMs,
+            outputTail: tail,
           });
         });
         return;

@@ -463,6 +463,13 @@ export const OPTIONS = [
     help: 'Time limit for each --migrate command.',
     group: 'Migrations and the app',
   }),
+  option('migrateRetries', {
+    name: 'migrate-retries',
+    kind: int(0, 100),
+    default: '3',
+    help: 'Retries of a failed --migrate command while this node stays primary, after 1 s, 2 s, 4 s... (each re-confirmed). Then: exit 3 before the app started; with the app running, keep it and retry every 5 minutes.',
+    group: 'Migrations and the app',
+  }),
   option('before', {
     name: 'before',
     kind: command(),

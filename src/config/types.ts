@@ -24,6 +24,8 @@ export interface Config {
   db: string[];
   migrate: string[];
   migrateTimeoutMs: number;
+  /** S1: retries of a failed --migrate command (backoff 1 s, 2 s, 4 s...). */
+  migrateRetries: number;
   before: string[];
   promote: boolean;
   promoteTimeoutMs: number;

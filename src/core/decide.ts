@@ -22,6 +22,7 @@ import { mostAdvancedCandidate } from './peers.js';
 import { restartVerdict } from './restart.js';
 import {
   HISTORY_LOST_REPAIR,
+  migrationRetry,
   primaryChecks,
   SHUTDOWN_SIGNALS,
   STOP_SIGNALS,
@@ -86,6 +87,11 @@ const WAITING: ReadonlySet<Phase> = new Set([
   'syncing',
   'checking',
 ]);
+
+/** The last lines of a command's output, as one log field (undefined when there were none). */
+function tailOf(lines: string[] | undefined): string | undefined {
+  return lines && lines.length > 0 ? lines.join('\n') : undefined;
+}
 
 export function decide(prev: SupervisorState, input: Input, config: Config, now: number): Decision {
   if (prev.exited !== undefined) return { state: prev, actions: [] };
@@ -220,6 +226,11 @@ class Draft {
         this.s.primaryCleared = false;
         this.s.bootstrap = false;
         this.s.backedUp = [];
+        // S1 retries count per primary term: a failed migration is tried afresh next term.
+        for (const c of this.s.commands) {
+          c.failures = 0;
+          if (c.retryAt !== undefined) c.retryAt = this.now;
+        }
         if (this.s.peers?.purpose === 'check') this.s.peers = undefined;
       }
     }
@@ -434,6 +445,10 @@ class Draft {
         : input.spawnError
           ? `could not be started: ${input.spawnError}`
           : `exited with code ${input.exitCode}`;
+      if (cmd.kind === 'migrate') {
+        this.migrationFailed(cmd, why, { ...fields, output: tailOf(input.outputTail) });
+        return;
+      }
       this.exit(
         EXIT.commandFailed,
         'error',
@@ -453,6 +468,60 @@ class Draft {
       this.log('info', 'migrate.complete', 'all migrations applied', {
         count: this.s.commands.filter((c) => c.kind === 'migrate').length,
       });
+    }
+  }
+
+  /**
+   * S1 retries (issue 12): a failed migration is tried again with backoff while this node stays
+   * primary, each try re-confirmed by a fresh /info (primaryPath). With the app running it never
+   * ends the supervisor; before the app started, running out of retries exits 3.
+   */
+  private migrationFailed(cmd: CommandRecord, why: string, fields: Record<string, unknown>): void {
+    const s = this.s;
+    cmd.failures += 1;
+    cmd.lastOutput = typeof fields.output === 'string' ? fields.output.split('\n') : [];
+    const appRunning = s.app.status === 'running';
+    const verdict = migrationRetry(cmd.failures, this.config.migrateRetries, appRunning);
+    const tries = `try ${cmd.failures} of ${this.config.migrateRetries + 1}`;
+    if (verdict.kind === 'give-up') {
+      this.exit(
+        EXIT.commandFailed,
+        'error',
+        'migrate.fail',
+        `--migrate command ${why} (${tries}, no retries left); the app is not started`,
+        {
+          ...fields,
+          tries: cmd.failures,
+          hint: 'fix the command or the database and redeploy; nothing after it was run. Fly restarts the machine; the other machines keep serving',
+        },
+      );
+      return;
+    }
+    const retryAt = this.now + verdict.delayMs;
+    cmd.retryAt = retryAt;
+    const when = new Date(retryAt).toISOString();
+    this.log(
+      'error',
+      'migrate.fail',
+      verdict.kind === 'slow'
+        ? `--migrate command ${why} (${tries}); retries used up: the app keeps running, trying again at ${when}`
+        : `--migrate command ${why} (${tries}); retrying in ${verdict.delayMs}ms while this node stays primary`,
+      { ...fields, tries: cmd.failures, retryAt: when, retryInMs: verdict.delayMs },
+    );
+    if (appRunning) {
+      this.enter(
+        'running',
+        `app running as primary; migration ${this.ordinal(cmd)} failed, next try at ${when}`,
+        'migrate.retry-wait',
+        { level: 'warn', retryAt: when },
+      );
+    } else {
+      this.enter(
+        'migrating',
+        `migration ${this.ordinal(cmd)} failed; next try at ${when}`,
+        'migrate.retry-wait',
+        { level: 'warn', retryAt: when },
+      );
     }
   }
 
@@ -957,6 +1026,8 @@ class Draft {
       if (appRunning) this.enter('running', 'app running as primary', 'state.running', {});
       return true;
     }
+    // S1 retries: a failed migration waits for its next try (the app, if running, keeps going).
+    if (next.retryAt !== undefined && this.now < next.retryAt) return false;
     // S8: save each non-empty gated db before the first migration writes to it.
     if (config.backupDir && !s.bootstrap) {
       const todo = dbs.filter((db) => !db.empty && !s.backedUp.includes(db.name));
@@ -1196,6 +1267,7 @@ class Draft {
 
   private runCommand(cmd: CommandRecord): void {
     cmd.status = 'running';
+    cmd.retryAt = undefined;
     cmd.startedAt = this.now;
     cmd.endedAt = undefined;
     cmd.exitCode = undefined;
@@ -1294,9 +1366,12 @@ class Draft {
 
   // ---- helpers ---------------------------------------------------------------------------
 
+  /** The next command of `kind` still to run: never run, aborted (S6), or waiting to retry. */
   private pending(kind: CommandRecord['kind']): CommandRecord | undefined {
     return this.s.commands.find(
-      (c) => c.kind === kind && (c.status === 'pending' || c.status === 'aborted'),
+      (c) =>
+        c.kind === kind &&
+        (c.status === 'pending' || c.status === 'aborted' || c.retryAt !== undefined),
     );
   }
 

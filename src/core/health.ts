@@ -24,11 +24,24 @@ function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
     : { ok: false, reason: `running as replica but not synced: ${sync.detail}` };
 }
 
-/** GET /health: running, app alive, and primary or a replica within --max-lag. */
+/**
+ * GET /health: running, app alive, and primary or a replica within --max-lag. A primary whose
+ * migration failed and waits for its next try (S1 retries) is still healthy: its app serves,
+ * and a failing check would only take the primary out of routing or hold the deploy while the
+ * retry runs; /status and /metrics show the failure (DESIGN.md section 7, README).
+ */
 export function healthVerdict(s: SupervisorState, config: Config): Verdict {
   const notRunning = appRunning(s);
   if (notRunning) return notRunning;
-  if (s.role === 'primary') return { ok: true, reason: 'running as primary' };
+  if (s.role === 'primary') {
+    const failed = s.commands.find((c) => c.kind === 'migrate' && c.retryAt !== undefined);
+    return failed
+      ? {
+          ok: true,
+          reason: `running as primary; a migration failed ${failed.failures} time(s), next try at ${new Date(failed.retryAt!).toISOString()}`,
+        }
+      : { ok: true, reason: 'running as primary' };
+  }
   if (s.role === 'replica') return replicaLag(s, config.maxLagMs);
   return { ok: false, reason: 'running, but no primary is known' };
 }
@@ -109,6 +122,9 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
       exitCode: c.exitCode ?? null,
       signal: c.signal ?? null,
       bootstrap: c.bootstrap,
+      failures: c.failures,
+      retryAt: c.retryAt === undefined ? null : new Date(c.retryAt).toISOString(),
+      lastOutput: c.lastOutput,
     })),
     app: {
       state: s.app.status,

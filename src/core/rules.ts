@@ -18,6 +18,38 @@ export function s1MayStartMigration(role: Role, confirmedFresh: boolean): boolea
   return role === 'primary' && confirmedFresh;
 }
 
+/** S1: the first retry waits this long; each next one twice as long, up to the cap. */
+export const MIGRATE_RETRY_BASE_MS = 1000;
+export const MIGRATE_RETRY_CAP_MS = 60_000;
+/** S1: with the app running, a migration that used its retries is tried again this often. */
+export const MIGRATE_SLOW_RETRY_MS = 5 * 60_000;
+
+export type MigrationRetry =
+  | { kind: 'retry'; delayMs: number }
+  /** Retries used up while the app runs: keep serving, try again at a slow, bounded rate. */
+  | { kind: 'slow'; delayMs: number }
+  /** Retries used up before the app started: exit 3 (Fly restarts the machine). */
+  | { kind: 'give-up' };
+
+/**
+ * S1 retries: after its `failures`-th failure in this primary term, a migration is tried again
+ * after 1 s, 2 s, 4 s... while `failures <= retries`. Then a node whose app already runs never
+ * goes down for it (in a cluster that turns a transient `database is locked` into every
+ * candidate going down in turn, seen on real LiteFS): it keeps its app and tries again every
+ * MIGRATE_SLOW_RETRY_MS. Before the app started, the run ends (exit 3) as it always did.
+ */
+export function migrationRetry(
+  failures: number,
+  retries: number,
+  appRunning: boolean,
+): MigrationRetry {
+  if (failures <= retries) {
+    const delayMs = Math.min(MIGRATE_RETRY_BASE_MS * 2 ** (failures - 1), MIGRATE_RETRY_CAP_MS);
+    return { kind: 'retry', delayMs };
+  }
+  return appRunning ? { kind: 'slow', delayMs: MIGRATE_SLOW_RETRY_MS } : { kind: 'give-up' };
+}
+
 /**
  * S6 lease lost mid-migration: a running migration is stopped as soon as the role is no
  * longer primary (an unknown role counts: we cannot show we still hold the lease).

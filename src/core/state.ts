@@ -40,6 +40,12 @@ export interface CommandRecord {
   signal: string | undefined;
   /** Set when the migration initialised a new cluster (S3). */
   bootstrap: boolean;
+  /** S1: failed tries of this migration in the current primary term. */
+  failures: number;
+  /** S1: when a failed migration is tried again (undefined: not waiting for a retry). */
+  retryAt: number | undefined;
+  /** The last lines its output ended with, when it last failed (for /status). */
+  lastOutput: string[];
 }
 
 export type AppStatus = 'not-started' | 'starting' | 'running' | 'stopping' | 'exited';
@@ -176,6 +182,8 @@ export type Input =
       timedOut: boolean;
       spawnError: string | undefined;
       durationMs: number;
+      /** The last lines of its output (stdout and stderr interleaved), for the log. */
+      outputTail?: string[];
     }
   | { type: 'app-started'; pid: number }
   | { type: 'app-spawn-failed'; exitCode: number; error: string }
@@ -253,6 +261,9 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       exitCode: undefined,
       signal: undefined,
       bootstrap: false,
+      failures: 0,
+      retryAt: undefined,
+      lastOutput: [],
     })),
     current: undefined,
     nextToken: 1,

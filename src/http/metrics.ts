@@ -82,6 +82,21 @@ export function renderMetrics(
       s.commands.filter((c) => c.kind === 'migrate' && c.status === r).length,
     ]),
   );
+  const retry = s.commands.filter((c) => c.kind === 'migrate' && c.retryAt !== undefined);
+  metric(
+    'litefs_supervisor_migration_failures',
+    'gauge',
+    'Failed tries of migrations still waiting to be retried in this primary term (S1 retries).',
+    [['', retry.reduce((n, c) => n + c.failures, 0)]],
+  );
+  if (retry.length > 0) {
+    metric(
+      'litefs_supervisor_migration_retry_timestamp_seconds',
+      'gauge',
+      'When the failed migration is tried next (Unix time).',
+      [['', Math.min(...retry.map((c) => c.retryAt!)) / 1000]],
+    );
+  }
   metric('litefs_supervisor_app_restarts_total', 'counter', 'App restarts by the restart policy.', [
     ['', s.app.restarts],
   ]);

@@ -290,7 +290,8 @@ t.test('failed commands exit 3 and never start the app', async (t) => {
   ];
   for (const r of results) {
     t.test(`--migrate: ${r.name}`, async (t) => {
-      const sim = new Sim(testConfig({ migrate: ['m1', 'm2'] }));
+      // No retries: the give-up path at once (retries: test/core/decide-retry.test.ts).
+      const sim = new Sim(testConfig({ migrate: ['m1', 'm2'], migrateRetries: 0 }));
       primaryMigrating(sim);
       sim.feed({ type: 'command-exit', index: 0, signal: undefined, durationMs: 1, ...r });
       t.equal(sim.state.exited, 3);

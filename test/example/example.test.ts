@@ -155,6 +155,36 @@ t.test('migrate.mjs applies every migration once, in order', async (t) => {
   t.same(appliedRows(dbPath), rows, 'second run changes nothing');
 });
 
+t.test('migrate.mjs waits for a writer instead of failing with database is locked', async (t) => {
+  // Issue 12: the S7 migration runs beside the app, which may hold the write lock.
+  const dbPath = join(t.testdir(), 'app.db');
+  const app = new Database(dbPath);
+  app.exec('CREATE TABLE busy (x)');
+  app.exec('BEGIN IMMEDIATE');
+  app.exec('INSERT INTO busy VALUES (1)');
+  const child = spawn(process.execPath, [migrateScript], {
+    env: envWith({ DATABASE_PATH: dbPath }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // Held past better-sqlite3's default busy timeout (5 s), within the runner's own (15 s): so
+  // this fails if the runner relied on the default.
+  await new Promise((r) => setTimeout(r, 6000));
+  t.equal(child.exitCode, null, 'still waiting, not failed at once');
+  app.exec('COMMIT');
+  app.close();
+  t.equal(await exited, 0, stderr);
+  t.notMatch(stderr, /database is locked/);
+  t.same(
+    appliedRows(dbPath).map((r) => r.name),
+    exampleMigrations,
+  );
+});
+
 t.test('migrate.mjs says so when bootstrapping a new database', async (t) => {
   const dbPath = join(t.testdir(), 'app.db');
   const r = runMigrate({ DATABASE_PATH: dbPath, LITEFS_SUPERVISOR_BOOTSTRAP: '1' });

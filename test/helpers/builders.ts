@@ -22,6 +22,7 @@ export function testConfig(over: Partial<Config> = {}): Config {
     db: ['sqlite.db'],
     migrate: ['npx prisma migrate deploy'],
     migrateTimeoutMs: 600_000,
+    migrateRetries: 3,
     before: [],
     promote: false,
     promoteTimeoutMs: 30_000,
