@@ -247,6 +247,7 @@ class Draft {
           },
         );
         s.hwm.dbs = {};
+        s.hwm.peak = {};
       }
       s.hwm.clusterId = clusterId;
       s.hwm.dirty = true;
@@ -256,6 +257,7 @@ class Draft {
       if (db.error !== undefined || db.pos.kind !== 'present') continue;
       const txid = db.pos.value.txid;
       const prev = s.hwm.dbs[db.name];
+      if (txid > (s.hwm.peak[db.name] ?? -1n)) s.hwm.peak[db.name] = txid;
       if (syncedReplica) {
         if (prev !== undefined && txid < prev) {
           this.log(
@@ -307,7 +309,10 @@ class Draft {
     switch (load.kind) {
       case 'ok':
         hwm.clusterId = load.file.clusterId;
-        for (const [name, v] of Object.entries(load.file.dbs)) hwm.dbs[name] = v.txid;
+        for (const [name, v] of Object.entries(load.file.dbs)) {
+          hwm.dbs[name] = v.txid;
+          hwm.peak[name] = v.txid;
+        }
         this.log('info', 'hwm.loaded', 'high-water mark read from the state file', {
           stateFile,
           clusterId: load.file.clusterId || undefined,
@@ -961,11 +966,13 @@ class Draft {
     const s = this.s;
     if (!this.config.promote || this.config.standalone || s.promote.done || !obs.info.ok)
       return false;
+    // The peak mark, not `hwm.dbs`: this observation has just lowered that to the position of
+    // a synced replica, which would make "behind its mark" impossible to see here.
     const may = s5MayPromote(
       obs.info.value.candidate,
       true,
       dbViewsOf(obs, this.config),
-      s.hwm.dbs,
+      s.hwm.peak,
     );
     if (!may.ok) {
       s.promote.done = true;
