@@ -296,6 +296,7 @@ class Draft {
           },
         );
         s.hwm.dbs = {};
+        s.hwm.peak = {};
       }
       s.hwm.clusterId = clusterId;
       s.hwm.dirty = true;
@@ -305,6 +306,7 @@ class Draft {
       if (db.error !== undefined || db.pos.kind !== 'present') continue;
       const txid = db.pos.value.txid;
       const prev = s.hwm.dbs[db.name];
+      if (txid > (s.hwm.peak[db.name] ?? -1n)) s.hwm.peak[db.name] = txid;
       if (syncedReplica) {
         // A replica at TXID 0 follows a primary with no history (empty, or history lost:
         // LiteFS streams nothing from TXID 0): never lower the mark on that (section 3).
@@ -359,7 +361,10 @@ class Draft {
     switch (load.kind) {
       case 'ok':
         hwm.clusterId = load.file.clusterId;
-        for (const [name, v] of Object.entries(load.file.dbs)) hwm.dbs[name] = v.txid;
+        for (const [name, v] of Object.entries(load.file.dbs)) {
+          hwm.dbs[name] = v.txid;
+          hwm.peak[name] = v.txid;
+        }
         this.log('info', 'hwm.loaded', 'high-water mark read from the state file', {
           stateFile,
           clusterId: load.file.clusterId || undefined,
@@ -721,7 +726,8 @@ class Draft {
       ...db,
       txid: q.ownTxids[db.name] ?? db.txid,
     }));
-    for (const r of s11Rewinds(own, this.s.hwm.dbs, report, clusterIdOf(this.s.observation))) {
+    // The peak mark: a poll that straddles the lease change may already have lowered hwm.dbs.
+    for (const r of s11Rewinds(own, this.s.hwm.peak, report, clusterIdOf(this.s.observation))) {
       this.s.rewindAlarms += 1;
       this.log(
         'error',
@@ -1087,11 +1093,13 @@ class Draft {
     const s = this.s;
     if (!this.config.promote || this.config.standalone || s.promote.done || !obs.info.ok)
       return false;
+    // The peak mark, not `hwm.dbs`: this observation has just lowered that to the position of
+    // a synced replica, which would make "behind its mark" impossible to see here.
     const may = s5MayPromote(
       obs.info.value.candidate,
       true,
       dbViewsOf(obs, this.config),
-      s.hwm.dbs,
+      s.hwm.peak,
     );
     if (!may.ok) {
       s.promote.done = true;

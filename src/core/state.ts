@@ -83,6 +83,12 @@ export interface HwmState {
   /** Cluster the marks belong to; '' while unknown. */
   clusterId: string;
   dbs: Record<string, bigint>;
+  /**
+   * S5: the largest TXID per db read from the state file or seen during this run, never
+   * lowered. `dbs` follows a synced replica's primary down (DESIGN.md section 3), on the very
+   * observation S5 then judges, so S5 compares against this mark instead.
+   */
+  peak: Record<string, bigint>;
   /** Changed since the last write. */
   dirty: boolean;
   lastPersistAt: number | undefined;
@@ -272,7 +278,14 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     bootstrap: false,
     backedUp: [],
     backupsPending: [],
-    hwm: { loaded: false, clusterId: '', dbs: {}, dirty: false, lastPersistAt: undefined },
+    hwm: {
+      loaded: false,
+      clusterId: '',
+      dbs: {},
+      peak: {},
+      dirty: false,
+      lastPersistAt: undefined,
+    },
     peers: undefined,
     fence: undefined,
     promote: { attempts: 0, lastAt: undefined, done: false },

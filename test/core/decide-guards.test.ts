@@ -236,8 +236,34 @@ t.test('S5 sync-first promotion', async (t) => {
     sim.see(ok(9n), 1000);
     t.equal(sim.state.phase, 'migrating', 'primary checks passed');
   });
-  t.test('refuses: behind its HWM (s5MayPromote)', async (t) => {
-    // A synced replica's mark follows its primary, so this shows on the rule itself.
+  t.test('refuses: synced but behind its high-water mark (through decide)', async (t) => {
+    // A restored (older) volume on a candidate: the state file says TXID 50 was seen here, the
+    // synced replica is at 9. The same observation lowers the persisted mark to 9 (a synced
+    // replica follows its primary) and logs the rewind; S5 still sees 9 < 50 and never asks.
+    const sim = new Sim(testConfig(cfg));
+    sim.loadHwm({ 'sqlite.db': 50n });
+    const acts = sim.see({ role: 'replica', lag: 0, dbs: [db({ txid: 9n })] });
+    t.notOk(sim.types().includes('promote'), 'no promotion request');
+    const ev = sim.events(acts).filter((e) => ['hwm.rewind', 'promote.skip'].includes(e));
+    t.same(ev, ['hwm.rewind', 'promote.skip'], 'the rewind is logged, then S5 refuses');
+    const skip = acts.find((a) => a.type === 'log' && a.event === 'promote.skip');
+    t.match(skip, {
+      level: 'warn',
+      msg: /behind its high-water mark: sqlite\.db 0000000000000009 < 0000000000000032/,
+    });
+    t.equal(sim.last('start-app')?.type, 'start-app', 'the app starts as a replica');
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 9n, 'the persisted mark follows the primary');
+    sim.see({ role: 'replica', lag: 0, dbs: [db({ txid: 9n })] }, 60_000);
+    t.notOk(sim.types().includes('promote'), 'and it does not ask later in this run either');
+  });
+  t.test('allows: synced at its high-water mark (through decide)', async (t) => {
+    const sim = new Sim(testConfig(cfg));
+    sim.loadHwm({ 'sqlite.db': 50n });
+    sim.see({ role: 'replica', lag: 0, dbs: [db({ txid: 50n })] });
+    t.same(sim.types(), ['promote']);
+    t.equal(sim.state.phase, 'promoting');
+  });
+  t.test('refuses: behind its HWM (s5MayPromote, the rule alone)', async (t) => {
     const behind = s5MayPromote(true, true, [dbViewOf(db({ txid: 9n }), false)], {
       'sqlite.db': 50n,
     });

@@ -1,7 +1,8 @@
 // End to end on the built CLI: the guards that need only one fake LiteFS node (plus fake
 // peers): fenced with nobody to take the lease (c), a genuine new cluster (d), an unreachable
 // peer on an empty primary (e), --bootstrap never (f), a backup before migrating (h) and the
-// disk guard (i). The replays that need replication are in incident.test.ts.
+// disk guard (i), and S5 refusing a synced candidate behind its high-water mark (k). The replays
+// that need replication are in incident.test.ts.
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -167,6 +168,85 @@ t.test('(i) the disk guard refuses and exits 3', async (t) => {
   t.match(refuse?.msg, /below --min-free-disk 100%/);
   t.same(lines(p.migrateLog), []);
   t.notOk(existsSync(p.appMarker));
+});
+
+/** A synced candidate replica at `txid` whose state file says this node saw TXID 0x32. */
+async function candidateReplica(t: Test, txid: bigint) {
+  const dir = t.testdir();
+  const fake = await FakeLitefs.start({
+    role: { replicaOf: 'node-a' },
+    clusterId: 'LFSC00000000000000AA',
+  });
+  t.teardown(() => fake.close());
+  fake.writeDb('sqlite.db', { sqlite: true });
+  fake.setPos('sqlite.db', txid);
+  fake.setLag(0);
+  const stateFile = join(dir, 'state.json');
+  writeFileSync(
+    stateFile,
+    JSON.stringify({
+      version: 1,
+      clusterId: 'LFSC00000000000000AA',
+      dbs: { 'sqlite.db': { txid: '0000000000000032', updatedAt: '2026-01-07T13:00:00.000Z' } },
+    }),
+  );
+  const migrateLog = join(dir, 'migrate.log');
+  const cli = startCli(
+    t,
+    [
+      ...supervisorArgsFor(fake, { dataDir: dir, stateFile }),
+      '--min-free-disk',
+      '0',
+      '--promote',
+      '--migrate',
+      `${node} ${FIXTURES}migrate-ok.mjs m1`,
+      '--',
+      node,
+      `${FIXTURES}app-forever.mjs`,
+    ],
+    { env: { FIXTURE_MIGRATE_LOG: migrateLog } },
+  );
+  return { fake, cli, migrateLog };
+}
+
+t.test(
+  '(k) S5: a synced candidate behind its high-water mark never asks for the lease',
+  async (t) => {
+    // A restored, older volume (TXID 9) on a node that saw TXID 0x32: synced, but behind.
+    const { fake, cli, migrateLog } = await candidateReplica(t, 9n);
+    const rewind = await cli.waitEvent('hwm.rewind');
+    t.match(rewind, { txid: '0000000000000009', hwm: '0000000000000032' });
+    const skip = await cli.waitEvent('promote.skip');
+    t.match(skip.msg, /behind its high-water mark: sqlite\.db 0000000000000009 < 0000000000000032/);
+    await cli.waitEvent('app.started');
+    const url = await cli.healthUrl();
+    t.match((await getJson(`${url}/status`)).body, { state: 'running', role: 'replica' });
+    t.same(
+      fake.requests.filter((r) => r.method === 'POST').map((r) => r.path),
+      [],
+      'no POST /promote, nor anything else',
+    );
+    t.notOk(cli.events().includes('promote.request'));
+    t.same(lines(migrateLog), [], 'no migration');
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  },
+);
+
+t.test('(k) S5: the same candidate at its high-water mark asks, then migrates', async (t) => {
+  const { fake, cli, migrateLog } = await candidateReplica(t, 0x32n);
+  await cli.waitEvent('promote.request');
+  await cli.waitEvent('migrate.done');
+  await cli.waitEvent('app.started');
+  t.same(
+    fake.requests.filter((r) => r.method === 'POST').map((r) => r.path),
+    ['/promote'],
+    'one POST /promote',
+  );
+  t.notOk(cli.events().includes('promote.skip'));
+  t.equal(lines(migrateLog).length, 1, 'migrated once as the new primary');
+  cli.child.kill('SIGTERM');
+  await cli.exited;
 });
 
 t.test('the high-water mark file is written as the node sees its data', async (t) => {

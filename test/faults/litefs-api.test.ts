@@ -13,7 +13,6 @@ import {
   assertLive,
   eventCount,
   lines,
-  liveCase,
   liveProbe,
   node,
   nodeRun,
@@ -27,7 +26,7 @@ import {
 
 reportProbes(t);
 
-await liveCase(t, '/events cut repeatedly, with garbage lines: polling carries on', async (t) => {
+await t.test('/events cut repeatedly, with garbage lines: polling carries on', async (t) => {
   const run = await nodeRun(t, { role: 'replica' });
   const cli = run.start();
   const pid = await appReady(cli, run.readyFile);
@@ -61,8 +60,7 @@ t.test('/info failing for a while', async (t) => {
     ['not JSON', { body: '<html>502 Bad Gateway</html>' }],
   ] as const;
   for (const [name, fault] of faults) {
-    await liveCase(
-      t,
+    await t.test(
       `${name}: waits, then migrates once; while running the app is left alone`,
       async (t) => {
         const run = await nodeRun(t, { role: 'primary' });
@@ -101,7 +99,7 @@ t.test('/info failing for a while', async (t) => {
   }
 });
 
-await liveCase(t, '/info answering after seconds', async (t) => {
+await t.test('/info answering after seconds', async (t) => {
   const run = await nodeRun(t, { role: 'primary' });
   // Slow but within the client's 2 s headers timeout: the start (and S1's fresh /info) waits.
   run.fake.failInfo({ delayMs: 1200 });
@@ -128,7 +126,7 @@ await liveCase(t, '/info answering after seconds', async (t) => {
 });
 
 t.test('the LiteFS API restarting on the same port', async (t) => {
-  await liveCase(t, 'while the app runs: three restarts, nothing redone', async (t) => {
+  await t.test('while the app runs: three restarts, nothing redone', async (t) => {
     const run = await nodeRun(t, { role: 'primary' });
     const cli = run.start();
     const pid = await appReady(cli, run.readyFile);
@@ -153,42 +151,38 @@ t.test('the LiteFS API restarting on the same port', async (t) => {
     t.equal(await stopWith(cli, 'SIGTERM'), 143);
   });
 
-  await liveCase(
-    t,
-    'during a migration: S6 stops it (role unknown), it runs again once',
-    async (t) => {
-      const run = await nodeRun(t, { role: 'primary' });
-      const cli = run.start([
-        '--migrate',
-        `${node} ${FIXTURES}migrate-slow.mjs 1500`,
-        '--shutdown-timeout',
-        '1s',
-      ]);
-      const url = await cli.healthUrl();
-      const probe = liveProbe(url, 'API restart mid-migration');
-      await waitFor(() => lines(run.migrateLog).includes('start'), {
-        message: 'slow migration started',
-      });
-      await run.fake.stop();
-      await cli.waitEvent('migrate.aborted');
-      await run.fake.restart();
-      const pid = await appReady(cli, run.readyFile);
-      assertLive(t, await probe.stop(), 'API restart mid-migration');
-      // m1 once, the slow one started twice and finished once.
-      t.same(
-        lines(run.migrateLog).map((l) => l.replace(/ pid=.*/, '')),
-        ['m1', 'start', 'start', 'done'],
-        'the first migration ran once; the aborted one ran to completion once',
-      );
-      t.equal(
-        cli.events().filter((e) => e === 'migrate.done').length,
-        2,
-        'each migration completed once',
-      );
-      t.equal(appStarts(cli), 1, 'one app start');
-      t.equal(readyPid(run.readyFile), pid);
-      await waitState(url, 'running');
-      t.equal(await stopWith(cli, 'SIGTERM'), 143);
-    },
-  );
+  await t.test('during a migration: S6 stops it (role unknown), it runs again once', async (t) => {
+    const run = await nodeRun(t, { role: 'primary' });
+    const cli = run.start([
+      '--migrate',
+      `${node} ${FIXTURES}migrate-slow.mjs 1500`,
+      '--shutdown-timeout',
+      '1s',
+    ]);
+    const url = await cli.healthUrl();
+    const probe = liveProbe(url, 'API restart mid-migration');
+    await waitFor(() => lines(run.migrateLog).includes('start'), {
+      message: 'slow migration started',
+    });
+    await run.fake.stop();
+    await cli.waitEvent('migrate.aborted');
+    await run.fake.restart();
+    const pid = await appReady(cli, run.readyFile);
+    assertLive(t, await probe.stop(), 'API restart mid-migration');
+    // m1 once, the slow one started twice and finished once.
+    t.same(
+      lines(run.migrateLog).map((l) => l.replace(/ pid=.*/, '')),
+      ['m1', 'start', 'start', 'done'],
+      'the first migration ran once; the aborted one ran to completion once',
+    );
+    t.equal(
+      cli.events().filter((e) => e === 'migrate.done').length,
+      2,
+      'each migration completed once',
+    );
+    t.equal(appStarts(cli), 1, 'one app start');
+    t.equal(readyPid(run.readyFile), pid);
+    await waitState(url, 'running');
+    t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  });
 });

@@ -19,7 +19,6 @@ import {
   assertLive,
   eventCount,
   lines,
-  liveCase,
   liveProbe,
   MIGRATE_OK,
   nodeRun,
@@ -50,7 +49,7 @@ function assertMigratedAtMostOnce(t: Test, cli: Cli, log: string, who: string): 
   return done;
 }
 
-await liveCase(t, '.primary flapping on a replica, from its start on', async (t) => {
+await t.test('.primary flapping on a replica, from its start on', async (t) => {
   const run = await nodeRun(t, { role: 'replica' });
   const cli = run.start();
   const url = await cli.healthUrl();
@@ -89,8 +88,7 @@ await liveCase(t, '.primary flapping on a replica, from its start on', async (t)
   t.equal(await stopWith(cli, 'SIGTERM'), 143);
 });
 
-await liveCase(
-  t,
+await t.test(
   'the lease flapping on one node while it starts: one completed migration',
   async (t) => {
     const run = await nodeRun(t, { role: 'none' });
@@ -119,7 +117,7 @@ await liveCase(
   },
 );
 
-await liveCase(t, 'the primary moving A -> B -> A within a second, several times', async (t) => {
+await t.test('the primary moving A -> B -> A within a second, several times', async (t) => {
   const DB = 'sqlite.db';
   const dir = t.testdir();
   const cluster = await FakeCluster.start({

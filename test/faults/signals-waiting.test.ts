@@ -4,14 +4,7 @@
 // section 9): no migration, no app, and a fenced node does not turn the signal into exit 4.
 
 import t from 'tap';
-import {
-  fakePeer,
-  liveCase,
-  reportProbes,
-  type SignalCase,
-  signalIn,
-  writeHwm,
-} from './helpers.js';
+import { fakePeer, reportProbes, type SignalCase, signalIn, writeHwm } from './helpers.js';
 
 reportProbes(t);
 
@@ -65,7 +58,7 @@ const CASES: SignalCase[] = [
 for (const c of CASES) {
   t.test(`in ${c.state}`, async (t) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      await liveCase(t, signal, (t) => signalIn(t, c, signal));
+      await t.test(signal, (t) => signalIn(t, c, signal));
     }
   });
 }

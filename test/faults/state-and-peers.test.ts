@@ -13,7 +13,6 @@ import {
   eventCount,
   fakePeer,
   lines,
-  liveCase,
   liveProbe,
   nodeRun,
   type PeerBehaviour,
@@ -36,7 +35,7 @@ t.test('a corrupt state file is kept aside and read as no high-water mark', asyn
     ],
   ] as const;
   for (const [name, bytes] of variants) {
-    await liveCase(t, name, async (t) => {
+    await t.test(name, async (t) => {
       const run = await nodeRun(t, { role: 'primary' });
       writeFileSync(run.stateFile, bytes);
       const cli = run.start();
@@ -83,7 +82,7 @@ t.test('an unreadable and unwritable state file never stops the supervisor', asy
     ],
   ] as const;
   for (const [name, make] of variants) {
-    await liveCase(t, name, async (t) => {
+    await t.test(name, async (t) => {
       const run = await nodeRun(t, { role: 'primary', stateFile: make });
       const cli = run.start();
       const url = await cli.healthUrl();
@@ -122,7 +121,7 @@ async function garbagePeers(t: Test): Promise<string> {
 }
 
 t.test('peers answering garbage', async (t) => {
-  await liveCase(t, 'a primary with data: none counts as ahead; migrates once, runs', async (t) => {
+  await t.test('a primary with data: none counts as ahead; migrates once, runs', async (t) => {
     const run = await nodeRun(t, { role: 'primary' });
     const cli = run.start(['--peers', await garbagePeers(t)]);
     const url = await cli.healthUrl();
@@ -139,8 +138,7 @@ t.test('peers answering garbage', async (t) => {
     t.equal(await stopWith(cli, 'SIGTERM'), 143);
   });
 
-  await liveCase(
-    t,
+  await t.test(
     'an empty primary: waits --peer-wait, fences, exits 4; nothing written',
     async (t) => {
       const run = await nodeRun(t, { role: 'primary', empty: true });
@@ -172,27 +170,23 @@ t.test('peers answering garbage', async (t) => {
     },
   );
 
-  await liveCase(
-    t,
-    'a replica seeing a new primary: the rewind check shrugs them off',
-    async (t) => {
-      const run = await nodeRun(t, { role: 'replica' });
-      const cli = run.start(['--peers', await garbagePeers(t)]);
-      const pid = await appReady(cli, run.readyFile);
-      const url = await cli.healthUrl();
-      const probe = liveProbe(url, 'garbage peers, replica');
-      const reports = eventCount(cli, 'peers.report');
-      run.fake.becomeReplica('node-b'); // S11: a new primary; the peers are asked
-      run.fake.setLag(0);
-      await cli.waitEvent('peers.report', () => eventCount(cli, 'peers.report') > reports, 10_000);
-      await waitState(url, 'running');
-      assertLive(t, await probe.stop(), 'garbage peers, replica');
-      t.equal(eventCount(cli, 'rewind.alarm'), 0, 'no alarm from garbage');
-      t.equal(cli.child.exitCode, null, 'alive');
-      t.same(lines(run.migrateLog), []);
-      t.equal(appStarts(cli), 1);
-      t.equal(readyPid(run.readyFile), pid);
-      t.equal(await stopWith(cli, 'SIGINT'), 130);
-    },
-  );
+  await t.test('a replica seeing a new primary: the rewind check shrugs them off', async (t) => {
+    const run = await nodeRun(t, { role: 'replica' });
+    const cli = run.start(['--peers', await garbagePeers(t)]);
+    const pid = await appReady(cli, run.readyFile);
+    const url = await cli.healthUrl();
+    const probe = liveProbe(url, 'garbage peers, replica');
+    const reports = eventCount(cli, 'peers.report');
+    run.fake.becomeReplica('node-b'); // S11: a new primary; the peers are asked
+    run.fake.setLag(0);
+    await cli.waitEvent('peers.report', () => eventCount(cli, 'peers.report') > reports, 10_000);
+    await waitState(url, 'running');
+    assertLive(t, await probe.stop(), 'garbage peers, replica');
+    t.equal(eventCount(cli, 'rewind.alarm'), 0, 'no alarm from garbage');
+    t.equal(cli.child.exitCode, null, 'alive');
+    t.same(lines(run.migrateLog), []);
+    t.equal(appStarts(cli), 1);
+    t.equal(readyPid(run.readyFile), pid);
+    t.equal(await stopWith(cli, 'SIGINT'), 130);
+  });
 });

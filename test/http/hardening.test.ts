@@ -476,6 +476,9 @@ t.test(`random methods, paths and headers (seed ${SEED})`, async (t) => {
   t.comment(`random: ${tally(answers.map((a) => a.status))}`);
 });
 
+/** How late past the request timeout and one checking interval a slow client may be closed. */
+const SLOW_CLIENT_SLACK_MS = 1000;
+
 t.test(
   'slow clients are closed within the request timeout; others are served meanwhile',
   async (t) => {
@@ -538,23 +541,23 @@ t.test(
     t.equal(Object.keys(closedAt).length, sockets.length, 'every slow client was closed', {
       closedAt,
     });
-    // Node enforces the timeouts on its connectionsCheckingInterval: allow one interval late.
-    const bound = REQUEST_TIMEOUT_MS + checkingInterval + 1500;
+    // Node enforces the timeouts on its connectionsCheckingInterval (1 s): closed 5-6 s after
+    // connecting, plus SLOW_CLIENT_SLACK_MS for a loaded machine; README states the sum (7 s).
+    const bound = REQUEST_TIMEOUT_MS + checkingInterval + SLOW_CLIENT_SLACK_MS;
+    t.equal(bound, 7000, "README's figure: slow clients closed within 7 s");
     for (const [name, ms] of Object.entries(closedAt)) {
       const answer = answers[name] ?? '';
       t.ok(
         answer === '' || /^HTTP\/1\.1 (200|408) /.test(answer),
         `${name}: ${answer || 'closed without an answer'}`,
       );
-      if (name === 'silent') {
-        // Not a byte sent: closed by the headers timeout, or at worst the idle timeout (10 s).
-        t.ok(ms <= 10_000 + 1500, `silent connection closed after ${ms.toFixed(0)} ms`);
-      } else if (name === 'keep-alive') {
+      if (name === 'keep-alive') {
         t.ok(ms <= bound, `idle keep-alive connection closed after ${ms.toFixed(0)} ms`);
       } else {
+        // Silent (not a byte sent) included: the headers timeout closes it like the others.
         t.ok(
           ms >= REQUEST_TIMEOUT_MS - 500 && ms <= bound,
-          `${name} closed after ${ms.toFixed(0)} ms (the request timeout is ${REQUEST_TIMEOUT_MS} ms)`,
+          `${name} closed after ${ms.toFixed(0)} ms (request timeout ${REQUEST_TIMEOUT_MS} ms, bound ${bound} ms)`,
         );
       }
     }
@@ -567,6 +570,17 @@ t.test(
     t.ok(max < 1000, `ordinary requests stay fast (max ${max.toFixed(1)} ms)`);
   },
 );
+
+/**
+ * README's figure ("Reliability"): heap growth over 2,000 requests, after a full GC, once warm.
+ * A leak of even 500 bytes per request would exceed it.
+ */
+const HEAP_GROWTH_LIMIT_BYTES = 1024 * 1024;
+/**
+ * RSS is printed but bounded only loosely: this process also runs tap and the 50 clients, and
+ * RSS moves by tens of MB either way with GC and the allocator (README says so).
+ */
+const RSS_GROWTH_LIMIT_BYTES = 64 * 1024 * 1024;
 
 t.test('2,000 requests at concurrency 50: all answered, memory bounded', async (t) => {
   const client = new Pool(base, { connections: 50, pipelining: 1 });
@@ -584,41 +598,48 @@ t.test('2,000 requests at concurrency 50: all answered, memory bounded', async (
     await res.body.dump();
     return { path, status: res.statusCode, ms: performance.now() - started };
   };
-  await pool(
-    Array.from({ length: 200 }, (_, i) => i),
-    50,
-    one,
-  ); // warm-up: JIT, sockets
+  const batch = async () => {
+    const started = performance.now();
+    const results = await pool(
+      Array.from({ length: 2000 }, (_, i) => i),
+      50,
+      one,
+    );
+    const totalMs = performance.now() - started;
+    const wrong = results.filter((r) => r.status !== (expected[r.path] ?? 200));
+    const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+    const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
+    // Only small figures outlive the batch: its 2,000 results are not counted as growth.
+    return {
+      wrong: wrong.slice(0, 10),
+      summary: `2000 requests in ${totalMs.toFixed(0)} ms (${((2000 / totalMs) * 1000).toFixed(0)} req/s); latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
+    };
+  };
+  // Warm-up, a whole batch: JIT, sockets, the pool's buffers.
+  const warm = await batch();
+  t.same(warm.wrong, [], 'every answer is the expected one (warm-up)');
   gcNow();
   const mem0 = process.memoryUsage();
-  const started = performance.now();
-  const results = await pool(
-    Array.from({ length: 2000 }, (_, i) => i),
-    50,
-    one,
-  );
-  const totalMs = performance.now() - started;
+  const measured = await batch();
   gcNow();
   const mem1 = process.memoryUsage();
-  const wrong = results.filter((r) => r.status !== (expected[r.path] ?? 200));
-  t.same(wrong, [], 'every answer is the expected one');
-  const ms = results.map((r) => r.ms).sort((a, b) => a - b);
-  const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!.toFixed(1);
-  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+  t.same(measured.wrong, [], 'every answer is the expected one');
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(2);
   const heapGrowth = mem1.heapUsed - mem0.heapUsed;
   const rssGrowth = mem1.rss - mem0.rss;
-  t.comment(
-    `2000 requests in ${totalMs.toFixed(0)} ms (${((2000 / totalMs) * 1000).toFixed(0)} req/s); ` +
-      `latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
-  );
+  t.comment(measured.summary);
   t.comment(
     `heapUsed ${mb(mem0.heapUsed)} -> ${mb(mem1.heapUsed)} MB (${mb(heapGrowth)}), ` +
       `rss ${mb(mem0.rss)} -> ${mb(mem1.rss)} MB (${mb(rssGrowth)})`,
   );
-  // Generous: this process also holds the clients and tap; a leak per request would show as
-  // tens of MB over 2,000 requests.
-  t.ok(heapGrowth < 16 * 1024 * 1024, `heap grew ${mb(heapGrowth)} MB`);
-  t.ok(rssGrowth < 64 * 1024 * 1024, `rss grew ${mb(rssGrowth)} MB`);
+  t.ok(
+    heapGrowth < HEAP_GROWTH_LIMIT_BYTES,
+    `heap grew ${mb(heapGrowth)} MB over 2,000 requests (limit ${mb(HEAP_GROWTH_LIMIT_BYTES)} MB)`,
+  );
+  t.ok(
+    rssGrowth < RSS_GROWTH_LIMIT_BYTES,
+    `rss grew ${mb(rssGrowth)} MB (limit ${mb(RSS_GROWTH_LIMIT_BYTES)} MB)`,
+  );
 });
 
 t.test('after everything: still serving, and no route changed the state', async (t) => {

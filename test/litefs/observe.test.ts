@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { LitefsClient } from '../../src/litefs/client.js';
 import { observe, observeStandalone } from '../../src/litefs/observe.js';
 import { emptySqliteDb, FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { asNobody, openUpTo } from '../helpers/unprivileged.js';
 import { tmpDir } from '../helpers/wait.js';
 
 const NOW = 1_700_000_000_000;
@@ -147,18 +148,18 @@ t.test('/info 500 and bad JSON become info errors; files are still read', async 
   t.match((await look([])).info, { ok: false, error: /ECONNREFUSED/ });
 });
 
-t.test(
-  'unreadable files are errors, never absent',
-  { skip: process.getuid?.() === 0 && 'root reads anything' },
-  async (t) => {
-    const { fake, look } = await setup(t, { role: 'primary', dbs: ['sqlite.db'] });
-    chmodSync(fake.dbPath('sqlite.db'), 0o000);
-    chmodSync(join(fake.mountDir, '.lag'), 0o000);
-    const obs = await look();
-    t.match(obs.lag, { kind: 'error', error: /EACCES/ });
-    t.match(obs.dbs[0], { exists: true, error: /EACCES/ });
-  },
-);
+t.test('unreadable files are errors, never absent (EACCES, as nobody when root)', async (t) => {
+  const { fake, look } = await setup(t, { role: 'primary', dbs: ['sqlite.db'] });
+  openUpTo(fake.mountDir, dirname(fake.mountDir));
+  chmodSync(fake.dbPath('sqlite.db'), 0o000);
+  chmodSync(join(fake.mountDir, '.lag'), 0o000);
+  const obs = await asNobody(async () => {
+    t.throws(() => readFileSync(join(fake.mountDir, '.lag')), { code: 'EACCES' }, 'really denied');
+    return look();
+  });
+  t.match(obs.lag, { kind: 'error', error: /EACCES/ });
+  t.match(obs.dbs[0], { exists: true, error: /EACCES/ });
+});
 
 t.test('a read error on the db (EISDIR) is an error, not "missing"', async (t) => {
   const { fake, look } = await setup(t, { role: 'primary' });

@@ -16,6 +16,7 @@ import {
   sameFilesystem,
   writeStateFile,
 } from '../../src/state/state-file.js';
+import { asNobody, openUpTo } from '../helpers/unprivileged.js';
 import { tmpDir } from '../helpers/wait.js';
 
 const MAX = (1n << 64n) - 1n;
@@ -234,16 +235,19 @@ t.test('unreadable: a directory at the path is reported and left in place', asyn
   t.same(readdirSync(path), [], 'still there, not moved');
 });
 
-t.test(
-  'unreadable: EACCES',
-  { skip: process.getuid?.() === 0 ? 'root ignores file permissions' : false },
-  async (t) => {
-    const path = join(tmpDir(t), 'state.json');
-    writeFileSync(path, '{}');
-    chmodSync(path, 0);
-    t.match(await loadStateFile(path), { kind: 'unreadable', error: /EACCES/ });
-  },
-);
+t.test('unreadable: EACCES (as nobody when root), reported and left in place', async (t) => {
+  const dir = tmpDir(t);
+  const path = join(dir, 'state.json');
+  writeFileSync(path, '{}');
+  chmodSync(path, 0);
+  openUpTo(dir, dir);
+  const res = await asNobody(async () => {
+    t.throws(() => readFileSync(path), { code: 'EACCES' }, 'really denied');
+    return loadStateFile(path);
+  });
+  t.match(res, { kind: 'unreadable', error: /EACCES/ });
+  t.same(readdirSync(dir), ['state.json'], 'not moved aside: it may be fine, only unreadable');
+});
 
 t.test('write leaves no temp file and creates missing parents with mode 0755', async (t) => {
   const root = tmpDir(t);
