@@ -298,6 +298,8 @@ export interface NodeOptions {
   exec?: ExecEntry[];
   /** Extra environment for `litefs mount` (and so for the exec commands). */
   env?: Record<string, string>;
+  /** The whole litefs.yml, as given (then exec/candidate/promote above are ignored). */
+  configText?: string;
 }
 
 export interface LitefsNode {
@@ -497,6 +499,10 @@ async function makeNode(
   const appPids: number[] = [];
 
   const writeConfig = () => {
+    if (options.configText !== undefined) {
+      writeFileSync(configPath, options.configText);
+      return;
+    }
     const exec = options.exec ?? [];
     const lines = [
       'fuse:',
