@@ -209,14 +209,9 @@ export function s5MayPromote(
 ): { ok: true } | { ok: false; why: string } {
   if (!candidate)
     return { ok: false, why: 'this node is not a candidate (litefs.yml lease.candidate)' };
+  // A history-lost db (TXID 0) is never synced (syncOf: nothing replicated), so S13 needs no
+  // clause here: such a replica never asks for the lease.
   if (!synced) return { ok: false, why: 'not synced yet' };
-  const lost = s13HistoryLost(dbs);
-  if (lost.length > 0) {
-    return {
-      ok: false,
-      why: `${lost.map((db) => db.name).join(', ')} has data at TXID 0 (history lost, S13): as primary it could not write`,
-    };
-  }
   const behind = dbs.filter((db) => (db.txid ?? 0n) < (hwm[db.name] ?? 0n));
   if (behind.length > 0) {
     return {

@@ -50,7 +50,7 @@ await t.test('/events cut repeatedly, with garbage lines: polling carries on', a
   t.equal(lines(run.migrateLog).length, 1, 'one migration, after the promotion');
   t.equal(appStarts(cli), 1, 'the app was started once');
   t.equal(readyPid(run.readyFile), pid, 'and never restarted');
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 t.test('/info failing for a while', async (t) => {
@@ -93,7 +93,7 @@ t.test('/info failing for a while', async (t) => {
         assertLive(t, await probe.stop(), `/info ${name}`);
         t.equal(lines(run.migrateLog).length, 1, 'one migration');
         assertAppUntouched(t, cli, run.readyFile, pid);
-        t.equal(await stopWith(cli, 'SIGINT'), 130);
+        t.equal(await stopWith(cli, 'SIGINT'), 'SIGINT');
       },
     );
   }
@@ -122,7 +122,7 @@ await t.test('/info answering after seconds', async (t) => {
   assertLive(t, await probe.stop(), '/info slow');
   t.equal(lines(run.migrateLog).length, 1, 'still one migration');
   assertAppUntouched(t, cli, run.readyFile, pid);
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 t.test('the LiteFS API restarting on the same port', async (t) => {
@@ -148,7 +148,7 @@ t.test('the LiteFS API restarting on the same port', async (t) => {
     assertLive(t, await probe.stop(), 'API restart');
     t.equal(lines(run.migrateLog).length, 1, 'one migration');
     assertAppUntouched(t, cli, run.readyFile, pid);
-    t.equal(await stopWith(cli, 'SIGTERM'), 143);
+    t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
   });
 
   await t.test('during a migration: S6 stops it (role unknown), it runs again once', async (t) => {
@@ -183,6 +183,6 @@ t.test('the LiteFS API restarting on the same port', async (t) => {
     t.equal(appStarts(cli), 1, 'one app start');
     t.equal(readyPid(run.readyFile), pid);
     await waitState(url, 'running');
-    t.equal(await stopWith(cli, 'SIGTERM'), 143);
+    t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
   });
 });

@@ -85,7 +85,7 @@ await t.test('.primary flapping on a replica, from its start on', async (t) => {
   assertLive(t, await probe.stop(), '.primary flapping');
   t.same(lines(run.migrateLog), [], 'a replica never migrates');
   assertAppUntouched(t, cli, run.readyFile, pid);
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 await t.test(
@@ -113,7 +113,7 @@ await t.test(
     assertLive(t, await probe.stop(), 'lease flapping at start');
     t.equal(assertMigratedAtMostOnce(t, cli, run.migrateLog, 'node'), 1, 'migrated once in all');
     assertAppUntouched(t, cli, run.readyFile, pid);
-    t.equal(await stopWith(cli, 'SIGINT'), 130);
+    t.equal(await stopWith(cli, 'SIGINT'), 'SIGINT');
   },
 );
 
@@ -217,6 +217,6 @@ await t.test('the primary moving A -> B -> A within a second, several times', as
     [],
     'no snapshot overwrote a database',
   );
-  t.equal(await stopWith(a.cli, 'SIGTERM'), 143);
-  t.equal(await stopWith(b.cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(a.cli, 'SIGTERM'), 'SIGTERM');
+  t.equal(await stopWith(b.cli, 'SIGTERM'), 'SIGTERM');
 });
