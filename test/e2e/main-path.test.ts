@@ -172,13 +172,15 @@ t.test('no primary known: waits; --sync-timeout exits 5', async (t) => {
   t.notOk(cli.events().includes('app.start'));
 });
 
-t.test('a failed migration exits 3 and never starts the app', async (t) => {
+t.test('a failed migration is retried, then exits 3 and never starts the app', async (t) => {
   const { base, env, dir } = await setup(t, 'primary');
   const marker = join(dir, 'app-ran');
   const cli = startCli(
     t,
     [
       ...base,
+      '--migrate-retries',
+      '1',
       '--migrate',
       `${node} ${FIXTURES}migrate-fail.mjs 7`,
       '--migrate',
@@ -191,8 +193,22 @@ t.test('a failed migration exits 3 and never starts the app', async (t) => {
     { env },
   );
   t.equal((await cli.exited).code, 3);
-  const fail = cli.records.find((r) => r.event === 'migrate.fail');
-  t.equal(fail?.exitCode, '7');
+  const fails = cli.records.filter((r) => r.event === 'migrate.fail');
+  t.same(
+    fails.map((r) => [r.exitCode, r.tries]),
+    [
+      ['7', '1'],
+      ['7', '2'],
+    ],
+    'tried twice (--migrate-retries 1), each failure logged with its exit code',
+  );
+  t.match(fails[0]?.retryInMs, '1000', 'the retry came after 1 s');
+  t.match(fails[0]?.output, /migration failed: exiting with 7/, "with its output's last lines");
+  t.equal(
+    cli.events().filter((e) => e === 'migrate.confirm').length,
+    2,
+    'each try re-confirmed (S1)',
+  );
   t.notOk(cli.events().includes('app.start'));
   t.same(readLines(env.FIXTURE_MIGRATE_LOG), [], 'the second migration never ran');
   t.throws(() => readFileSync(marker), 'the app never ran');
@@ -206,6 +222,8 @@ t.test('a migration that times out exits 3', async (t) => {
       ...base,
       '--migrate-timeout',
       '2s',
+      '--migrate-retries',
+      '0',
       '--migrate',
       `${node} ${FIXTURES}migrate-slow.mjs 20000`,
       '--',
