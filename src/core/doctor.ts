@@ -143,8 +143,16 @@ export interface DoctorReport {
 const hex = (txid: bigint) => formatTxid(txid);
 const NEVER_EDIT = "never edit LiteFS's data dir (data.dir) by hand";
 
-function repair(db: string): string {
-  return HISTORY_LOST_REPAIR.replaceAll('DB', db);
+/** S13's repair for `db`; `litefs export`/`import` talk to :20202 unless given `-url`. */
+function repair(db: string, litefsUrl: string): string {
+  const text = HISTORY_LOST_REPAIR.replaceAll('DB', db);
+  let port = '';
+  try {
+    port = new URL(litefsUrl).port;
+  } catch {}
+  return port === '' || port === '20202'
+    ? text
+    : `${text} (LiteFS's API is not on :20202 here: add \`-url ${litefsUrl}\` to both)`;
 }
 
 /** What is wrong with this node, per db and as a whole. */
@@ -527,7 +535,7 @@ function dbFindings(
           summary: `${name} holds ${pages} at TXID 0: ${source === 'mount' ? `LiteFS reports no position (${name}-pos 0000000000000000)` : `no LTX file in ${dataDb?.dir}/ltx`}`,
           means:
             'LiteFS lost this db\'s transaction history (the seed incident\'s data holder). On a primary its next write is a TXID 1 snapshot that replaces the db on every replica, or fails ("nonsequential page numbers"), or (WAL mode) makes LiteFS exit 99 holding the lease. The supervisor fences such a primary (S13); a replica in this state is overwritten by any primary at TXID >= 1',
-          wayOut: repair(name),
+          wayOut: repair(name, config.litefsUrl),
         });
       } else if (
         running &&
@@ -543,7 +551,7 @@ function dbFindings(
           summary: `LiteFS reports ${name} at TXID ${hex(view.txid ?? 0n)} but ${dataDb.dir}/ltx has no LTX file`,
           means:
             'LiteFS keeps the position in memory only; at its next start it finds no LTX file and comes back at TXID 0 with all the data: history lost (S13)',
-          wayOut: `while LiteFS still runs: \`litefs export -name ${name} FILE\` now and keep FILE; then ${repair(name)}`,
+          wayOut: `while LiteFS still runs: \`litefs export -name ${name} FILE\` now and keep FILE; then ${repair(name, config.litefsUrl)}`,
         });
       }
       if (ltxOk?.latestHeader && !ltxOk.latestHeader.ok) {
@@ -553,7 +561,7 @@ function dbFindings(
           summary: `the newest LTX file of ${name}, ${dataDb?.dir}/ltx/${ltxOk.latest}, is damaged: ${ltxOk.latestHeader.error}`,
           means:
             'LiteFS 0.5.11 checks this file when it opens the db and fails to start on it ("sync wal to ltx: validate ltx")',
-          wayOut: `${repair(name)}`,
+          wayOut: repair(name, config.litefsUrl),
         });
       } else if (
         ltxOk?.latestHeader?.ok &&
@@ -565,21 +573,16 @@ function dbFindings(
           level: 'error',
           summary: `${dataDb?.dir}/ltx/${ltxOk.latest} is named for TXID ${hex(ltxOk.maxTxid)} but its header says ${hex(ltxOk.latestHeader.value.maxTxid)}`,
           means: 'the LTX files do not match their names; LiteFS would restore a wrong position',
-          wayOut: repair(name),
+          wayOut: repair(name, config.litefsUrl),
         });
       }
-      if (
-        source === 'data-dir' &&
-        dataDb?.walBytes !== undefined &&
-        dataDb.walBytes > 32 &&
-        !view.hasData
-      ) {
+      // 32 bytes is a WAL header without frames (sqlite.org/fileformat.html, section 4).
+      if (source === 'data-dir' && dataDb?.walBytes !== undefined && dataDb.walBytes > 32) {
         add({
           id: 'db.wal',
           level: 'info',
           summary: `${dataDb.dir}/wal holds ${dataDb.walBytes} bytes`,
-          means:
-            'LiteFS copies the WAL into the database at its next start (db.go recover); the page count above is from the database file before that and may be low',
+          means: `transactions not yet copied into the database file; LiteFS copies them at its next start (db.go recover)${view.hasData ? '' : ', so the page count above, read from the database file, may be low'}`,
         });
       }
       if (hwm !== undefined && (view.txid ?? 0n) < hwm) {

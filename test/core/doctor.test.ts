@@ -137,6 +137,12 @@ t.test('history lost: pages and no LTX file (down), pages at TXID 0 (up)', async
   t.same(lost.wrong, ['db.history-lost']);
   t.equal(lost.ok, false);
   t.match(lost.r.findings[0], { db: 'sqlite.db', wayOut: /litefs export -name sqlite\.db FILE/ });
+  t.notMatch(lost.r.findings[0]?.wayOut, /-url/, 'LiteFS on its default port');
+  const elsewhere = ids(
+    facts({ dataDir: dataDir(dataDb({ ltx: 'none' })), state: { kind: 'missing' } }),
+    testConfig({ litefsUrl: 'http://127.0.0.1:20203' }),
+  );
+  t.match(elsewhere.r.findings[0]?.wayOut, /add `-url http:\/\/127\.0\.0\.1:20203` to both/);
   // An empty db without LTX files is a new db, not a lost history.
   const fresh = ids(
     facts({ dataDir: dataDir(dataDb({ pages: 1, ltx: 'none' })), state: { kind: 'missing' } }),
