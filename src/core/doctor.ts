@@ -348,8 +348,39 @@ function litefsFindings(
 }
 
 function clusterFindings(f: DoctorFacts, nodeClusterId: string, add: (x: Finding) => void): void {
-  const file = f.dataDir?.clusterId;
-  if (file === undefined) return;
+  const dir = f.dataDir;
+  if (dir === undefined) {
+    add({
+      id: 'data-dir.unknown',
+      level: 'warn',
+      summary:
+        'no LiteFS data dir known (no litefs.yml data.dir, no --data-dir) and LiteFS does not answer',
+      means: 'the LTX history, the cluster ID and the volume cannot be examined',
+      wayOut: 'pass --litefs-config FILE (the litefs.yml LiteFS uses) or --data-dir DIR',
+    });
+    return;
+  }
+  if (dir.error !== undefined) {
+    add({
+      id: 'data-dir.unreadable',
+      level: 'warn',
+      summary: dir.error,
+      means: "LiteFS's own files cannot be examined",
+      wayOut: `run doctor as the user LiteFS runs as (root on Fly); ${NEVER_EDIT}`,
+    });
+    return;
+  }
+  if (!dir.exists) {
+    add({
+      id: 'data-dir.missing',
+      level: 'info',
+      summary: `${dir.path} does not exist`,
+      means:
+        'LiteFS has never run on this volume (a fresh volume, a new machine), or the volume is not mounted where litefs.yml says',
+    });
+    return;
+  }
+  const file = dir.clusterId;
   const path = `${f.dataDir?.path}/clusterid`;
   if (file.kind === 'error') {
     add({

@@ -209,6 +209,20 @@ t.test('cluster ID: the file, and against /info', async (t) => {
   t.ok(up(null).all.includes('cluster-id.none'));
 });
 
+t.test('the data dir itself', async (t) => {
+  const missing = { ...dataDir(dataDb({ exists: false, ltx: 'none' }), null), exists: false };
+  const fresh = ids(facts({ dataDir: missing, state: { kind: 'missing' } }));
+  t.same(fresh.wrong, []);
+  t.ok(fresh.all.includes('data-dir.missing'));
+  t.ok(fresh.all.includes('db.empty'));
+  const unknown = ids(facts({ dataDir: undefined, state: { kind: 'missing' } }));
+  t.same(unknown.wrong, ['data-dir.unknown', 'db.unreadable']);
+  const denied = ids(
+    facts({ dataDir: { ...dataDir(dataDb({})), error: '/var/lib/litefs: EACCES' } }),
+  );
+  t.same(denied.wrong, ['data-dir.unreadable']);
+});
+
 t.test('state file: the mark against the position, its cluster, its volume', async (t) => {
   const mark = (txid: bigint, clusterId = CLUSTER): StateFileRead => ({
     kind: 'ok',

@@ -404,3 +404,19 @@ t.test('check prints the local evidence per db, or that the mount is not readabl
   t.equal((await laptop.exited).code, 0);
   t.match(laptop.stdout(), /^ {4}app\.db: not readable here \(mount dir .*no-such-mount: /m);
 });
+
+t.test('standalone: the db files and the volume only', async (t) => {
+  const dir = t.testdir();
+  createUserDb(join(dir, 'app.db'), 2);
+  const args = ['doctor', '--standalone', '--litefs-config', 'none', '--mount-dir', dir];
+  const ok = startCli(t, [...args, '--db', 'app.db', '--min-free-disk', '1', '--json']);
+  t.equal((await ok.exited).code, 0, ok.stdout());
+  const report = JSON.parse(ok.stdout()) as Report;
+  t.match(report.dbs, [{ name: 'app.db', source: 'mount', txid: null, hasData: true }]);
+  t.same(ids(report, 'info'), ['mode.standalone']);
+
+  writeFileSync(join(dir, 'broken.db'), 'garbage, not SQLite');
+  const bad = startCli(t, [...args, '--db', 'broken.db', '--min-free-disk', '1', '--json']);
+  t.equal((await bad.exited).code, 1);
+  t.same(ids(JSON.parse(bad.stdout()) as Report, 'error'), ['db.header-invalid']);
+});
