@@ -3,9 +3,43 @@
 
 import { configForDisplay, type LoadResult } from '../config/load.js';
 import { OPTIONS } from '../config/schema.js';
+import type { Config } from '../config/types.js';
+import { dbViewOf } from '../core/derive.js';
 import { formatDuration } from '../core/duration.js';
+import { formatTxid } from '../core/parse.js';
+import { observe, observeStandalone } from '../litefs/observe.js';
 
-export function printPlan(loaded: Extract<LoadResult, { ok: true }>, version: string): void {
+/**
+ * Local evidence per db (issue 9 item 1), read from the mount only: check asks nothing of the
+ * LiteFS API and writes nothing, and on a laptop the mount is usually not there at all.
+ */
+export async function localEvidenceLines(config: Config): Promise<string[]> {
+  const now = () => Date.now();
+  const obs = config.standalone
+    ? await observeStandalone({ mountDir: config.mountDir, dbs: config.db, now })
+    : await observe({
+        client: { info: async () => ({ ok: false, error: 'not asked by check' }) },
+        mountDir: config.mountDir,
+        dbs: config.db,
+        now,
+      });
+  return obs.dbs.map((db) => {
+    if (db.error !== undefined) return `    ${db.name}: not readable here (${db.error})`;
+    const v = dbViewOf(db, config.standalone);
+    const pages = v.pageCount === undefined ? 'pages unknown' : `${v.pageCount} pages`;
+    const txid = config.standalone
+      ? ''
+      : `, TXID ${v.txid === undefined ? '-' : formatTxid(v.txid)}`;
+    const lost = config.standalone ? '' : `, historyLost ${v.historyLost}`;
+    const empty = v.empty ? ` (empty: ${v.emptyBecause})` : '';
+    return `    ${db.name}: ${pages}${txid}, hasData ${v.hasData}${lost}${empty}`;
+  });
+}
+
+export async function printPlan(
+  loaded: Extract<LoadResult, { ok: true }>,
+  version: string,
+): Promise<void> {
   const c = configForDisplay(loaded.config);
   const out: string[] = [`litefs-supervisor ${version}: configuration is valid.`, ''];
   const list = (items: string[], none: string) =>
@@ -16,6 +50,8 @@ export function printPlan(loaded: Extract<LoadResult, { ok: true }>, version: st
       : `Mode: under LiteFS. API ${c.litefsUrl}, mount ${c.mountDir}, data dir ${c.dataDir ?? '(unknown)'}.`,
     `litefs.yml: ${loaded.litefsYml ? loaded.litefsYml.path : 'none read'}`,
     `Databases that gate migrations: ${c.db.join(', ')}`,
+    `Local evidence (${c.mountDir}; run \`litefs-supervisor doctor\` for a diagnosis):`,
+    ...(await localEvidenceLines(loaded.config)),
     '',
     c.standalone
       ? 'Migrations (run in order, stop at the first failure):'

@@ -40,13 +40,21 @@ export function helpText(): string {
     '  litefs-supervisor [options] -- <app command> [args...]',
     '  litefs-supervisor status [--health-url URL] [--json]',
     '  litefs-supervisor check [options] [-- <app command>]',
+    '  litefs-supervisor doctor [options] [--json]',
     '  litefs-supervisor --help | --version',
     '',
     'Commands:',
     '  (none)   wait for LiteFS, migrate on a synced primary, then start and supervise the app',
     "  status   print the running supervisor's /status; --health-url URL (default from",
     '           --health-addr, http://127.0.0.1:9090), --json for the raw JSON',
-    '  check    validate the configuration and print the plan; exit 0, or 2 when invalid',
+    '  check    validate the configuration and print the plan, with what each db in the mount',
+    '           holds (pages, TXID, hasData, historyLost); exit 0, or 2 when invalid',
+    '  doctor   read-only diagnosis of this node, from the same options and litefs.yml: per db',
+    "           the page count against LiteFS's position and LTX files (history lost), header,",
+    '           cluster ID, state file and high-water mark (and whether it is on the data',
+    "           volume), free space, and while LiteFS runs its role, lag and the peers'",
+    '           evidence; each finding with what it means and the way out. Writes nothing.',
+    '           Exit 0 when nothing is wrong, 1 otherwise, 2 on bad options; --json for JSON',
   ];
   const groups = new Map<Group, OptionSpec[]>();
   for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);

@@ -73,8 +73,17 @@ async function main(argv: string[]): Promise<number | Ending> {
     return EXIT_CONFIG;
   }
   if (parsed.command === 'check') {
-    printPlan(loaded, VERSION);
+    await printPlan(loaded, VERSION);
     return 0;
+  }
+  if (parsed.command === 'doctor') {
+    // Loaded only here: it pulls in the LiteFS client (undici), like the adapters.
+    const { runDoctor } = await import('./doctor.js');
+    return runDoctor(loaded.config, {
+      json: parsed.json ?? false,
+      version: VERSION,
+      warnings: loaded.warnings,
+    });
   }
   const logger = createLogger({ format: loaded.config.logFormat, level: loaded.config.logLevel });
   for (const warning of loaded.warnings) {

@@ -62,7 +62,14 @@ export interface ConfigError {
 // Command line
 
 export type ParsedArgs =
-  | { ok: true; command: 'run' | 'check'; options: RawOptions; app: string[] }
+  | {
+      ok: true;
+      command: 'run' | 'check' | 'doctor';
+      options: RawOptions;
+      app: string[];
+      /** `doctor --json`; only set for doctor. */
+      json?: boolean;
+    }
   | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
   | { ok: true; command: 'help' }
   | { ok: true; command: 'version' }
@@ -109,16 +116,22 @@ function suggest(word: string, candidates: Iterable<string>): string {
     : '';
 }
 
+type Command = 'run' | 'check' | 'doctor' | 'status';
+
 // After an unknown option the parser also skips the next argument when it does not look like
 // an option: it was most likely that option's value, and reporting it again is noise.
-function unknownOption(arg: string, command: 'run' | 'check' | 'status'): ConfigError {
+function unknownOption(arg: string, command: Command): ConfigError {
   const name = arg.split('=')[0] ?? arg;
   const accepted =
     command === 'status'
       ? 'status accepts --health-url URL and --json'
       : 'see litefs-supervisor --help for the options';
   if (command !== 'status' && STATUS_OPTIONS.includes(name)) {
-    return cliError(name, undefined, 'is an option of `litefs-supervisor status`', accepted);
+    const of =
+      name === '--json'
+        ? '`litefs-supervisor status` and `litefs-supervisor doctor`'
+        : '`litefs-supervisor status`';
+    return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = command === 'status' ? STATUS_OPTIONS : OPTIONS.map((o) => o.flag);
   return cliError(
@@ -135,8 +148,8 @@ function unknownOption(arg: string, command: 'run' | 'check' | 'status'): Config
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   let args = [...argv];
-  let command: 'run' | 'check' | 'status' = 'run';
-  if (args[0] === 'check' || args[0] === 'status') {
+  let command: Command = 'run';
+  if (args[0] === 'check' || args[0] === 'status' || args[0] === 'doctor') {
     command = args[0];
     args = args.slice(1);
   }
@@ -185,8 +198,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
 
   const options: Record<string, string | string[]> = {};
+  let json = false;
   for (let i = 0; i < opts.length; i++) {
     const arg = opts[i] ?? '';
+    if (command === 'doctor' && (arg === '--json' || arg.startsWith('--json='))) {
+      const inline = arg === '--json' ? undefined : arg.slice('--json='.length);
+      const r = inline === undefined ? { ok: true as const, value: true } : parseBoolean(inline);
+      if (r.ok) json = r.value;
+      else errors.push(cliError('--json', inline, r.error, 'use --json or --json=false'));
+      continue;
+    }
     if (!arg.startsWith('--') || arg === '--') {
       if (arg.startsWith('-') && arg !== '-') {
         errors.push(unknownOption(arg, command));
@@ -251,7 +272,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, command, options: options as RawOptions, app };
+  const base = { ok: true as const, command, options: options as RawOptions, app };
+  return command === 'doctor' ? { ...base, json } : base;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -617,7 +617,8 @@ export const OPTIONS_BY_FILE_KEY: ReadonlyMap<string, OptionSpec> = new Map(
   OPTIONS.flatMap((o) => (o.fileKey === undefined ? [] : [[o.fileKey, o] as const])),
 );
 
-export type Mode = 'run' | 'check';
+/** `check` and `doctor` need no app command. */
+export type Mode = 'run' | 'check' | 'doctor';
 
 export interface CrossFieldIssue {
   /** `--db`, or `--` for the app command. */

@@ -128,8 +128,9 @@ async function observeDb(mountDir: string, name: string, withPos: boolean): Prom
 /**
  * stat and the header come from one open file, so they describe the same file. Opening the db
  * read-only is harmless to SQLite: we take no locks, so closing the descriptor drops none.
+ * `doctor` reads LiteFS's own copy in the data dir (`dbs/<db>/database`) with it too.
  */
-async function readDbFile(
+export async function readDbFile(
   path: string,
 ): Promise<
   Pick<DbObservation, 'exists' | 'sizeBytes' | 'validHeader' | 'pageSize' | 'pageCount' | 'error'>

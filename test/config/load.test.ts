@@ -24,7 +24,7 @@ interface Setup {
 function load(setup: Setup = {}): LoadResult {
   const parsed = parseArgs(setup.argv ?? ['--db', 'sqlite.db', '--', 'npm', 'start']);
   if (!parsed.ok) return parsed;
-  if (parsed.command !== 'run' && parsed.command !== 'check') {
+  if (parsed.command !== 'run' && parsed.command !== 'check' && parsed.command !== 'doctor') {
     throw new Error(`unexpected command ${parsed.command}`);
   }
   const files = setup.files ?? {};
@@ -102,6 +102,38 @@ t.test('parseArgs: the four forms', async (t) => {
     },
     '--help after -- belongs to the app',
   );
+});
+
+t.test('parseArgs: doctor takes the run options, --json, and an ignored app command', async (t) => {
+  t.same(parseArgs(['doctor', '--db', 'a.db', '--json']), {
+    ok: true,
+    command: 'doctor',
+    options: { db: ['a.db'] },
+    app: [],
+    json: true,
+  });
+  t.same(parseArgs(['doctor', '--json=false', '--max-lag', '5s', '--', 'npm', 'start']), {
+    ok: true,
+    command: 'doctor',
+    options: { 'max-lag': '5s' },
+    app: ['npm', 'start'],
+    json: false,
+  });
+  t.same(parseArgs(['doctor', '--help']), { ok: true, command: 'help' });
+  const argErrors = (argv: string[]) => {
+    const r = parseArgs(argv);
+    return r.ok ? [] : r.errors.map((e) => e.message);
+  };
+  t.match(argErrors(['doctor', '--json=maybe']), [/^--json: "maybe" is not a boolean/]);
+  t.match(argErrors(['check', '--json']), [
+    /^--json: is an option of `litefs-supervisor status` and `litefs-supervisor doctor`/,
+  ]);
+  t.match(argErrors(['doctor', '--health-url', 'x']), [
+    /^--health-url: is an option of `litefs-supervisor status`/,
+  ]);
+  // Like check, doctor needs no app command; it still needs a db.
+  t.equal(load({ argv: ['doctor', '--db', 'a.db'] }).ok, true);
+  t.equal(load({ argv: ['--db', 'a.db'] }).ok, false, 'run needs the app command');
 });
 
 t.test('parseArgs: values, repeatables, boolean flags', async (t) => {

@@ -1,0 +1,324 @@
+// diagnose (src/core/doctor.ts), table-style: each finding shown appearing and not appearing,
+// with the exit it implies (report.ok). Facts are built here; the gathering is tested end to
+// end in test/e2e/doctor.test.ts.
+
+import t from 'tap';
+import type { Config } from '../../src/config/types.js';
+import {
+  type DataDirDb,
+  type DataDirFacts,
+  type DoctorFacts,
+  diagnose,
+  type StateFileRead,
+} from '../../src/core/doctor.js';
+import type { DbObservation, DiskSpace, Observation } from '../../src/core/observation.js';
+import type { PeerReport } from '../../src/core/peer-types.js';
+import { CLUSTER, db, obs, peer, report, silent, testConfig } from '../helpers/builders.js';
+
+const GiB = 1024 ** 3;
+const roomy: DiskSpace = {
+  ok: true,
+  path: '/var/lib/litefs',
+  freeBytes: 5 * GiB,
+  totalBytes: 10 * GiB,
+};
+
+function dataDb(o: {
+  pages?: number;
+  ltx?: [number, number] | 'none';
+  header?: boolean;
+  exists?: boolean;
+  ltxHeaderOk?: boolean;
+  walBytes?: number;
+}): DataDirDb {
+  const exists = o.exists ?? true;
+  const pages = o.pages ?? 5;
+  const ltx = o.ltx ?? [1, 5];
+  return {
+    name: 'sqlite.db',
+    dir: '/var/lib/litefs/dbs/sqlite.db',
+    database: exists
+      ? {
+          exists: true,
+          sizeBytes: pages * 4096,
+          validHeader: o.header ?? true,
+          ...((o.header ?? true) ? { pageSize: 4096, pageCount: pages } : {}),
+        }
+      : { exists: false, sizeBytes: 0, validHeader: false },
+    walBytes: o.walBytes,
+    ltx:
+      ltx === 'none'
+        ? {
+            ok: true,
+            count: 0,
+            minTxid: undefined,
+            maxTxid: undefined,
+            latest: undefined,
+            latestHeader: undefined,
+            latestChecksum: undefined,
+          }
+        : {
+            ok: true,
+            count: 2,
+            minTxid: BigInt(ltx[0]),
+            maxTxid: BigInt(ltx[1]),
+            latest: `x-${ltx[1]}.ltx`,
+            latestHeader:
+              (o.ltxHeaderOk ?? true)
+                ? {
+                    ok: true,
+                    value: {
+                      pageSize: 4096,
+                      commit: pages,
+                      minTxid: BigInt(ltx[0]),
+                      maxTxid: BigInt(ltx[1]),
+                    },
+                  }
+                : { ok: false, error: 'no LTX header (expected "LTX1", got "XXXX")' },
+            latestChecksum: '8000000000000abc',
+          },
+  };
+}
+
+function dataDir(d: DataDirDb, clusterId: string | null = CLUSTER): DataDirFacts {
+  return {
+    path: '/var/lib/litefs',
+    exists: true,
+    error: undefined,
+    clusterId: clusterId === null ? { kind: 'absent' } : { kind: 'present', value: clusterId },
+    dbs: [d],
+  };
+}
+
+const down = (dbs: DbObservation[] = [db({ exists: false })]): Observation =>
+  obs({ role: 'down', dbs });
+
+function facts(o: Partial<DoctorFacts> = {}): DoctorFacts {
+  return {
+    observation: down(),
+    dataDir: dataDir(dataDb({})),
+    state: { kind: 'ok', clusterId: CLUSTER, dbs: { 'sqlite.db': 5n } },
+    stateOnDataVolume: true,
+    disk: roomy,
+    peers: undefined,
+    ...o,
+  };
+}
+
+const ids = (f: DoctorFacts, config: Config = testConfig()) => {
+  const r = diagnose(f, config);
+  return {
+    ok: r.ok,
+    wrong: r.findings.filter((x) => x.level === 'error' || x.level === 'warn').map((x) => x.id),
+    all: r.findings.map((x) => x.id),
+    r,
+  };
+};
+
+t.test('healthy, LiteFS down: position from the LTX files, nothing wrong', async (t) => {
+  const r = ids(facts());
+  t.same(r.wrong, []);
+  t.equal(r.ok, true);
+  t.match(r.r.dbs[0], {
+    source: 'data-dir',
+    txid: '0000000000000005',
+    txidFrom: 'ltx',
+    checksum: '8000000000000abc',
+    hasData: true,
+    historyLost: false,
+  });
+  t.ok(r.all.includes('litefs.down'));
+});
+
+t.test('history lost: pages and no LTX file (down), pages at TXID 0 (up)', async (t) => {
+  const lost = ids(
+    facts({ dataDir: dataDir(dataDb({ ltx: 'none' })), state: { kind: 'missing' } }),
+  );
+  t.same(lost.wrong, ['db.history-lost']);
+  t.equal(lost.ok, false);
+  t.match(lost.r.findings[0], { db: 'sqlite.db', wayOut: /litefs export -name sqlite\.db FILE/ });
+  t.notMatch(lost.r.findings[0]?.wayOut, /-url/, 'LiteFS on its default port');
+  const elsewhere = ids(
+    facts({ dataDir: dataDir(dataDb({ ltx: 'none' })), state: { kind: 'missing' } }),
+    testConfig({ litefsUrl: 'http://127.0.0.1:20203' }),
+  );
+  t.match(elsewhere.r.findings[0]?.wayOut, /add `-url http:\/\/127\.0\.0\.1:20203` to both/);
+  // An empty db without LTX files is a new db, not a lost history.
+  const fresh = ids(
+    facts({ dataDir: dataDir(dataDb({ pages: 1, ltx: 'none' })), state: { kind: 'missing' } }),
+  );
+  t.same(fresh.wrong, []);
+  t.ok(fresh.all.includes('db.empty'));
+
+  const live = ids(
+    facts({
+      observation: obs({ role: 'primary', dbs: [db({ txid: 0n, pages: 30, size: 30 * 4096 })] }),
+      dataDir: dataDir(dataDb({ pages: 30, ltx: 'none' })),
+      state: { kind: 'missing' },
+    }),
+  );
+  t.same(live.wrong, ['db.history-lost']);
+  t.equal(live.r.dbs[0]?.source, 'mount');
+  const liveOk = ids(facts({ observation: obs({ role: 'primary', dbs: [db({ txid: 5n })] }) }));
+  t.same(liveOk.wrong, []);
+});
+
+t.test('LiteFS at TXID N with no LTX file left: lost at its next start', async (t) => {
+  const f = facts({
+    observation: obs({ role: 'primary', dbs: [db({ txid: 5n })] }),
+    dataDir: dataDir(dataDb({ ltx: 'none' })),
+  });
+  const r = ids(f);
+  t.same(r.wrong, ['db.history-lost-on-restart']);
+  t.match(r.r.findings[0], {
+    wayOut: /while LiteFS still runs: `litefs export -name sqlite\.db FILE`/,
+  });
+});
+
+t.test('header validity', async (t) => {
+  const bad = ids(facts({ dataDir: dataDir(dataDb({ header: false })) }));
+  t.same(bad.wrong, ['db.header-invalid']);
+  t.match(bad.r.findings[0], { means: /clearing data files/ });
+  t.same(ids(facts({ dataDir: dataDir(dataDb({ header: true })) })).wrong, []);
+  const standalone = ids(
+    facts({ observation: obs({ role: 'primary', dbs: [db({ header: false, txid: 'absent' })] }) }),
+    testConfig({ standalone: true }),
+  );
+  t.same(standalone.wrong, ['db.header-invalid']);
+});
+
+t.test('the newest LTX file', async (t) => {
+  t.same(ids(facts({ dataDir: dataDir(dataDb({ ltxHeaderOk: false })) })).wrong, [
+    'db.ltx-damaged',
+  ]);
+  t.same(ids(facts({ dataDir: dataDir(dataDb({ ltxHeaderOk: true })) })).wrong, []);
+});
+
+t.test('cluster ID: the file, and against /info', async (t) => {
+  const up = (file: string | null) =>
+    ids(
+      facts({
+        observation: obs({ role: 'primary', dbs: [db({ txid: 5n })] }),
+        dataDir: dataDir(dataDb({}), file),
+      }),
+    );
+  t.same(up(CLUSTER).wrong, []);
+  t.same(up('LFSC9999999999999999').wrong, ['cluster-id.mismatch']);
+  t.same(up('garbage').wrong, ['cluster-id.invalid']);
+  t.same(up(null).wrong, []);
+  t.ok(up(null).all.includes('cluster-id.none'));
+});
+
+t.test('the data dir itself', async (t) => {
+  const missing = { ...dataDir(dataDb({ exists: false, ltx: 'none' }), null), exists: false };
+  const fresh = ids(facts({ dataDir: missing, state: { kind: 'missing' } }));
+  t.same(fresh.wrong, []);
+  t.ok(fresh.all.includes('data-dir.missing'));
+  t.ok(fresh.all.includes('db.empty'));
+  const unknown = ids(facts({ dataDir: undefined, state: { kind: 'missing' } }));
+  t.same(unknown.wrong, ['data-dir.unknown', 'db.unreadable']);
+  const denied = ids(
+    facts({ dataDir: { ...dataDir(dataDb({})), error: '/var/lib/litefs: EACCES' } }),
+  );
+  t.same(denied.wrong, ['data-dir.unreadable']);
+});
+
+t.test('state file: the mark against the position, its cluster, its volume', async (t) => {
+  const mark = (txid: bigint, clusterId = CLUSTER): StateFileRead => ({
+    kind: 'ok',
+    clusterId,
+    dbs: { 'sqlite.db': txid },
+  });
+  t.same(ids(facts({ state: mark(5n) })).wrong, []);
+  t.same(ids(facts({ state: mark(9n) })).wrong, ['db.behind-hwm']);
+  // The position only counts against a mark of this cluster (LiteFS up: /info names it).
+  const up = (state: StateFileRead) =>
+    ids(facts({ observation: obs({ role: 'primary', dbs: [db({ txid: 5n })] }), state }));
+  t.same(up(mark(9n)).wrong, ['db.behind-hwm']);
+  t.same(up(mark(9n, 'LFSC7777777777777777')).wrong, ['state-file.other-cluster']);
+  t.same(ids(facts({ state: { kind: 'corrupt', error: 'bad' } })).wrong, ['state-file.corrupt']);
+  t.same(ids(facts({ state: { kind: 'unreadable', error: 'EACCES' } })).wrong, [
+    'state-file.unreadable',
+  ]);
+  t.same(ids(facts({ state: { kind: 'missing' } })).wrong, []);
+  t.same(ids(facts({ stateOnDataVolume: false })).wrong, ['state-file.other-volume']);
+  t.same(ids(facts({ stateOnDataVolume: undefined })).wrong, []);
+});
+
+t.test('free space against --min-free-disk', async (t) => {
+  const disk = (freePct: number): DiskSpace => ({
+    ok: true,
+    path: '/var/lib/litefs',
+    freeBytes: (freePct / 100) * 10 * GiB,
+    totalBytes: 10 * GiB,
+  });
+  t.same(ids(facts({ disk: disk(2) })).wrong, ['disk.low']);
+  t.same(ids(facts({ disk: disk(10) })).wrong, []);
+  t.same(ids(facts({ disk: disk(9.9) }), testConfig({ minFreeDisk: 5 })).wrong, []);
+  t.same(ids(facts({ disk: { ok: false, path: '/x', error: 'EACCES' } })).wrong, ['disk.unknown']);
+});
+
+t.test('LiteFS up: role and lag', async (t) => {
+  const replica = (lag: number | 'unsynced') =>
+    ids(facts({ observation: obs({ role: 'replica', lag, dbs: [db({ txid: 5n })] }) }));
+  t.same(replica(20).wrong, []);
+  t.same(replica(60_000).wrong, ['litefs.role']);
+  t.same(replica('unsynced').wrong, ['litefs.role']);
+  t.match(replica(20).r.litefs, { running: true, role: 'replica', lagMs: 20, synced: true });
+  // A node that names itself as primary while not primary: a transient, not a replica.
+  const self = ids(
+    facts({ observation: obs({ role: 'replica', primary: 'me', dbs: [db({ txid: 5n })] }) }),
+    testConfig({ hostname: 'me' }),
+  );
+  t.equal(self.r.litefs.role, 'unknown');
+  t.same(self.wrong, []);
+  t.same(
+    ids(
+      facts({
+        observation: {
+          ...obs({ role: 'down' }),
+          primaryFile: {
+            kind: 'error',
+            error: 'mount dir /litefs: ENOTCONN: socket is not connected',
+          },
+        },
+      }),
+    ).wrong,
+    ['mount.dead'],
+  );
+});
+
+t.test('LiteFS up: peers', async (t) => {
+  const config = testConfig({ peers: 'app.internal' });
+  const withPeers = (
+    peers: PeerReport,
+    own: DbObservation,
+    role: 'primary' | 'replica' = 'primary',
+  ) =>
+    ids(
+      facts({ observation: obs({ role, dbs: [own] }), peers, state: { kind: 'missing' } }),
+      config,
+    );
+  const empty = db({ txid: 0n, size: 0 });
+  const ahead = withPeers(report([peer({ txid: 0n, pages: 40 })]), empty);
+  t.same(ahead.wrong, ['db.behind-peer']);
+  t.match(ahead.r.findings[0], { summary: /has data \(TXID 0000000000000000, 40 page\(s\)/ });
+  t.same(withPeers(report([peer({ txid: 9n })]), db({ txid: 5n })).wrong, ['db.behind-peer']);
+  t.same(withPeers(report([peer({ txid: 5n })]), db({ txid: 5n })).wrong, []);
+  t.same(withPeers(report([peer({ txid: 0n, pages: 1 })]), empty).wrong, []);
+  // On a replica, a peer ahead is catching up, not a fault.
+  t.same(withPeers(report([peer({ txid: 9n })]), db({ txid: 5n }), 'replica').wrong, []);
+  // Another cluster's data says nothing about ours.
+  t.same(
+    withPeers(report([peer({ txid: 9n, clusterId: 'LFSC7777777777777777' })]), db({ txid: 5n }))
+      .wrong,
+    [],
+  );
+  t.same(withPeers(report([silent()]), db({ txid: 5n })).wrong, ['peer.unanswered']);
+  t.same(
+    withPeers(report([], 'DNS AAAA lookup of app.internal: no answer'), db({ txid: 5n })).wrong,
+    ['peers.discovery'],
+  );
+  // LiteFS down: peers are not asked, and that is said.
+  t.ok(ids(facts(), config).all.includes('peers.not-asked'));
+});
