@@ -3,7 +3,7 @@
 // exit with its code. Every decision is made in src/core/decide.ts; nothing here decides.
 
 import { createRequire } from 'node:module';
-import { hostname, userInfo } from 'node:os';
+import os, { hostname, userInfo } from 'node:os';
 import { type ConfigError, loadConfig, nodeReadFile, parseArgs } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { FORWARDED_SIGNALS } from '../core/rules.js';
@@ -35,7 +35,14 @@ function homeDir(): string | undefined {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** How the process ends: with an exit code, or (a requested stop) by re-raising a signal. */
+interface Ending {
+  code: number;
+  /** The stop signal to die of (DESIGN.md section 9), with the logger to say so. */
+  reraise?: { signal: NodeJS.Signals; logger: RootLogger };
+}
+
+async function main(argv: string[]): Promise<number | Ending> {
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     printConfigErrors(parsed.errors);
@@ -76,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   return run(loaded.config, logger);
 }
 
-async function run(config: Config, logger: RootLogger): Promise<number> {
+async function run(config: Config, logger: RootLogger): Promise<number | Ending> {
   const now = () => Date.now();
   logger.log(
     'info',
@@ -144,11 +151,48 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
   for (const [signal, handler] of handlers) process.off(signal, handler);
   await health?.close();
   await adapters.close();
+  const stop = running.current.shutdown?.signal;
+  if (code !== EXIT_INTERNAL && stop !== undefined && RERAISED_SIGNALS.has(stop)) {
+    return { code, reraise: { signal: stop as NodeJS.Signals, logger } };
+  }
   return code;
 }
 
+/**
+ * The stop signals a requested stop ends by (DESIGN.md section 9). LiteFS forwards only SIGINT
+ * and SIGTERM, and after forwarding one it releases the lease and unmounts only if its exec
+ * process exits 0 or dies of a signal (cmd/litefs/main.go; seen on real LiteFS 0.5.11: exit 130
+ * left the lease held and the mount dead). SIGHUP/SIGQUIT keep 128+N (SIGQUIT would dump core).
+ */
+const RERAISED_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM']);
+
+/**
+ * Ends the process by `signal`: the app's code is logged, our handlers are gone, and the
+ * signal's default action ends us, so a parent sees "killed by SIGINT" (a shell or tini still
+ * reads 128+N). As PID 1 the kernel ignores a signal without a handler: exit 128+N there.
+ */
+function endBySignal(signal: NodeJS.Signals, appCode: number, logger: RootLogger): void {
+  const fallback = 128 + (os.constants.signals[signal] ?? 15);
+  logger.log(
+    'info',
+    { event: 'supervisor.signal-exit', signal, exitCode: appCode, pid: process.pid },
+    process.pid === 1
+      ? `stopped by ${signal}; exiting ${fallback} (PID 1 cannot die of its own signal)`
+      : `stopped by ${signal}; ending by ${signal} so LiteFS releases the lease and unmounts`,
+  );
+  if (process.pid === 1) process.exit(fallback);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  // The default action ends the process at once; should it not, end with the shell's code.
+  setTimeout(() => process.exit(fallback), 1000);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (ending) => {
+    if (typeof ending === 'number') process.exit(ending);
+    if (ending.reraise) endBySignal(ending.reraise.signal, ending.code, ending.reraise.logger);
+    else process.exit(ending.code);
+  },
   (err: unknown) => {
     process.stderr.write(
       `litefs-supervisor: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ParseResult } from '../core/litefs-types.js';
+import { runsLitefsSupervisor } from './exec-line.js';
 import {
   type Getenv,
   httpAddrPort,
@@ -569,7 +570,7 @@ export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
     );
   }
   for (const cmd of facts.execCommands) {
-    if (!cmd.includes('litefs-supervisor')) {
+    if (!runsLitefsSupervisor(cmd)) {
       warnings.push(
         `litefs.yml exec command ${showValue(cmd)} (${facts.path}) does not run litefs-supervisor: it runs without the supervisor's checks`,
       );

@@ -40,33 +40,61 @@ export interface SyncView {
 
 /**
  * A replica is synced when `.lag` is readable, not the "initial replication not finished"
- * value, and at most maxLag. Older LiteFS has no `.lag`: then a LiteFS that started us is
- * ready, and a non-zero TXID on every gated db shows the initial replication happened.
+ * value, and at most maxLag, AND every gated db is here with a replicated position (DESIGN.md
+ * section 3). LiteFS sends heartbeats whether or not the primary has the db, so `.lag` alone is
+ * small on a replica that has no copy at all (seen on real LiteFS 0.5.11: the replica's app
+ * started 2.4 s before the primary created the db). Older LiteFS has no `.lag`: then a LiteFS
+ * that started us is ready, and the same per-db test shows the initial replication happened.
  */
 export function syncOf(obs: Observation | undefined, maxLagMs: number): SyncView {
   if (!obs) return { synced: false, lagMs: undefined, detail: 'nothing observed yet' };
   const lag = obs.lag;
+  if (lag.kind === 'error') {
+    return { synced: false, lagMs: undefined, detail: `.lag unreadable: ${lag.error}` };
+  }
+  let lagMs: number | undefined;
   if (lag.kind === 'present') {
     if (lag.value.kind === 'unsynced') {
       return { synced: false, lagMs: undefined, detail: 'initial replication not finished' };
     }
-    const ms = lag.value.ms;
-    return ms <= maxLagMs
-      ? { synced: true, lagMs: ms, detail: `lag ${ms}ms within ${maxLagMs}ms` }
-      : { synced: false, lagMs: ms, detail: `lag ${ms}ms above --max-lag ${maxLagMs}ms` };
+    lagMs = lag.value.ms;
+    if (lagMs > maxLagMs) {
+      return { synced: false, lagMs, detail: `lag ${lagMs}ms above --max-lag ${maxLagMs}ms` };
+    }
   }
-  if (lag.kind === 'error') {
-    return { synced: false, lagMs: undefined, detail: `.lag unreadable: ${lag.error}` };
+  const missing = dbsNotReplicated(obs.dbs);
+  if (missing.length > 0) {
+    const why = missing.map((m) => `${m.name} ${m.why}`).join('; ');
+    return {
+      synced: false,
+      lagMs,
+      detail:
+        lagMs === undefined
+          ? `no .lag file, and not every db is replicated here: ${why}`
+          : `lag ${lagMs}ms, but not every db is replicated here: ${why}`,
+    };
   }
-  const notYet = obs.dbs.filter((db) => db.pos.kind !== 'present' || db.pos.value.txid === 0n);
-  if (notYet.length === 0) {
-    return { synced: true, lagMs: undefined, detail: 'no .lag file; every db has a non-zero TXID' };
-  }
-  return {
-    synced: false,
-    lagMs: undefined,
-    detail: `no .lag file and no replicated TXID yet for ${notYet.map((d) => d.name).join(', ')}`,
-  };
+  return lagMs === undefined
+    ? { synced: true, lagMs, detail: 'no .lag file; every db has a replicated TXID' }
+    : { synced: true, lagMs, detail: `lag ${lagMs}ms within ${maxLagMs}ms; every db replicated` };
+}
+
+/**
+ * The gated dbs that have no replicated copy here yet: missing, unreadable, or without a
+ * non-zero `-pos`. A replica never writes, so a non-zero position on a replica came from a
+ * primary; a db at TXID 0 has received nothing (its file, if any, is not the primary's).
+ */
+export function dbsNotReplicated(dbs: readonly DbObservation[]): { name: string; why: string }[] {
+  return dbs.flatMap((db) => {
+    if (db.error !== undefined) return [{ name: db.name, why: `is unreadable (${db.error})` }];
+    if (!db.exists) return [{ name: db.name, why: 'does not exist here yet' }];
+    if (db.pos.kind === 'error') {
+      return [{ name: db.name, why: `has an unreadable position (${db.pos.error})` }];
+    }
+    if (db.pos.kind === 'absent') return [{ name: db.name, why: 'has no -pos file' }];
+    if (db.pos.value.txid === 0n) return [{ name: db.name, why: 'has no replicated TXID yet' }];
+    return [];
+  });
 }
 
 export interface DbView {

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeCluster } from '../../src/sim/cluster.js';
 import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
-import { FIXTURES, startCli } from '../helpers/cli.js';
+import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DB = 'sqlite.db';
@@ -77,7 +77,20 @@ t.test(
     const handoff = await cli.waitEvent('handoff.request');
     t.equal(handoff.nodeId, cluster.node('e82').nodeId);
     await cli.waitEvent('fence.leave');
-    await cli.waitEvent('app.started', (r) => r.command !== undefined);
+    // e82 is at TXID 0 (its history is lost): LiteFS streams nothing to d89, which has no copy
+    // of the db at all. A replica is synced only with its dbs replicated (DESIGN.md section 3),
+    // so d89 waits (bounded by --sync-timeout) instead of starting its app on no database.
+    const url = await cli.healthUrl();
+    const status = await waitFor(
+      async () => {
+        const s = (await getJson(`${url}/status`)).body as { state: string; reason: string };
+        return s.state === 'syncing' && /does not exist here yet/.test(s.reason) ? s : undefined;
+      },
+      { timeoutMs: 20_000, message: 'syncing, waiting for the db' },
+    );
+    t.match(status.reason, /sqlite\.db does not exist here yet/);
+    t.equal((await getJson(`${url}/health`)).status, 503, 'not healthy without the database');
+    t.notOk(cli.events().includes('app.start'), 'no app on a replica without the database');
     t.equal(cluster.primary, 'e82', 'the lease went back to the node with the data');
     t.notOk(cli.events().includes('migrate.start'), 'd89 never migrated');
     t.equal(countRows(cluster.dbPath('e82')), 8, 'e82 kept all 8 users');

@@ -51,7 +51,7 @@ await liveCase(t, '/events cut repeatedly, with garbage lines: polling carries o
   t.equal(lines(run.migrateLog).length, 1, 'one migration, after the promotion');
   t.equal(appStarts(cli), 1, 'the app was started once');
   t.equal(readyPid(run.readyFile), pid, 'and never restarted');
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 t.test('/info failing for a while', async (t) => {
@@ -95,7 +95,7 @@ t.test('/info failing for a while', async (t) => {
         assertLive(t, await probe.stop(), `/info ${name}`);
         t.equal(lines(run.migrateLog).length, 1, 'one migration');
         assertAppUntouched(t, cli, run.readyFile, pid);
-        t.equal(await stopWith(cli, 'SIGINT'), 130);
+        t.equal(await stopWith(cli, 'SIGINT'), 'SIGINT');
       },
     );
   }
@@ -124,7 +124,7 @@ await liveCase(t, '/info answering after seconds', async (t) => {
   assertLive(t, await probe.stop(), '/info slow');
   t.equal(lines(run.migrateLog).length, 1, 'still one migration');
   assertAppUntouched(t, cli, run.readyFile, pid);
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 t.test('the LiteFS API restarting on the same port', async (t) => {
@@ -150,7 +150,7 @@ t.test('the LiteFS API restarting on the same port', async (t) => {
     assertLive(t, await probe.stop(), 'API restart');
     t.equal(lines(run.migrateLog).length, 1, 'one migration');
     assertAppUntouched(t, cli, run.readyFile, pid);
-    t.equal(await stopWith(cli, 'SIGTERM'), 143);
+    t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
   });
 
   await liveCase(
@@ -188,7 +188,7 @@ t.test('the LiteFS API restarting on the same port', async (t) => {
       t.equal(appStarts(cli), 1, 'one app start');
       t.equal(readyPid(run.readyFile), pid);
       await waitState(url, 'running');
-      t.equal(await stopWith(cli, 'SIGTERM'), 143);
+      t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
     },
   );
 });

@@ -86,7 +86,7 @@ await liveCase(t, '.primary flapping on a replica, from its start on', async (t)
   assertLive(t, await probe.stop(), '.primary flapping');
   t.same(lines(run.migrateLog), [], 'a replica never migrates');
   assertAppUntouched(t, cli, run.readyFile, pid);
-  t.equal(await stopWith(cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(cli, 'SIGTERM'), 'SIGTERM');
 });
 
 await liveCase(
@@ -115,7 +115,7 @@ await liveCase(
     assertLive(t, await probe.stop(), 'lease flapping at start');
     t.equal(assertMigratedAtMostOnce(t, cli, run.migrateLog, 'node'), 1, 'migrated once in all');
     assertAppUntouched(t, cli, run.readyFile, pid);
-    t.equal(await stopWith(cli, 'SIGINT'), 130);
+    t.equal(await stopWith(cli, 'SIGINT'), 'SIGINT');
   },
 );
 
@@ -219,6 +219,6 @@ await liveCase(t, 'the primary moving A -> B -> A within a second, several times
     [],
     'no snapshot overwrote a database',
   );
-  t.equal(await stopWith(a.cli, 'SIGTERM'), 143);
-  t.equal(await stopWith(b.cli, 'SIGTERM'), 143);
+  t.equal(await stopWith(a.cli, 'SIGTERM'), 'SIGTERM');
+  t.equal(await stopWith(b.cli, 'SIGTERM'), 'SIGTERM');
 });

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseLitefsYml } from '../../src/config/litefs-yml.js';
 import { type LoadResult, loadConfig, parseArgs } from '../../src/config/load.js';
+import { shellwords } from '../../src/config/shellwords.js';
 import type { LitefsYmlFacts } from '../../src/config/types.js';
-import { shellwords } from './shellwords.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Where the Dockerfile installs the example (COPY litefs.yml.example /etc/litefs.yml). */

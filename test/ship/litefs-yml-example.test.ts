@@ -7,8 +7,8 @@ import t from 'tap';
 import { parseDocument } from 'yaml';
 import { expandLitefsEnv } from '../../src/config/litefs-yml.js';
 import { loadConfig, parseArgs } from '../../src/config/load.js';
+import { shellwords } from '../../src/config/shellwords.js';
 import { exampleFacts, flyEnv, loadExampleExec, readRepoFile } from './example-config.js';
-import { shellwords } from './shellwords.js';
 
 t.test('shellwords splits like go-shellwords v1.0.12 (what LiteFS uses for exec)', async (t) => {
   const rows: [line: string, args: string[], rest?: string][] = [

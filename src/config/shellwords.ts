@@ -1,8 +1,8 @@
 // How LiteFS splits an `exec` command into argv: cmd/litefs/mount_linux.go execCmds calls
 // shellwords.Parse(config.Cmd) from github.com/mattn/go-shellwords v1.0.12 (the version in
 // LiteFS v0.5.11..v0.5.14 go.mod), with its defaults ParseEnv=false and ParseBacktick=false.
-// A port of that function, quirks included, so the tests split litefs.yml.example's exec line
-// exactly as LiteFS will:
+// A port of that function, quirks included, so the supervisor recognises its own exec line (and
+// the tests split litefs.yml.example's exec line) exactly as LiteFS will:
 // - no shell runs: `$VAR` is not expanded here (LiteFS already expanded `${VAR}` in the whole
 //   file before parsing the YAML), globs are not expanded;
 // - a backslash escapes any character outside single quotes, also inside double quotes;

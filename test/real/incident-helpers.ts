@@ -1,0 +1,84 @@
+// The seed incident on real LiteFS (INCIDENT.txt, issue 10 c/d): a healthy two-node cluster
+// with rows, then what the thread's operators did by hand: the data holder's
+// `data.dir/dbs/<db>/ltx/*` removed (its history lost: TXID 0, every page kept), the other
+// node's whole `data.dir/dbs/<db>` removed (empty). Then the nodes start again.
+
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Test } from 'tap';
+import { waitFor } from '../helpers/wait.js';
+import { type Cluster, createCluster, EXAMPLE, type LitefsNode, ltxDir } from './harness.js';
+
+export const ROWS = 8;
+
+/** LiteFS's own exec block from the thread: migrations `if-candidate`, then the app. */
+export function litefsExecBlock(): { cmd: string; ifCandidate?: boolean }[] {
+  return [
+    { cmd: `node ${join(EXAMPLE, 'migrate.mjs')}`, ifCandidate: true },
+    { cmd: `node ${join(EXAMPLE, 'app.mjs')}` },
+  ];
+}
+
+/**
+ * Two nodes, node-a primary (the data holder), ROWS rows written on it and replicated to node-b,
+ * both supervised. Returns with both stopped by SIGINT (a clean stop: lease released).
+ */
+export async function healthyThenStopped(t: Test): Promise<Cluster> {
+  const c = await createCluster(t, ['node-a', 'node-b']);
+  const [a, b] = [c.node('node-a'), c.node('node-b')];
+  a.configure({ exec: [{ cmd: c.supervisorCmd(a) }] });
+  b.configure({ exec: [{ cmd: c.supervisorCmd(b, { promote: false }) }] });
+  a.start();
+  await a.waitLog(/primary lease acquired/);
+  b.start();
+  await a.waitEvent('app.start', 30_000);
+  const values = Array.from({ length: ROWS }, (_, i) => `('row ${i + 1}')`).join(', ');
+  a.exec(`INSERT INTO visits (user_agent) VALUES ${values}`);
+  await waitFor(() => b.rows('visits') === ROWS, { timeoutMs: 20_000, message: 'rows on node-b' });
+  // node-b's supervisor records the high-water mark at most every 5 s (and at shutdown).
+  await b.waitEvent('app.start', 20_000);
+  await b.stop('SIGINT');
+  await a.stop('SIGINT');
+  t.notOk(a.mounted() || b.mounted(), 'both unmounted after SIGINT');
+  return c;
+}
+
+/** What the thread's operators did: the holder's LTX files, the other node's whole db dir. */
+export function breakLikeTheThread(holder: LitefsNode, emptied: LitefsNode, db = 'app.db'): void {
+  const ltx = ltxDir(holder, db);
+  for (const f of readdirSync(ltx)) rmSync(join(ltx, f), { force: true });
+  rmSync(join(emptied.dataDir, 'dbs', db), { recursive: true, force: true });
+}
+
+/** Row count in a node's database file: through its mount if mounted, else the data dir copy. */
+export function rowsOf(node: LitefsNode, table = 'visits', db = 'app.db'): number | undefined {
+  if (node.mounted()) return node.rows(table, db);
+  const file = join(node.dataDir, 'dbs', db, 'database');
+  if (!existsSync(file)) return undefined;
+  const conn = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const has = conn
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .pluck()
+      .get(table);
+    return has ? (conn.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number) : 0;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Lines where LiteFS wrote or received a TXID 1 snapshot (the write that overwrote replicas). */
+export function snapshotLines(node: LitefsNode): string[] {
+  return node
+    .output()
+    .split('\n')
+    .filter((l) =>
+      /writing snapshot|snapshot received|starting from txid 0000000000000001/.test(l),
+    );
+}
+
+/** Waits `ms` while watching: for proving that something does NOT happen in a window. */
+export function observeFor(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

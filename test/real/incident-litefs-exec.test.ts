@@ -1,0 +1,58 @@
+// Issue 10 (c): the seed incident with LiteFS's own exec block, on real LiteFS 0.5.11. This
+// test DOCUMENTS what LiteFS does: it passes when the rows are lost, as they were in the thread.
+// (The same sequence with the supervisor keeps them: incident-supervisor.test.ts.)
+
+import t from 'tap';
+import { waitFor } from '../helpers/wait.js';
+import { skipUnlessReal } from './harness.js';
+import {
+  breakLikeTheThread,
+  healthyThenStopped,
+  litefsExecBlock,
+  ROWS,
+  rowsOf,
+  snapshotLines,
+} from './incident-helpers.js';
+
+if (!skipUnlessReal(t)) {
+  t.setTimeout(120_000);
+
+  t.test('promote: true, migrations if-candidate: the emptied node wipes the data', async (t) => {
+    const c = await healthyThenStopped(t);
+    const [a, b] = [c.node('node-a'), c.node('node-b')];
+    t.equal(rowsOf(a), ROWS, `the data holder has ${ROWS} rows before`);
+
+    breakLikeTheThread(a, b);
+    for (const n of [a, b]) n.configure({ promote: true, exec: litefsExecBlock() });
+
+    a.start();
+    await a.waitLog(/primary lease acquired/);
+    await a.waitLog(/starting background subprocess/);
+    t.equal(rowsOf(a), ROWS, 'the holder (history lost, TXID 0) still has its rows as primary');
+    t.match(await a.info(), { isPrimary: true });
+
+    b.start();
+    await b.waitLog(/database file is zero length|connected to cluster, ready/);
+    await b.waitLog(/automatically promoting to primary/);
+    await b.waitLog(/primary lease acquired/);
+    await waitFor(() => /snapshot received/.test(a.output()), {
+      timeoutMs: 20_000,
+      message: 'node-a received the TXID 1 snapshot',
+    });
+    await waitFor(() => rowsOf(a) === 0, { timeoutMs: 10_000, message: 'rows gone on node-a' });
+
+    t.equal(rowsOf(a), 0, 'DOCUMENTED: the data holder lost every row');
+    t.equal(rowsOf(b), 0, 'the new primary has the schema, no rows');
+    const wrote = (n: typeof a) =>
+      snapshotLines(n).some((l) =>
+        l.includes('starting from txid 0000000000000001, writing snapshot'),
+      );
+    t.ok(wrote(b), "the emptied node's history starts at TXID 1: streamed as a snapshot");
+    t.ok(
+      a.records().some((r) => /^snapshot received for "app\.db"/.test(r.msg ?? '')),
+      'the data holder applied it',
+    );
+    t.match(await b.info(), { isPrimary: true });
+    t.comment(`snapshot lines: ${[...snapshotLines(a), ...snapshotLines(b)].join(' | ')}`);
+  });
+}
