@@ -2,7 +2,8 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { OPTIONS } from '../../src/config/schema.js';
 
-// DESIGN.md section 6, plus --restart-max.
+// DESIGN.md section 6, plus --restart-max; --promote-when, --version-env and --handoff-timeout
+// (issue 11: deploys without a write gap).
 const DESIGNED = [
   'config',
   'litefs-config',
@@ -16,9 +17,13 @@ const DESIGNED = [
   'promote',
   'promote-timeout',
   'on-promotion',
+  'promote-when',
+  'version-env',
+  'handoff-timeout',
   'bootstrap',
   'peers',
   'peer-wait',
+  'peer-health-port',
   'state-file',
   'fence-timeout',
   'backup-dir',
@@ -71,6 +76,10 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
     promote: false,
     promoteTimeoutMs: 30_000,
     onPromotion: 'migrate',
+    promoteWhen: 'new-version',
+    versionEnv: 'FLY_IMAGE_REF',
+    appVersion: undefined,
+    handoffTimeoutMs: 1000,
     bootstrap: 'auto',
     peers: undefined,
     peerWaitMs: 30_000,
@@ -95,6 +104,7 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
   t.same(
     Object.keys(r.config).sort(),
     [
+      'appVersion',
       'backupDir',
       'backupKeep',
       'before',
@@ -104,7 +114,9 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
       'dataDir',
       'db',
       'fenceTimeoutMs',
+      'handoffTimeoutMs',
       'healthAddr',
+      'hostname',
       'litefsConfig',
       'litefsUrl',
       'logFormat',
@@ -115,17 +127,20 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
       'minFreeDisk',
       'mountDir',
       'onPromotion',
+      'peerHealthPort',
       'peerWaitMs',
       'peers',
       'pollIntervalMs',
       'promote',
       'promoteTimeoutMs',
+      'promoteWhen',
       'restart',
       'restartMax',
       'shutdownTimeoutMs',
       'standalone',
       'stateFile',
       'syncTimeoutMs',
+      'versionEnv',
     ].sort(),
   );
 });
