@@ -460,6 +460,8 @@ export class FakeLitefs {
       body.candidate = this.candidate;
       body.path = this.dataDir;
       body.primary = { hostname: this.#isPrimary ? this.hostname : (this.#remotePrimary ?? '') };
+      // Go's http sniffs the JSON text as text/plain (seen on real LiteFS 0.5.11).
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     };
     if (fault && 'delayMs' in fault) this.#later(fault.delayMs, answer);
@@ -532,9 +534,18 @@ export class FakeLitefs {
       return;
     }
     res.end();
+    // Seen on real LiteFS 0.5.11 (test/fixtures/litefs-0.5.11/events-handoff-old-primary.ndjson):
+    // the old primary first finds the lease key still naming itself ("existing primary found
+    // (node-a) ... cannot connect to self"), drops that, and only then follows the new primary.
     this.#later(0, () => {
       this.loseLeader();
-      this.#later(this.#switchDelayMs, () => this.becomeReplica(target));
+      this.#later(this.#switchDelayMs, () => {
+        this.becomeReplica(this.hostname);
+        this.#later(this.#switchDelayMs, () => {
+          this.loseLeader();
+          this.#later(this.#switchDelayMs, () => this.becomeReplica(target));
+        });
+      });
     });
   }
 
@@ -560,7 +571,10 @@ export class FakeLitefs {
       goError(res, 500, `write snapshot: ${(err as Error).message}`);
       return;
     }
-    res.end(bytes);
+    // Real LiteFS streams it (no Content-Length): a short body is only seen at the end.
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.write(bytes);
+    res.end();
   }
 
   #import(url: URL, req: IncomingMessage, res: ServerResponse): void {

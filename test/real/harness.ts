@@ -298,6 +298,8 @@ export interface NodeOptions {
   exec?: ExecEntry[];
   /** Extra environment for `litefs mount` (and so for the exec commands). */
   env?: Record<string, string>;
+  /** The whole litefs.yml, as given (then exec/candidate/promote above are ignored). */
+  configText?: string;
 }
 
 export interface LitefsNode {
@@ -314,6 +316,8 @@ export interface LitefsNode {
   stateFile: string;
   /** Everything LiteFS and its exec commands wrote to stdout and stderr, this run. */
   output(): string;
+  /** The same, over every run of this node (restarts included). */
+  allOutput(): string;
   /** Parsed logfmt lines of this run (LiteFS's and the supervisor's). */
   records(): LogRecord[];
   /** Supervisor events of this run, in order. */
@@ -489,11 +493,16 @@ async function makeNode(
     signal: null,
   });
   let out = '';
+  let history = '';
   let partial = '';
   let records: LogRecord[] = [];
   const appPids: number[] = [];
 
   const writeConfig = () => {
+    if (options.configText !== undefined) {
+      writeFileSync(configPath, options.configText);
+      return;
+    }
     const exec = options.exec ?? [];
     const lines = [
       'fuse:',
@@ -536,6 +545,7 @@ async function makeNode(
     healthUrl: `http://127.0.0.1:${healthPort}`,
     stateFile: join(dir, 'litefs-supervisor.json'),
     output: () => out,
+    allOutput: () => history + out,
     records: () => records,
     events: () => records.map((r) => r.event ?? '').filter((e) => e !== ''),
     configure(more = {}) {
@@ -547,6 +557,7 @@ async function makeNode(
         throw new Error(`${name}: already running`);
       }
       if (!existsSync(configPath)) writeConfig();
+      history += out;
       out = '';
       partial = '';
       records = [];
@@ -623,20 +634,25 @@ async function makeNode(
     mounted: () => isMounted(mountDir),
     async waitLog(re, timeoutMs = 20_000) {
       try {
-        return await waitFor(() => records.find((r) => re.test(r.msg ?? '')), {
-          timeoutMs,
-          message: `${name}: log ${re}`,
-        });
+        const found = await waitFor(
+          () =>
+            records.find((r) => re.test(r.msg ?? '')) ?? (node.running() ? undefined : 'exited'),
+          { timeoutMs, message: `${name}: log ${re}` },
+        );
+        if (found === 'exited') throw new Error(`${name}: LiteFS exited; log ${re} not seen`);
+        return found;
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-6000)}`);
       }
     },
     async waitEvent(event, timeoutMs = 20_000) {
       try {
-        return await waitFor(() => records.find((r) => r.event === event), {
-          timeoutMs,
-          message: `${name}: event ${event}`,
-        });
+        const found = await waitFor(
+          () => records.find((r) => r.event === event) ?? (node.running() ? undefined : 'exited'),
+          { timeoutMs, message: `${name}: event ${event}` },
+        );
+        if (found === 'exited') throw new Error(`${name}: LiteFS exited; event ${event} not seen`);
+        return found;
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-6000)}`);
       }

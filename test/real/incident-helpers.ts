@@ -68,10 +68,10 @@ export function rowsOf(node: LitefsNode, table = 'visits', db = 'app.db'): numbe
   }
 }
 
-/** Lines where LiteFS wrote or received a TXID 1 snapshot (the write that overwrote replicas). */
+/** Lines where LiteFS wrote or received a snapshot (the write that overwrites replicas), all runs. */
 export function snapshotLines(node: LitefsNode): string[] {
   return node
-    .output()
+    .allOutput()
     .split('\n')
     .filter((l) =>
       /writing snapshot|snapshot received|starting from txid 0000000000000001/.test(l),

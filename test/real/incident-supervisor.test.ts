@@ -1,0 +1,124 @@
+// Issue 10 (d): the seed incident's sequence on real LiteFS 0.5.11 with the supervisor as the
+// emptied node's exec command (`promote: false` in litefs.yml, `--promote` on the supervisor):
+// with and without its state file (the volume's high-water mark), with and without a supervisor
+// on the data holder (there: LiteFS's own exec block with `promote: true`, as in the thread).
+// The sequence: the holder (history lost) starts and holds the lease, the emptied node joins;
+// then the holder is stopped and started again (a deploy), which hands the lease to the emptied
+// node. Whatever each node decides, no row of the holder may be lost.
+
+import t, { type Test } from 'tap';
+import { waitFor } from '../helpers/wait.js';
+import { skipUnlessReal } from './harness.js';
+import {
+  breakLikeTheThread,
+  healthyThenStopped,
+  litefsExecBlock,
+  observeFor,
+  ROWS,
+  rowsOf,
+  snapshotLines,
+} from './incident-helpers.js';
+
+interface Variant {
+  stateFile: boolean;
+  supervisorOnHolder: boolean;
+}
+
+async function incidentWithSupervisor(t: Test, v: Variant): Promise<void> {
+  const c = await healthyThenStopped(t);
+  const [a, b] = [c.node('node-a'), c.node('node-b')];
+  t.equal(rowsOf(a), ROWS, `the data holder has ${ROWS} rows before`);
+
+  breakLikeTheThread(a, b);
+  if (!v.stateFile) {
+    // The emptied node's volume lost its state file with the data.
+    const { rmSync } = await import('node:fs');
+    rmSync(b.stateFile, { force: true });
+  }
+  // Long enough not to exit 4 inside the test's window.
+  const opts = { extra: ['--fence-timeout', '5m'] };
+  b.configure({ promote: false, exec: [{ cmd: c.supervisorCmd(b, opts) }] });
+  if (v.supervisorOnHolder)
+    a.configure({ promote: false, exec: [{ cmd: c.supervisorCmd(a, opts) }] });
+  else a.configure({ promote: true, exec: litefsExecBlock() });
+
+  // The holder comes up first and takes the lease; the emptied node joins.
+  a.start();
+  await a.waitLog(/primary lease acquired/);
+  b.start();
+  await b.waitEvent('supervisor.start', 30_000);
+  await waitFor(
+    async () =>
+      ['syncing', 'fenced', 'running'].includes(
+        ((await b.health('/status')).body as { state: string }).state,
+      ),
+    { timeoutMs: 20_000, message: 'node-b decided' },
+  );
+  await observeFor(3_000);
+  t.equal(rowsOf(a), ROWS, 'rows kept while the holder is primary and the emptied node joined');
+
+  // A deploy restarts the holder: the lease goes to the emptied node.
+  await a.stop('SIGINT');
+  await b.waitPrimary(15_000);
+  await waitFor(
+    () =>
+      b
+        .events()
+        .some((e) => e === 'fence.enter' || e === 'migrate.start' || e === 'primary.wait-db'),
+    { timeoutMs: 20_000, message: 'node-b decided as primary' },
+  );
+  a.start();
+  await a.waitLog(/connected to cluster, ready|primary lease acquired/, 30_000);
+  // Both now see each other: whatever either decides happens in this window.
+  await observeFor(8_000);
+
+  const kept = rowsOf(a);
+  t.equal(kept, ROWS, `the data holder still has all ${ROWS} rows`);
+  t.notOk(b.events().includes('migrate.start'), 'the emptied node never migrated');
+  t.same(
+    snapshotLines(a).filter((l) => l.includes('snapshot received')),
+    [],
+    'no snapshot ever overwrote the holder (any run)',
+  );
+  t.comment(
+    `node-b: ${b
+      .events()
+      .filter((e) => /^(fence|sync|promote|handoff|migrate|primary)\./.test(e))
+      .join(' ')}`,
+  );
+  t.comment(
+    `node-a: ${a
+      .events()
+      .filter((e) => /^(fence|sync|promote|handoff|migrate|primary)\./.test(e))
+      .join(' ')}`,
+  );
+}
+
+if (!skipUnlessReal(t)) {
+  t.setTimeout(300_000);
+  const variants: [string, Variant, string | undefined][] = [
+    [
+      'state file on the emptied node, supervisor on the holder',
+      { stateFile: true, supervisorOnHolder: true },
+      undefined,
+    ],
+    [
+      'state file on the emptied node, LiteFS exec block on the holder',
+      { stateFile: true, supervisorOnHolder: false },
+      undefined,
+    ],
+    [
+      'no state file, supervisor on the holder',
+      { stateFile: false, supervisorOnHolder: true },
+      undefined,
+    ],
+    [
+      'no state file, LiteFS exec block on the holder',
+      { stateFile: false, supervisorOnHolder: false },
+      undefined,
+    ],
+  ];
+  for (const [name, v, todo] of variants) {
+    t.test(name, todo ? { todo } : {}, (t) => incidentWithSupervisor(t, v));
+  }
+}
