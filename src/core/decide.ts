@@ -1069,7 +1069,11 @@ class Draft {
     if (!s.promote.versionChecked) {
       // Issue 11: the lease moves once per new version, so ask the primary which one it runs.
       let primary: AnsweredPeer | undefined;
-      if (this.config.promoteWhen === 'new-version' && this.config.peers !== undefined) {
+      if (
+        this.config.promoteWhen === 'new-version' &&
+        this.config.appVersion !== undefined &&
+        this.config.peers !== undefined
+      ) {
         const q = s.peers;
         if (q?.purpose !== 'promote') {
           this.enter(
@@ -1094,7 +1098,7 @@ class Draft {
         return false;
       }
       s.promote.versionChecked = true;
-      if (this.config.promoteWhen === 'new-version') {
+      if (this.config.promoteWhen === 'new-version' && this.config.appVersion !== undefined) {
         this.log('info', 'promote.new-version', wants.why, {
           appVersion: this.config.appVersion,
           primaryVersion: primary?.appVersion,

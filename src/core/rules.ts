@@ -206,8 +206,9 @@ export function s5MayPromote(
  * asks for the lease only when the primary runs another app version than this node (as its
  * supervisor reports in /status), or reports none (LiteFS alone, or a supervisor older than the
  * field: the first machine of this deploy takes the lease once). A restart of the same version
- * never moves the lease; nor does a node that cannot tell its own version or read the primary's:
- * leaving the lease where it is costs nothing, moving it is a write gap.
+ * never moves the lease. A node that cannot tell its own version, or cannot read the primary's,
+ * asks as before (`always`): an extra move is a write gap of one handoff, while never asking
+ * could leave a new version's migrations unrun until the lease happens to reach it.
  */
 export function s5NewVersion(
   config: Pick<Config, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
@@ -217,14 +218,14 @@ export function s5NewVersion(
   const own = config.appVersion;
   if (own === undefined) {
     return {
-      ok: false,
-      why: `no app version here (${config.versionEnv} is unset), so this start cannot be a new version; use --version-env, or --promote-when always`,
+      ok: true,
+      why: `no app version here (${config.versionEnv} is unset): asking as --promote-when always does (set --version-env to move the lease once per version)`,
     };
   }
   if (primary === undefined) {
     return {
-      ok: false,
-      why: 'the primary did not answer (or no --peers), so its app version is unknown; leaving the lease where it is',
+      ok: true,
+      why: 'the primary did not answer (or no --peers), so its app version is unknown: asking as --promote-when always does',
     };
   }
   if (primary.evidence !== 'supervisor' || primary.appVersion === undefined) {

@@ -1,0 +1,288 @@
+// A rolling deploy on real LiteFS 0.5.11 (issue 11), three setups side by side in one run:
+//
+//   litefs-exec  LiteFS's own exec block: lease.promote: true, the migration `if-candidate`,
+//                then the app (what the seed thread ran)
+//   before       the supervisor as it was before issue 11: --promote --promote-when always
+//                --handoff-timeout 0 (every start asks for the lease; a stopping primary just
+//                stops, and LiteFS destroys the lease as it exits)
+//   after        the supervisor with its defaults: --promote (new-version) and the handover on
+//                stop (--handoff-timeout 1s)
+//
+// Each setup: three candidate nodes (node-a primary, node-b and node-c replicas) at version v1,
+// then a rolling deploy to v2 in the order node-a, node-b, node-c (the primary first: the
+// worst case): stop (SIGINT to litefs, as Fly does), start with FLY_IMAGE_REF=v2, wait until
+// healthy (the supervisor's /health, or for LiteFS's exec block the app's /healthz), next.
+// Meanwhile a writer (bench/deploy-writer.mjs, its own process) commits one row every 10 ms
+// through the mount of the node that is primary, and a watcher asks every node's /info every
+// 10 ms. Printed: lease moves (and how many LiteFS took by a handoff), total and longest time
+// with no primary, failed writes, migrations run.
+//
+// Needs root, /dev/fuse, fusermount3 and ../shared/litefs (test/real/harness.ts says what is
+// missing). Not part of npm test: `npm run bench:deploy` (BENCH_DEPLOY_SETUPS=after,before to
+// pick setups).
+
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { waitFor } from '../test/helpers/wait.js';
+import {
+  type Cluster,
+  createCluster,
+  EXAMPLE,
+  type LitefsNode,
+  ROOT,
+  realSkipReason,
+} from '../test/real/harness.js';
+
+type Setup = 'litefs-exec' | 'before' | 'after';
+const SETUPS: Setup[] = ['litefs-exec', 'before', 'after'];
+const MIGRATION_MARK = 'bench-migrate-run';
+
+interface Result {
+  setup: Setup;
+  moves: number;
+  byHandoff: number;
+  byElection: number;
+  gapTotalMs: number;
+  gapLongestMs: number;
+  gaps: number;
+  attempts: number;
+  failed: number;
+  migrations: number;
+  deployMs: number;
+  errors: Record<string, number>;
+}
+
+/** The harness wants a tap Test for teardowns and comments; the bench runs them itself. */
+function fakeTest(): { t: Test; teardown: () => Promise<void> } {
+  const fns: (() => unknown)[] = [];
+  const t = {
+    teardown: (fn: () => unknown) => fns.push(fn),
+    comment: (...args: unknown[]) => {
+      if (process.env.BENCH_VERBOSE) console.error(...args);
+    },
+    passing: () => true,
+  } as unknown as Test;
+  return {
+    t,
+    async teardown() {
+      for (const fn of fns.reverse()) await fn();
+    },
+  };
+}
+
+function configure(c: Cluster, n: LitefsNode, setup: Setup, version: string): void {
+  const env = { FLY_IMAGE_REF: version };
+  if (setup === 'litefs-exec') {
+    n.configure({
+      promote: true,
+      env,
+      exec: [
+        {
+          cmd: `sh -c "echo ${MIGRATION_MARK}; exec node ${join(EXAMPLE, 'migrate.mjs')}"`,
+          ifCandidate: true,
+        },
+        { cmd: `node ${join(EXAMPLE, 'app.mjs')}` },
+      ],
+    });
+    return;
+  }
+  const extra = setup === 'before' ? ['--promote-when', 'always', '--handoff-timeout', '0'] : [];
+  n.configure({ promote: false, env, exec: [{ cmd: c.supervisorCmd(n, { extra }) }] });
+}
+
+async function healthy(n: LitefsNode, setup: Setup): Promise<void> {
+  if (setup !== 'litefs-exec') {
+    await waitFor(
+      async () => (await n.health('/health').catch(() => ({ status: 0 }))).status === 200,
+      { timeoutMs: 60_000, intervalMs: 50, message: `${n.name} /health 200` },
+    );
+    return;
+  }
+  await waitFor(
+    async () => {
+      const url = /example app listening on (http:\/\/\S+)/.exec(n.output())?.[1];
+      if (!url) return false;
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).catch(
+        () => undefined,
+      );
+      await res?.arrayBuffer();
+      return res?.status === 200;
+    },
+    { timeoutMs: 60_000, intervalMs: 50, message: `${n.name} app /healthz 200` },
+  );
+}
+
+/** Which nodes say isPrimary, every 10 ms; tells the writer where to write. */
+function watchPrimary(nodes: LitefsNode[], onPrimary: (n: LitefsNode | undefined) => void) {
+  let stopped = false;
+  const holders: { at: number; name: string | undefined }[] = [];
+  let gapSince: number | undefined;
+  const gaps: number[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      const answers = await Promise.all(
+        nodes.map(async (n) => {
+          if (!n.running()) return false;
+          try {
+            const res = await fetch(`${n.url}/info`, { signal: AbortSignal.timeout(300) });
+            return ((await res.json()) as { isPrimary?: boolean }).isPrimary === true;
+          } catch {
+            return false;
+          }
+        }),
+      );
+      const now = Date.now();
+      const primary = nodes.find((_, i) => answers[i]);
+      if (primary === undefined && gapSince === undefined) gapSince = now;
+      if (primary !== undefined && gapSince !== undefined) {
+        gaps.push(now - gapSince);
+        gapSince = undefined;
+      }
+      const last = holders[holders.length - 1];
+      if (last?.name !== primary?.name) holders.push({ at: now, name: primary?.name });
+      onPrimary(primary);
+      const spent = Date.now() - started;
+      if (spent < 10) await new Promise((r) => setTimeout(r, 10 - spent));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      if (gapSince !== undefined) gaps.push(Date.now() - gapSince);
+      const named = holders.filter((h) => h.name !== undefined).map((h) => h.name);
+      let moves = 0;
+      for (let i = 1; i < named.length; i++) if (named[i] !== named[i - 1]) moves += 1;
+      return { gaps, moves, holders };
+    },
+  };
+}
+
+const countIn = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+
+async function runSetup(setup: Setup): Promise<Result> {
+  const { t, teardown } = fakeTest();
+  try {
+    const c = await createCluster(t, ['node-a', 'node-b', 'node-c']);
+    const nodes = c.nodes;
+    const [a, b, cc] = nodes as [LitefsNode, LitefsNode, LitefsNode];
+    for (const n of nodes) configure(c, n, setup, 'v1');
+    a.start();
+    await a.waitLog(/primary lease acquired/, 30_000);
+    b.start();
+    cc.start();
+    for (const n of nodes) await healthy(n, setup);
+    // The primary may have moved while the others started (promote: true, --promote always).
+    await waitFor(async () => (await c.primary()) !== undefined, {
+      timeoutMs: 15_000,
+      message: 'a primary before the deploy',
+    });
+
+    const offsets = new Map(nodes.map((n) => [n.name, n.allOutput().length]));
+    const writer = fork(join(ROOT, 'bench/deploy-writer.mjs'), [], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    let current: string | null = null;
+    const watcher = watchPrimary(nodes, (p) => {
+      const mount = p?.mountDir ?? null;
+      if (mount !== current) {
+        current = mount;
+        writer.send({ mount });
+      }
+    });
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const n of nodes) {
+      await n.stop('SIGINT', 15_000);
+      configure(c, n, setup, 'v2');
+      n.start();
+      await healthy(n, setup);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const deployMs = Date.now() - started;
+    const watched = await watcher.stop();
+    const counts = await new Promise<{
+      attempts: number;
+      failed: number;
+      errors: Record<string, number>;
+    }>((resolve) => {
+      writer.once('message', (m) => resolve(m as never));
+      writer.send({ stop: true });
+    });
+
+    const during = nodes.map((n) => n.allOutput().slice(offsets.get(n.name) ?? 0)).join('\n');
+    const byHandoff = countIn(during, /acquiring existing lease from handoff/g);
+    const byElection = countIn(during, /primary lease acquired/g);
+    const migrations =
+      setup === 'litefs-exec'
+        ? countIn(during, new RegExp(MIGRATION_MARK, 'g'))
+        : countIn(during, /event=migrate\.start\b/g);
+    if (process.env.BENCH_VERBOSE) {
+      console.error(
+        `${setup}: holders ${watched.holders.map((h) => `${h.at - started}ms:${h.name ?? '-'}`).join(' ')}`,
+      );
+    }
+    return {
+      setup,
+      moves: watched.moves,
+      byHandoff,
+      byElection,
+      gapTotalMs: watched.gaps.reduce((s, g) => s + g, 0),
+      gapLongestMs: Math.max(0, ...watched.gaps),
+      gaps: watched.gaps.length,
+      attempts: counts.attempts,
+      failed: counts.failed,
+      migrations,
+      deployMs,
+      errors: counts.errors,
+    };
+  } finally {
+    await teardown();
+  }
+}
+
+function table(results: Result[]): string {
+  const rows: [string, (r: Result) => string][] = [
+    ['lease moves (seen by /info)', (r) => String(r.moves)],
+    ['  taken by a handoff / by election', (r) => `${r.byHandoff} / ${r.byElection}`],
+    ['time with no primary, total', (r) => `${r.gapTotalMs} ms`],
+    ['time with no primary, longest', (r) => `${r.gapLongestMs} ms`],
+    ['spells with no primary', (r) => String(r.gaps)],
+    ['failed writes (of attempted)', (r) => `${r.failed} / ${r.attempts}`],
+    ['migrations run', (r) => String(r.migrations)],
+    ['deploy duration', (r) => `${(r.deployMs / 1000).toFixed(1)} s`],
+  ];
+  const head = ['', ...results.map((r) => r.setup)];
+  const body = rows.map(([name, f]) => [name, ...results.map(f)]);
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const skip = realSkipReason();
+  if (skip) {
+    console.error(`bench:deploy needs real LiteFS: ${skip}`);
+    process.exit(2);
+  }
+  const chosen = (process.env.BENCH_DEPLOY_SETUPS?.split(',') ?? SETUPS) as Setup[];
+  const results: Result[] = [];
+  for (const setup of chosen) {
+    console.error(`running ${setup} ...`);
+    results.push(await runSetup(setup));
+  }
+  console.log(
+    `rolling deploy of 3 candidates on real LiteFS, writer every 10 ms (${new Date().toISOString()})`,
+  );
+  console.log(table(results));
+  for (const r of results) {
+    const errs = Object.entries(r.errors)
+      .map(([k, v]) => `${v}x ${k}`)
+      .join('; ');
+    if (errs) console.log(`${r.setup} write errors: ${errs}`);
+  }
+}
+
+await main();
