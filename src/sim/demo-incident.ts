@@ -253,7 +253,8 @@ async function main(): Promise<number> {
   return lost === 0 && kept === 8 && keptTxid0 === 8 ? 0 : 1;
 }
 
-main().then(
+const real = process.argv.includes('--real');
+(real ? import('./demo-incident-real.js').then((m) => m.runRealDemo()) : main()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

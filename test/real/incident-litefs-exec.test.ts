@@ -3,8 +3,6 @@
 // (The same sequence with the supervisor keeps them: incident-supervisor.test.ts.)
 
 import t from 'tap';
-import { waitFor } from '../helpers/wait.js';
-import { skipUnlessReal } from './harness.js';
 import {
   breakLikeTheThread,
   healthyThenStopped,
@@ -12,7 +10,9 @@ import {
   ROWS,
   rowsOf,
   snapshotLines,
-} from './incident-helpers.js';
+} from '../../src/sim/real-incident.js';
+import { waitFor } from '../helpers/wait.js';
+import { skipUnlessReal } from './harness.js';
 
 if (!skipUnlessReal(t)) {
   t.setTimeout(120_000);

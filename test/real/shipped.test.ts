@@ -61,6 +61,7 @@ if (!skipUnlessReal(t)) {
           .replace('addr: ":8080"', `addr: "127.0.0.1:${p.proxy}"`)
           .replace('target: "localhost:8081"', `target: "localhost:${p.app}"`)
           .replace(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: litefs.yml's own ${VAR} syntax
             'advertise-url: "http://${HOSTNAME}.vm.${FLY_APP_NAME}.internal:20202"',
             `advertise-url: "${n.url}"\n  hostname: "\${HOSTNAME}"`,
           )

@@ -6,9 +6,15 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Test } from 'tap';
-import { waitFor } from '../helpers/wait.js';
-import { type Cluster, createCluster, EXAMPLE, type LitefsNode, ltxDir } from './harness.js';
+import {
+  type Cluster,
+  createCluster,
+  EXAMPLE,
+  type LitefsNode,
+  ltxDir,
+  type Owner,
+  waitFor,
+} from './real-litefs.js';
 
 export const ROWS = 8;
 
@@ -24,7 +30,7 @@ export function litefsExecBlock(): { cmd: string; ifCandidate?: boolean }[] {
  * Two nodes, node-a primary (the data holder), ROWS rows written on it and replicated to node-b,
  * both supervised. Returns with both stopped by SIGINT (a clean stop: lease released).
  */
-export async function healthyThenStopped(t: Test): Promise<Cluster> {
+export async function healthyThenStopped(t: Owner): Promise<Cluster> {
   const c = await createCluster(t, ['node-a', 'node-b']);
   const [a, b] = [c.node('node-a'), c.node('node-b')];
   a.configure({ exec: [{ cmd: c.supervisorCmd(a) }] });
@@ -40,7 +46,7 @@ export async function healthyThenStopped(t: Test): Promise<Cluster> {
   await b.waitEvent('app.start', 20_000);
   await b.stop('SIGINT');
   await a.stop('SIGINT');
-  t.notOk(a.mounted() || b.mounted(), 'both unmounted after SIGINT');
+  if (a.mounted() || b.mounted()) throw new Error('a mount was left behind after SIGINT');
   return c;
 }
 

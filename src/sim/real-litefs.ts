@@ -1,0 +1,744 @@
+// Real LiteFS on one machine (issue 10), for test/real and `npm run demo:incident -- --real`:
+// `litefs mount` processes against the Consul stand-in, each with its own dirs, ports and lease
+// hostname, the built CLI as exec command. Everything started here is stopped through the
+// owner's teardown (tap's t.teardown, or the demo's), and on process exit as a last resort (a
+// failed or timed-out test file must not leave FUSE mounts or LiteFS processes behind).
+// Development only: dist/sim is not part of the npm package.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+/** Who owns a cluster: its teardown stops everything (tap's Test fits). */
+export interface Owner {
+  teardown(fn: () => unknown): void;
+  passing?(): boolean;
+  comment?(message: string): void;
+}
+
+/** Polls `fn` until it returns a truthy value, or throws after the deadline (throws = not yet). */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<NonNullable<T>> {
+  const { timeoutMs = 5000, intervalMs = 10, message = 'condition' } = options;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const seen = last instanceof Error ? last.message : String(last);
+      throw new Error(`waitFor: ${message} not reached within ${timeoutMs} ms (last: ${seen})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(ROOT, 'dist/cli/main.js');
+export const EXAMPLE = join(ROOT, 'example');
+export const FIXTURES = join(ROOT, 'test/fixtures/');
+/** CI clones the repository next to `shared/`: resolve from the repo root, never from /work. */
+export const SHARED_LITEFS = resolve(ROOT, '..', 'shared', 'litefs');
+
+export type LogRecord = Record<string, string>;
+
+/**
+ * One logfmt line as a record: LiteFS's own (`level=INFO msg="..."`, no event) and the
+ * supervisor's (`level=... msg=... event=...`) alike; other lines (the app's) give undefined.
+ * Each record gets `at`, when the test read it (ms since epoch), for reaction times.
+ */
+export function parseLine(line: string): LogRecord | undefined {
+  const re = /([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)/g;
+  const out: LogRecord = {};
+  let m = re.exec(line);
+  if (m?.index !== 0) return undefined;
+  while (m) {
+    const raw = m[2] ?? '';
+    try {
+      out[m[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    } catch {
+      out[m[1]!] = raw;
+    }
+    m = re.exec(line);
+  }
+  if (!out.level) return undefined;
+  out.at = String(Date.now());
+  return out;
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {}
+  }
+  return undefined;
+}
+
+function executable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The LiteFS binary: LITEFS_BIN, else `litefs` on PATH, else ../shared/litefs/litefs. */
+export function findLitefs(): { bin: string } | { missing: string } {
+  const fromEnv = process.env.LITEFS_BIN;
+  if (fromEnv) {
+    return executable(fromEnv)
+      ? { bin: fromEnv }
+      : { missing: `LITEFS_BIN=${fromEnv} is not an executable file` };
+  }
+  const path = onPath('litefs');
+  if (path) return { bin: path };
+  const shared = join(SHARED_LITEFS, 'litefs');
+  if (executable(shared)) return { bin: shared };
+  return { missing: `no LiteFS binary: set LITEFS_BIN, put litefs on PATH, or provide ${shared}` };
+}
+
+/** The Consul stand-in: CONSUL_STANDIN, else ../shared/litefs/consul-standin.mjs. */
+export function findConsulStandin(): string | undefined {
+  const p = process.env.CONSUL_STANDIN ?? join(SHARED_LITEFS, 'consul-standin.mjs');
+  return existsSync(p) ? p : undefined;
+}
+
+/** Why real LiteFS cannot run here, or undefined when it can. */
+export function realSkipReason(): string | undefined {
+  if (process.platform !== 'linux') return `real LiteFS needs Linux (this is ${process.platform})`;
+  const lfs = findLitefs();
+  if ('missing' in lfs) return lfs.missing;
+  if (!findConsulStandin()) {
+    return `no Consul stand-in: set CONSUL_STANDIN or provide ${join(SHARED_LITEFS, 'consul-standin.mjs')}`;
+  }
+  if (process.getuid?.() !== 0) return 'FUSE mounts need root here (not running as root)';
+  try {
+    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
+  } catch {
+    return '/dev/fuse is missing or not accessible';
+  }
+  if (!onPath('fusermount3')) return 'fusermount3 is not on PATH (Debian package fuse3)';
+  if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
+  return undefined;
+}
+
+/** A free TCP port on 127.0.0.1 (asked from the OS). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+// ---- last-resort cleanup ------------------------------------------------------------------
+
+const liveProcesses = new Set<ChildProcess>();
+const liveMounts = new Set<string>();
+/** Process groups of the apps the supervisors started (their own groups: LiteFS's kill misses them). */
+const appGroups = new Set<number>();
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {}
+}
+let exitHookInstalled = false;
+
+function isMounted(dir: string): boolean {
+  try {
+    const target = resolve(dir);
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === target);
+  } catch {
+    return false;
+  }
+}
+
+function unmount(dir: string): void {
+  if (!isMounted(dir)) return;
+  try {
+    execFileSync('fusermount3', ['-u', dir], { stdio: 'ignore' });
+  } catch {
+    try {
+      execFileSync('fusermount3', ['-uz', dir], { stdio: 'ignore' });
+    } catch {}
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of liveProcesses) {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+    }
+    for (const pid of appGroups) killGroup(pid);
+    for (const dir of liveMounts) unmount(dir);
+  });
+}
+
+function track(child: ChildProcess): void {
+  installExitHook();
+  liveProcesses.add(child);
+  child.once('exit', () => liveProcesses.delete(child));
+}
+
+// ---- Consul stand-in -------------------------------------------------------------------------
+
+export interface Consul {
+  url: string;
+  state(): Promise<ConsulState>;
+  /** The session holding the lease key, if any. */
+  leaseHolder(key: string): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface ConsulState {
+  sessions: { ID: string; Name?: string }[];
+  kv: { Key: string; Session?: string }[];
+}
+
+export async function startConsul(
+  t: Owner,
+  opts: { ttlMin?: string; ttlMultiplier?: number } = {},
+): Promise<Consul> {
+  const script = findConsulStandin()!;
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      '--port',
+      '0',
+      '--session-ttl-min',
+      opts.ttlMin ?? '2s',
+      '--ttl-multiplier',
+      String(opts.ttlMultiplier ?? 1),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  track(child);
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(err)?.[1], {
+    timeoutMs: 10_000,
+    message: 'Consul stand-in listening',
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  };
+  t.teardown(stop);
+  const state = async (): Promise<ConsulState> => {
+    const res = await fetch(`${url}/_fake/state`);
+    const body = (await res.json()) as Record<string, unknown>;
+    return normaliseConsulState(body);
+  };
+  return {
+    url,
+    state,
+    async leaseHolder(key) {
+      const s = await state();
+      return s.kv.find((e) => e.Key.endsWith(key) && e.Session)?.Session;
+    },
+    stop,
+  };
+}
+
+function normaliseConsulState(body: Record<string, unknown>): ConsulState {
+  const asArray = (v: unknown): Record<string, unknown>[] =>
+    Array.isArray(v)
+      ? (v as Record<string, unknown>[])
+      : v && typeof v === 'object'
+        ? Object.values(v as Record<string, Record<string, unknown>>)
+        : [];
+  const kvRaw = body.kv ?? body.KV ?? body.kvs;
+  const sessionsRaw = body.sessions ?? body.Sessions;
+  return {
+    sessions: asArray(sessionsRaw).map((s) => ({
+      ID: String(s.ID ?? s.id),
+      Name: s.Name as string | undefined,
+    })),
+    kv: asArray(kvRaw).map((e) => ({
+      Key: String(e.Key ?? e.key),
+      Session: (e.Session ?? e.session) as string | undefined,
+    })),
+  };
+}
+
+// ---- LiteFS nodes ----------------------------------------------------------------------------
+
+export interface ExecEntry {
+  cmd: string;
+  ifCandidate?: boolean;
+}
+
+export interface NodeOptions {
+  name: string;
+  candidate?: boolean;
+  /** litefs.yml lease.promote (LiteFS promotes by itself). */
+  promote?: boolean;
+  /** exec entries; the last runs in the background (LiteFS's rule). */
+  exec?: ExecEntry[];
+  /** Extra environment for `litefs mount` (and so for the exec commands). */
+  env?: Record<string, string>;
+  /** The whole litefs.yml, as given (then exec/candidate/promote above are ignored). */
+  configText?: string;
+}
+
+export interface LitefsNode {
+  name: string;
+  dir: string;
+  mountDir: string;
+  dataDir: string;
+  configPath: string;
+  httpPort: number;
+  url: string;
+  /** The supervisor's health port for this node (free port, picked up front). */
+  healthPort: number;
+  healthUrl: string;
+  stateFile: string;
+  /** Everything LiteFS and its exec commands wrote to stdout and stderr, this run. */
+  output(): string;
+  /** The same, over every run of this node (restarts included). */
+  allOutput(): string;
+  /** Parsed logfmt lines of this run (LiteFS's and the supervisor's). */
+  records(): LogRecord[];
+  /** Supervisor events of this run, in order. */
+  events(): string[];
+  /** Write litefs.yml (again) with these exec entries / options. */
+  configure(opts?: Partial<NodeOptions>): void;
+  start(): void;
+  running(): boolean;
+  /** Resolves when the LiteFS process of the current run has exited. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends the signal to LiteFS and waits for it to exit (SIGKILL after timeoutMs). */
+  stop(
+    signal?: NodeJS.Signals,
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  mounted(): boolean;
+  /** Waits for a log line whose msg matches, from this run; returns the record. */
+  waitLog(re: RegExp, timeoutMs?: number): Promise<LogRecord>;
+  waitEvent(event: string, timeoutMs?: number): Promise<LogRecord>;
+  info(): Promise<LitefsInfoBody>;
+  /** Node ID from /info's Litefs-Id header. */
+  nodeId(): Promise<string>;
+  waitPrimary(timeoutMs?: number): Promise<void>;
+  /** Row count of `table` in `db`, read through the mount (read-only). */
+  rows(table: string, db?: string): number | undefined;
+  /** Runs SQL statements on this node's mount (writable only on the primary). */
+  exec(sql: string, db?: string): void;
+  health(path?: string): Promise<{ status: number; body: unknown }>;
+}
+
+export interface LitefsInfoBody {
+  clusterID?: string;
+  isPrimary: boolean;
+  candidate: boolean;
+  path?: string;
+  primary?: { hostname?: string };
+}
+
+export interface Cluster {
+  dir: string;
+  consul: Consul;
+  key: string;
+  litefsBin: string;
+  nodes: LitefsNode[];
+  node(name: string): LitefsNode;
+  /** Comma-separated LiteFS URLs of every node (for --peers). */
+  peers(): string;
+  /** The supervisor exec line for a node, with these supervisor options. */
+  supervisorCmd(node: LitefsNode, opts?: SupervisorLine): string;
+  /** Which node holds the lease according to LiteFS (/info), or undefined. */
+  primary(): Promise<LitefsNode | undefined>;
+}
+
+export interface SupervisorLine {
+  migrate?: string[];
+  promote?: boolean;
+  stateFile?: boolean;
+  extra?: string[];
+  app?: string;
+}
+
+function quote(s: string): string {
+  return /^[A-Za-z0-9_\-./:=,@]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+function yamlString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * A cluster of `names.length` LiteFS nodes in one temp dir, sharing one Consul stand-in. Nodes
+ * are configured but not started. Everything is stopped and unmounted on teardown.
+ */
+export async function createCluster(
+  t: Owner,
+  names: string[],
+  opts: { ttl?: string; lockDelay?: string } = {},
+): Promise<Cluster> {
+  const lfs = findLitefs();
+  if ('missing' in lfs) throw new Error(lfs.missing);
+  const dir = mkdtempSync(join(tmpdir(), 'lfs-real-'));
+  const consul = await startConsul(t);
+  const key = `litefs/test-${Math.random().toString(16).slice(2, 10)}`;
+  const nodes: LitefsNode[] = [];
+  for (const name of names) {
+    nodes.push(await makeNode(dir, name, consul, key, lfs.bin, opts));
+  }
+  const cluster: Cluster = {
+    dir,
+    consul,
+    key,
+    litefsBin: lfs.bin,
+    nodes,
+    node(name) {
+      const n = nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no node ${name}`);
+      return n;
+    },
+    peers: () => nodes.map((n) => n.url).join(','),
+    supervisorCmd(node, line = {}) {
+      const args = [
+        'node',
+        CLI,
+        '--litefs-config',
+        node.configPath,
+        '--db',
+        'app.db',
+        '--peers',
+        cluster.peers(),
+        '--health-addr',
+        `127.0.0.1:${node.healthPort}`,
+        '--poll-interval',
+        '250ms',
+        '--peer-wait',
+        '5s',
+        '--shutdown-timeout',
+        '2s',
+      ];
+      if (line.promote !== false) args.push('--promote');
+      if (line.stateFile !== false) args.push('--state-file', node.stateFile);
+      for (const m of line.migrate ?? [`node ${join(EXAMPLE, 'migrate.mjs')}`]) {
+        args.push('--migrate', m);
+      }
+      args.push(...(line.extra ?? []));
+      args.push('--', ...(line.app ?? `node ${join(EXAMPLE, 'app.mjs')}`).split(' '));
+      return args.map(quote).join(' ');
+    },
+    async primary() {
+      for (const n of nodes) {
+        if (!n.running()) continue;
+        try {
+          if ((await n.info()).isPrimary) return n;
+        } catch {}
+      }
+      return undefined;
+    },
+  };
+  t.teardown(async () => {
+    if (t.passing?.() === false || process.env.REAL_VERBOSE) {
+      for (const n of nodes) {
+        t.comment?.(`--- ${n.name} output (last run) ---\n${n.output().slice(-8000)}`);
+      }
+    }
+    // SIGINT first (the supervisor stops its app, LiteFS unmounts), SIGKILL after 8 s.
+    await Promise.all(nodes.map((n) => n.stop('SIGINT', 8000).catch(() => undefined)));
+    for (const n of nodes) unmount(n.mountDir);
+    await consul.stop();
+    if (!process.env.KEEP_REAL_DIRS) rmSync(dir, { recursive: true, force: true });
+  });
+  return cluster;
+}
+
+async function makeNode(
+  clusterDir: string,
+  name: string,
+  consul: Consul,
+  key: string,
+  bin: string,
+  clusterOpts: { ttl?: string; lockDelay?: string },
+): Promise<LitefsNode> {
+  const dir = join(clusterDir, name);
+  const mountDir = join(dir, 'mnt');
+  const dataDir = join(dir, 'data');
+  mkdirSync(mountDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
+  const httpPort = await freePort();
+  const healthPort = await freePort();
+  const url = `http://127.0.0.1:${httpPort}`;
+  const configPath = join(dir, 'litefs.yml');
+  let options: NodeOptions = { name };
+  let child: ChildProcess | undefined;
+  let exitedP: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+    code: null,
+    signal: null,
+  });
+  let out = '';
+  let history = '';
+  let partial = '';
+  let records: LogRecord[] = [];
+  const appPids: number[] = [];
+
+  const writeConfig = () => {
+    if (options.configText !== undefined) {
+      writeFileSync(configPath, options.configText);
+      return;
+    }
+    const exec = options.exec ?? [];
+    const lines = [
+      'fuse:',
+      `  dir: ${yamlString(mountDir)}`,
+      'data:',
+      `  dir: ${yamlString(dataDir)}`,
+      'http:',
+      `  addr: "127.0.0.1:${httpPort}"`,
+      'lease:',
+      '  type: "consul"',
+      `  candidate: ${options.candidate ?? true}`,
+      `  promote: ${options.promote ?? false}`,
+      `  hostname: ${yamlString(name)}`,
+      `  advertise-url: ${yamlString(url)}`,
+      '  consul:',
+      `    url: ${yamlString(consul.url)}`,
+      `    key: ${yamlString(key)}`,
+      `    ttl: ${yamlString(clusterOpts.ttl ?? '2s')}`,
+      `    lock-delay: ${yamlString(clusterOpts.lockDelay ?? '1s')}`,
+    ];
+    if (exec.length > 0) {
+      lines.push('exec:');
+      for (const e of exec) {
+        lines.push(`  - cmd: ${yamlString(e.cmd)}`);
+        if (e.ifCandidate) lines.push('    if-candidate: true');
+      }
+    }
+    writeFileSync(configPath, `${lines.join('\n')}\n`);
+  };
+
+  const node: LitefsNode = {
+    name,
+    dir,
+    mountDir,
+    dataDir,
+    configPath,
+    httpPort,
+    url,
+    healthPort,
+    healthUrl: `http://127.0.0.1:${healthPort}`,
+    stateFile: join(dir, 'litefs-supervisor.json'),
+    output: () => out,
+    allOutput: () => history + out,
+    records: () => records,
+    events: () => records.map((r) => r.event ?? '').filter((e) => e !== ''),
+    configure(more = {}) {
+      options = { ...options, ...more };
+      writeConfig();
+    },
+    start() {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        throw new Error(`${name}: already running`);
+      }
+      if (!existsSync(configPath)) writeConfig();
+      history += out;
+      out = '';
+      partial = '';
+      records = [];
+      const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+      // tap's loader hooks must not reach the CLI or the app; nor the developer's settings.
+      delete env.NODE_OPTIONS;
+      for (const k of Object.keys(env)) {
+        if (k.startsWith('LITEFS_SUPERVISOR_') && !(options.env && k in options.env)) delete env[k];
+      }
+      if (!options.env?.FLY_APP_NAME) delete env.FLY_APP_NAME;
+      env.DATABASE_PATH ??= join(mountDir, 'app.db');
+      env.HOST ??= '127.0.0.1';
+      env.PORT ??= '0';
+      const c = spawn(bin, ['mount', '-config', configPath], {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: the exit hook can kill the whole tree
+      });
+      child = c;
+      track(c);
+      liveMounts.add(mountDir);
+      const onData = (d: string) => {
+        out += d;
+        partial += d;
+        const lines = partial.split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const r = parseLine(line);
+          if (r) {
+            records.push(r);
+            if (r.event === 'app.started' && r.pid) {
+              appPids.push(Number(r.pid));
+              appGroups.add(Number(r.pid));
+            }
+          }
+        }
+      };
+      c.stdout?.setEncoding('utf8').on('data', onData);
+      c.stderr?.setEncoding('utf8').on('data', onData);
+      const closed = Promise.all([once(c.stdout!, 'close'), once(c.stderr!, 'close')]).catch(
+        () => undefined,
+      );
+      exitedP = once(c, 'exit').then(async ([code, signal]) => {
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 500))]);
+        return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+      });
+    },
+    running: () => !!child && child.exitCode === null && child.signalCode === null,
+    exited: () => exitedP,
+    async stop(signal = 'SIGINT', timeoutMs = 15_000) {
+      const c = child;
+      if (!c) return { code: null, signal: null };
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill(signal);
+        const timer = setTimeout(() => {
+          if (c.pid) killGroup(c.pid);
+        }, timeoutMs);
+        await exitedP;
+        clearTimeout(timer);
+      }
+      const res = await exitedP;
+      // Nothing of this run survives: LiteFS's group (the supervisor, commands) and the apps'
+      // own groups; then our ends of the pipes, which a surviving app would keep open.
+      if (c.pid) killGroup(c.pid);
+      for (const pid of appPids.splice(0)) {
+        killGroup(pid);
+        appGroups.delete(pid);
+      }
+      c.stdout?.destroy();
+      c.stderr?.destroy();
+      return res;
+    },
+    mounted: () => isMounted(mountDir),
+    async waitLog(re, timeoutMs = 20_000) {
+      try {
+        const found = await waitFor(
+          () =>
+            records.find((r) => re.test(r.msg ?? '')) ?? (node.running() ? undefined : 'exited'),
+          { timeoutMs, message: `${name}: log ${re}` },
+        );
+        if (found === 'exited') throw new Error(`${name}: LiteFS exited; log ${re} not seen`);
+        return found;
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-6000)}`);
+      }
+    },
+    async waitEvent(event, timeoutMs = 20_000) {
+      try {
+        const found = await waitFor(
+          () => records.find((r) => r.event === event) ?? (node.running() ? undefined : 'exited'),
+          { timeoutMs, message: `${name}: event ${event}` },
+        );
+        if (found === 'exited') throw new Error(`${name}: LiteFS exited; event ${event} not seen`);
+        return found;
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${out.slice(-6000)}`);
+      }
+    },
+    async info() {
+      const res = await fetch(`${url}/info`, { signal: AbortSignal.timeout(2000) });
+      return (await res.json()) as LitefsInfoBody;
+    },
+    async nodeId() {
+      const res = await fetch(`${url}/info`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return res.headers.get('litefs-id') ?? '';
+    },
+    async waitPrimary(timeoutMs = 20_000) {
+      await waitFor(async () => (await node.info()).isPrimary, {
+        timeoutMs,
+        intervalMs: 50,
+        message: `${name} primary`,
+      });
+    },
+    rows(table, db = 'app.db') {
+      const file = join(mountDir, db);
+      if (!existsSync(file)) return undefined;
+      const conn = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+      try {
+        const has = conn
+          .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+          .pluck()
+          .get(table);
+        if (!has) return undefined;
+        return conn.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
+      } finally {
+        conn.close();
+      }
+    },
+    exec(sql, db = 'app.db') {
+      const conn = new Database(join(mountDir, db), { timeout: 2000 });
+      try {
+        conn.exec(sql);
+      } finally {
+        conn.close();
+      }
+    },
+    async health(path = '/health') {
+      const res = await fetch(`${node.healthUrl}${path}`, { signal: AbortSignal.timeout(2000) });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      return { status: res.status, body };
+    },
+  };
+  return node;
+}
+
+/** Reads a data-dir file of a node, e.g. for the incident's `ltx/*` removal. */
+export function ltxDir(node: LitefsNode, db = 'app.db'): string {
+  return join(node.dataDir, 'dbs', db, 'ltx');
+}
+
+/** Milliseconds between two log lines as the test read them (LiteFS's lines carry no time). */
+export function msBetween(a: LogRecord | undefined, b: LogRecord | undefined): number | undefined {
+  if (!a?.at || !b?.at) return undefined;
+  return Number(b.at) - Number(a.at);
+}
