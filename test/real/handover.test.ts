@@ -5,7 +5,13 @@
 
 import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/wait.js';
-import { type Cluster, createCluster, type LitefsNode, skipUnlessReal } from './harness.js';
+import {
+  type Cluster,
+  createCluster,
+  type LitefsNode,
+  skipUnlessReal,
+  withPeerHealth,
+} from './harness.js';
 
 const count = (n: LitefsNode, event: string) => n.events().filter((e) => e === event).length;
 
@@ -14,7 +20,7 @@ function configure(c: Cluster, n: LitefsNode, version: string, candidate = true)
   n.configure({
     candidate,
     env: { FLY_IMAGE_REF: version },
-    exec: [{ cmd: c.supervisorCmd(n, { extra: ['--handoff-timeout', '2s'] }) }],
+    exec: [{ cmd: withPeerHealth(c, c.supervisorCmd(n, { extra: ['--handoff-timeout', '2s'] })) }],
   });
 }
 
@@ -69,7 +75,11 @@ if (!skipUnlessReal(t)) {
     t.comment(
       `SIGINT to node-a: node-b primary after ${movedMs} ms; handover.done after ${done?.durationMs} ms`,
     );
-    t.match(b.output(), /handoff/i, "node-b's LiteFS took the lease by a handoff");
+    t.match(
+      b.output(),
+      /acquiring existing lease from handoff/,
+      "node-b's LiteFS took the lease by a handoff",
+    );
     t.ok(movedMs < 3_000, `the lease moved within the handoff budget (${movedMs} ms)`);
     await waitFor(async () => (await b.health('/primary')).status === 200, {
       timeoutMs: 20_000,

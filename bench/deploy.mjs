@@ -23,46 +23,22 @@
 
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { Test } from 'tap';
-import { waitFor } from '../test/helpers/wait.js';
-import {
-  type Cluster,
-  createCluster,
-  EXAMPLE,
-  type LitefsNode,
-  ROOT,
-  realSkipReason,
-} from '../test/real/harness.js';
+// The real-LiteFS harness (dev only, built to dist/sim by npm run build).
+import { createCluster, EXAMPLE, ROOT, realSkipReason, waitFor } from '../dist/sim/real-litefs.js';
 
-type Setup = 'litefs-exec' | 'before' | 'after';
-const SETUPS: Setup[] = ['litefs-exec', 'before', 'after'];
+const SETUPS = ['litefs-exec', 'before', 'after'];
 const MIGRATION_MARK = 'bench-migrate-run';
 
-interface Result {
-  setup: Setup;
-  moves: number;
-  byHandoff: number;
-  byElection: number;
-  gapTotalMs: number;
-  gapLongestMs: number;
-  gaps: number;
-  attempts: number;
-  failed: number;
-  migrations: number;
-  deployMs: number;
-  errors: Record<string, number>;
-}
-
-/** The harness wants a tap Test for teardowns and comments; the bench runs them itself. */
-function fakeTest(): { t: Test; teardown: () => Promise<void> } {
-  const fns: (() => unknown)[] = [];
+/** The harness's owner of a cluster (teardowns); the bench runs them itself. */
+function owner() {
+  const fns = [];
   const t = {
-    teardown: (fn: () => unknown) => fns.push(fn),
-    comment: (...args: unknown[]) => {
-      if (process.env.BENCH_VERBOSE) console.error(...args);
+    teardown: (fn) => fns.push(fn),
+    comment: (message) => {
+      if (process.env.BENCH_VERBOSE) console.error(message);
     },
     passing: () => true,
-  } as unknown as Test;
+  };
   return {
     t,
     async teardown() {
@@ -71,7 +47,7 @@ function fakeTest(): { t: Test; teardown: () => Promise<void> } {
   };
 }
 
-function configure(c: Cluster, n: LitefsNode, setup: Setup, version: string): void {
+function configure(c, n, setup, version) {
   const env = { FLY_IMAGE_REF: version };
   if (setup === 'litefs-exec') {
     n.configure({
@@ -88,10 +64,14 @@ function configure(c: Cluster, n: LitefsNode, setup: Setup, version: string): vo
     return;
   }
   const extra = setup === 'before' ? ['--promote-when', 'always', '--handoff-timeout', '0'] : [];
-  n.configure({ promote: false, env, exec: [{ cmd: c.supervisorCmd(n, { extra }) }] });
+  n.configure({
+    promote: false,
+    env,
+    exec: [{ cmd: withPeerHealth(c, c.supervisorCmd(n, { extra })) }],
+  });
 }
 
-async function healthy(n: LitefsNode, setup: Setup): Promise<void> {
+async function healthy(n, setup) {
   if (setup !== 'litefs-exec') {
     await waitFor(
       async () => (await n.health('/health').catch(() => ({ status: 0 }))).status === 200,
@@ -114,11 +94,11 @@ async function healthy(n: LitefsNode, setup: Setup): Promise<void> {
 }
 
 /** Which nodes say isPrimary, every 10 ms; tells the writer where to write. */
-function watchPrimary(nodes: LitefsNode[], onPrimary: (n: LitefsNode | undefined) => void) {
+function watchPrimary(nodes, onPrimary) {
   let stopped = false;
-  const holders: { at: number; name: string | undefined }[] = [];
-  let gapSince: number | undefined;
-  const gaps: number[] = [];
+  const holders = [];
+  let gapSince;
+  const gaps = [];
   const loop = (async () => {
     while (!stopped) {
       const started = Date.now();
@@ -127,7 +107,7 @@ function watchPrimary(nodes: LitefsNode[], onPrimary: (n: LitefsNode | undefined
           if (!n.running()) return false;
           try {
             const res = await fetch(`${n.url}/info`, { signal: AbortSignal.timeout(300) });
-            return ((await res.json()) as { isPrimary?: boolean }).isPrimary === true;
+            return (await res.json()).isPrimary === true;
           } catch {
             return false;
           }
@@ -160,14 +140,14 @@ function watchPrimary(nodes: LitefsNode[], onPrimary: (n: LitefsNode | undefined
   };
 }
 
-const countIn = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+const countIn = (text, re) => (text.match(re) ?? []).length;
 
-async function runSetup(setup: Setup): Promise<Result> {
-  const { t, teardown } = fakeTest();
+async function runSetup(setup) {
+  const { t, teardown } = owner();
   try {
     const c = await createCluster(t, ['node-a', 'node-b', 'node-c']);
     const nodes = c.nodes;
-    const [a, b, cc] = nodes as [LitefsNode, LitefsNode, LitefsNode];
+    const [a, b, cc] = nodes;
     for (const n of nodes) configure(c, n, setup, 'v1');
     a.start();
     await a.waitLog(/primary lease acquired/, 30_000);
@@ -184,7 +164,7 @@ async function runSetup(setup: Setup): Promise<Result> {
     const writer = fork(join(ROOT, 'bench/deploy-writer.mjs'), [], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    let current: string | null = null;
+    let current = null;
     const watcher = watchPrimary(nodes, (p) => {
       const mount = p?.mountDir ?? null;
       if (mount !== current) {
@@ -203,12 +183,8 @@ async function runSetup(setup: Setup): Promise<Result> {
     await new Promise((r) => setTimeout(r, 1000));
     const deployMs = Date.now() - started;
     const watched = await watcher.stop();
-    const counts = await new Promise<{
-      attempts: number;
-      failed: number;
-      errors: Record<string, number>;
-    }>((resolve) => {
-      writer.once('message', (m) => resolve(m as never));
+    const counts = await new Promise((resolve) => {
+      writer.once('message', resolve);
       writer.send({ stop: true });
     });
 
@@ -243,8 +219,8 @@ async function runSetup(setup: Setup): Promise<Result> {
   }
 }
 
-function table(results: Result[]): string {
-  const rows: [string, (r: Result) => string][] = [
+function table(results) {
+  const rows = [
     ['lease moves (seen by /info)', (r) => String(r.moves)],
     ['  taken by a handoff / by election', (r) => `${r.byHandoff} / ${r.byElection}`],
     ['time with no primary, total', (r) => `${r.gapTotalMs} ms`],
@@ -256,19 +232,19 @@ function table(results: Result[]): string {
   ];
   const head = ['', ...results.map((r) => r.setup)];
   const body = rows.map(([name, f]) => [name, ...results.map(f)]);
-  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));
+  const line = (row) => row.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(head), ...body.map(line)].join('\n');
 }
 
-async function main(): Promise<void> {
+async function main() {
   const skip = realSkipReason();
   if (skip) {
     console.error(`bench:deploy needs real LiteFS: ${skip}`);
     process.exit(2);
   }
-  const chosen = (process.env.BENCH_DEPLOY_SETUPS?.split(',') ?? SETUPS) as Setup[];
-  const results: Result[] = [];
+  const chosen = process.env.BENCH_DEPLOY_SETUPS?.split(',') ?? SETUPS;
+  const results = [];
   for (const setup of chosen) {
     console.error(`running ${setup} ...`);
     results.push(await runSetup(setup));
