@@ -94,6 +94,7 @@ export class Supervisor {
   private draining = false;
   private pollTimer: unknown;
   private restartTimer: unknown;
+  private handoverTimer: unknown;
   private events: EventSource | undefined;
   private observing = false;
   /** Observation requested while one was in flight; with the newest token asked for. */
@@ -272,6 +273,12 @@ export class Supervisor {
           this.dispatch({ type: 'restart-timer' });
         }, action.delayMs);
         return;
+      case 'schedule-handover-timer':
+        this.handoverTimer = clock.setTimeout(() => {
+          this.handoverTimer = undefined;
+          this.dispatch({ type: 'handover-timer' });
+        }, action.delayMs);
+        return;
       case 'ask-peers': {
         const ask = this.deps.askPeers;
         if (!ask) return;
@@ -336,6 +343,7 @@ export class Supervisor {
     const { clock, config } = this.deps;
     clock.clearTimeout(this.pollTimer);
     if (this.restartTimer !== undefined) clock.clearTimeout(this.restartTimer);
+    if (this.handoverTimer !== undefined) clock.clearTimeout(this.handoverTimer);
     this.events?.close();
     const waits: Promise<unknown>[] = [];
     if (this.command) {

@@ -558,6 +558,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     configFile,
     litefsConfig: facts?.path,
     hostname: facts?.leaseHostname || input.hostname || undefined,
+    appVersion: input.env[String(values.versionEnv ?? 'FLY_IMAGE_REF')] || undefined,
     command: [...input.command],
   } as Config;
 

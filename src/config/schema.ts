@@ -512,6 +512,27 @@ export const OPTIONS = [
     help: 'Wait this long for the lease after asking for it, then ask again.',
     group: 'Primary safety',
   }),
+  option('promoteWhen', {
+    name: 'promote-when',
+    kind: oneOf(['new-version', 'always'] as const),
+    default: 'new-version',
+    help: "With --promote, when a synced candidate asks for the lease: new-version (only when the primary's supervisor reports another app version than --version-env gives here, or none: the lease moves once per deploy) or always (every start asks).",
+    group: 'Primary safety',
+  }),
+  option('versionEnv', {
+    name: 'version-env',
+    kind: text('NAME', 'an environment variable name'),
+    default: 'FLY_IMAGE_REF',
+    help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
+    group: 'Primary safety',
+  }),
+  option('handoffTimeoutMs', {
+    name: 'handoff-timeout',
+    kind: duration(),
+    default: '1s',
+    help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
+    group: 'Primary safety',
+  }),
   option('onPromotion', {
     name: 'on-promotion',
     kind: oneOf(['migrate', 'none'] as const),

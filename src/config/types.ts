@@ -4,6 +4,7 @@
 
 export type Bootstrap = 'auto' | 'never' | 'force';
 export type OnPromotion = 'migrate' | 'none';
+export type PromoteWhen = 'new-version' | 'always';
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
 export type LogFormat = 'logfmt' | 'json' | 'pretty';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -30,6 +31,14 @@ export interface Config {
   promote: boolean;
   promoteTimeoutMs: number;
   onPromotion: OnPromotion;
+  /** Issue 11: when --promote asks for the lease. */
+  promoteWhen: PromoteWhen;
+  /** Environment variable holding this app version (--version-env). */
+  versionEnv: string;
+  /** This node's app version: the value of --version-env; undefined when unset or empty. */
+  appVersion: string | undefined;
+  /** Issue 11: handover on stop, bounded by this; 0 = off. */
+  handoffTimeoutMs: number;
   bootstrap: Bootstrap;
   peers: string | undefined;
   /** Peers' supervisor health port (evidence); undefined = the port of healthAddr. */

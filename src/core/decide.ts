@@ -18,16 +18,18 @@ import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { Observation } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerAnswer, PeerReport } from './peer-types.js';
-import { mostAdvancedCandidate } from './peers.js';
+import { type AnsweredPeer, handoverTarget, mostAdvancedCandidate, primaryPeer } from './peers.js';
 import { restartVerdict } from './restart.js';
 import {
   HISTORY_LOST_REPAIR,
+  mayHandOverOnStop,
   migrationRetry,
   primaryChecks,
   SHUTDOWN_SIGNALS,
   STOP_SIGNALS,
   s1MayStartMigration,
   s5MayPromote,
+  s5NewVersion,
   s6MustAbortMigration,
   s9DiskGuard,
   s11Rewinds,
@@ -159,6 +161,9 @@ class Draft {
       case 'restart-timer':
         if (this.s.phase === 'restarting' && !this.s.shutdown) this.backoffOver();
         return;
+      case 'handover-timer':
+        return; // handingOver (from advance) compares the time
+
       case 'hwm-loaded':
         this.hwmLoaded(input.load);
         return;
@@ -636,7 +641,16 @@ class Draft {
 
     if (appAlive) {
       if (SHUTDOWN_SIGNALS.has(signal)) {
-        if (!this.s.shutdown) this.s.shutdown = { signal, exitCode };
+        const first = !this.s.shutdown;
+        if (first) this.s.shutdown = { signal, exitCode };
+        if (first && this.mayHandOver(cmdRunning)) {
+          this.beginHandover(signal);
+          return;
+        }
+        if (this.s.handover) {
+          this.s.handover = undefined;
+          this.log('warn', 'handover.abandon', `${signal} again: stopping the app now`, {});
+        }
         app.status = app.status === 'starting' ? 'starting' : 'stopping';
         this.enter('stopping', `${signal} received; stopping the app`, 'state.stopping', {});
         if (app.status === 'stopping') {
@@ -784,6 +798,28 @@ class Draft {
   }
 
   private handoffAnswered(r: Extract<Input, { type: 'handoff-result' }>): void {
+    const h = this.s.handover;
+    if (h && h.target === r.nodeId) {
+      if (r.ok) {
+        h.accepted = true;
+        this.log(
+          'info',
+          'handover.accepted',
+          `LiteFS is handing the lease to node ${r.nodeId}; the app runs until it has moved`,
+          { nodeId: r.nodeId, elapsedMs: this.now - h.since },
+        );
+      } else {
+        this.endHandover(
+          'warn',
+          'handover.fail',
+          `handing the lease to node ${r.nodeId} failed: ${r.error}`,
+          {
+            nodeId: r.nodeId,
+          },
+        );
+      }
+      return;
+    }
     const fence = this.s.fence;
     if (!fence) return;
     if (r.ok) {
@@ -840,7 +876,10 @@ class Draft {
 
   advance(input: Input): void {
     const s = this.s;
-    if (s.shutdown) return; // stopping: nothing new starts
+    if (s.shutdown) {
+      if (s.handover) this.handingOver(input);
+      return; // stopping: nothing new starts
+    }
     if (this.commandInFlight(input)) return;
     const obs = s.observation;
     if (!obs) return;
@@ -1106,6 +1145,45 @@ class Draft {
       this.log('warn', 'promote.skip', `not asking for the lease: ${may.why}`, {});
       return false;
     }
+    if (!s.promote.versionChecked) {
+      // Issue 11: the lease moves once per new version, so ask the primary which one it runs.
+      let primary: AnsweredPeer | undefined;
+      if (
+        this.config.promoteWhen === 'new-version' &&
+        this.config.appVersion !== undefined &&
+        this.config.peers !== undefined
+      ) {
+        const q = s.peers;
+        if (q?.purpose !== 'promote') {
+          this.enter(
+            'promoting',
+            'synced candidate asking the primary which app version it runs',
+            'promote.version-check',
+            { appVersion: this.config.appVersion },
+          );
+          this.askPeers('promote');
+          return true;
+        }
+        if (!q.report) return true; // waiting for the answers
+        primary = primaryPeer(q.report, clusterIdOf(obs));
+      }
+      const wants = s5NewVersion(this.config, primary);
+      if (!wants.ok) {
+        s.promote.done = true;
+        this.log('info', 'promote.skip', `not asking for the lease: ${wants.why}`, {
+          appVersion: this.config.appVersion,
+          primaryVersion: primary?.appVersion,
+        });
+        return false;
+      }
+      s.promote.versionChecked = true;
+      if (this.config.promoteWhen === 'new-version' && this.config.appVersion !== undefined) {
+        this.log('info', 'promote.new-version', wants.why, {
+          appVersion: this.config.appVersion,
+          primaryVersion: primary?.appVersion,
+        });
+      }
+    }
     const due =
       s.promote.lastAt === undefined || this.now - s.promote.lastAt >= this.config.promoteTimeoutMs;
     if (!due) return true;
@@ -1131,6 +1209,126 @@ class Draft {
     );
     this.actions.push({ type: 'promote' });
     return true;
+  }
+
+  /** Issue 11: hand the lease over before stopping? (rules.ts mayHandOverOnStop) */
+  private mayHandOver(commandRunning: boolean): boolean {
+    const s = this.s;
+    return mayHandOverOnStop({
+      role: s.role,
+      appRunning: s.app.status === 'running',
+      commandRunning,
+      fenced: s.fence !== undefined,
+      config: this.config,
+    });
+  }
+
+  /** Issue 11: the app keeps running while the peers are asked and the lease moves. */
+  private beginHandover(signal: string): void {
+    this.s.handover = { since: this.now, signal, target: undefined, accepted: false };
+    this.enter(
+      'stopping',
+      `${signal} received; handing the lease to a synced candidate before stopping the app`,
+      'handover.begin',
+      { signal, handoffTimeoutMs: this.config.handoffTimeoutMs },
+    );
+    this.actions.push({ type: 'schedule-handover-timer', delayMs: this.config.handoffTimeoutMs });
+    this.askPeers('handover');
+  }
+
+  /**
+   * Issue 11: the handover's next step. Done once LiteFS no longer shows this node as primary
+   * (a 200 from /handoff only means the request was taken: LITEFS.md); no eligible candidate,
+   * a failed /handoff or --handoff-timeout ends it too. Each end stops the app as before.
+   */
+  private handingOver(input: Input): void {
+    const s = this.s;
+    const h = s.handover!;
+    if (s.app.status !== 'running') {
+      s.handover = undefined; // the app ended by itself: appExited ends the run
+      return;
+    }
+    if (s.role !== 'primary') {
+      this.endHandover(
+        'info',
+        'handover.done',
+        h.target === undefined
+          ? `the lease left this node (role ${s.role}) before a handover was asked; stopping the app`
+          : `the lease moved to node ${h.target} (this node is now ${s.role}); stopping the app`,
+        { nodeId: h.target, primary: primaryHostnameOf(s.observation) },
+      );
+      return;
+    }
+    if (input.type === 'handover-timer' || this.now - h.since >= this.config.handoffTimeoutMs) {
+      this.endHandover(
+        'warn',
+        'handover.timeout',
+        `the lease did not move within --handoff-timeout ${this.config.handoffTimeoutMs}ms; stopping the app (LiteFS releases the lease when it exits)`,
+        { nodeId: h.target, accepted: h.accepted },
+      );
+      return;
+    }
+    if (h.target !== undefined) return; // waiting for LiteFS to show the move
+    const q = s.peers;
+    if (q?.purpose !== 'handover' || !q.report) return; // waiting for the answers
+    const own = dbViewsOf(s.observation, this.config);
+    const self = [this.config.hostname, s.selfHostname].filter((x): x is string => !!x);
+    const target = handoverTarget(
+      q.report,
+      own,
+      clusterIdOf(s.observation),
+      self,
+      this.config.maxLagMs,
+    );
+    if (!target) {
+      this.endHandover(
+        'info',
+        'handover.none',
+        'no synced candidate that follows this node and has its data answered; stopping the app (LiteFS releases the lease when it exits)',
+        {
+          peers:
+            q.report.answers
+              .map((a) => `${a.url}@${a.ok ? describePeer(a) : 'no answer'}`)
+              .join(',') || undefined,
+        },
+      );
+      return;
+    }
+    h.target = target.nodeId;
+    this.log(
+      'info',
+      'handover.request',
+      `handing the lease to node ${target.nodeId} (${target.url}), the most advanced synced candidate, before stopping`,
+      {
+        nodeId: target.nodeId,
+        peer: target.url,
+        peerTxid: describePeer(target),
+        lagMs: target.lagMs,
+      },
+    );
+    this.actions.push({ type: 'handoff', nodeId: target.nodeId });
+  }
+
+  /** Issue 11: the handover is over, whatever its outcome: stop the app as before. */
+  private endHandover(
+    level: LogLevel,
+    event: string,
+    msg: string,
+    fields: Record<string, unknown>,
+  ): void {
+    const s = this.s;
+    const h = s.handover!;
+    s.handover = undefined;
+    this.log(level, event, msg, { ...fields, durationMs: this.now - h.since });
+    if (s.app.status !== 'running') return;
+    s.app.status = 'stopping';
+    this.enter('stopping', `${h.signal} received; stopping the app`, 'state.stopping', {});
+    this.log('info', 'signal.forward', `forwarding ${h.signal} to the app`, {
+      signal: h.signal,
+      pid: s.app.pid,
+      shutdownTimeoutMs: this.config.shutdownTimeoutMs,
+    });
+    this.actions.push({ type: 'stop-app', signal: h.signal });
   }
 
   private enterFence(why: string, action: string): void {

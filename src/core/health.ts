@@ -75,6 +75,12 @@ export function statusSnapshot(s: SupervisorState, config: Config, version: stri
      * `dbs[].{name, txid, pageCount, hasData, hwm}`. Versioned: a change to those fields bumps it.
      */
     evidence: 1,
+    /**
+     * This node's app version (--version-env; issue 11), compared by a starting candidate with
+     * --promote-when new-version. Added within `evidence: 1`: a new field is compatible (readers
+     * ignore fields they do not know, and one without it reads as "no version").
+     */
+    appVersion: config.appVersion ?? null,
     version,
     state: s.phase,
     since: new Date(s.since).toISOString(),

@@ -390,6 +390,10 @@ export interface SupervisorEvidence {
     string,
     { txid: bigint; pageCount: number | undefined; hasData: boolean; hwm: bigint | undefined }
   >;
+  /** Optional fields (absent in older supervisors): app version, synced, lag (issue 11). */
+  appVersion: string | undefined;
+  synced: boolean | undefined;
+  lagMs: number | undefined;
 }
 
 /**
@@ -440,5 +444,29 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
       hwm: hwm.value,
     };
   }
-  return ok({ nodeId: nodeId ?? undefined, clusterId: clusterId ?? '', dbs });
+  // Fields added within `evidence: 1` (issue 11): absent or null reads as unknown.
+  const appVersion = body.appVersion;
+  if (appVersion !== undefined && appVersion !== null && typeof appVersion !== 'string') {
+    return fail(`/status: expected "appVersion" a string or null, got ${show(appVersion)}`);
+  }
+  const synced = body.synced;
+  if (synced !== undefined && typeof synced !== 'boolean') {
+    return fail(`/status: expected "synced" a boolean, got ${show(synced)}`);
+  }
+  const lagMs = body.lagMs;
+  if (
+    lagMs !== undefined &&
+    lagMs !== null &&
+    (typeof lagMs !== 'number' || !Number.isFinite(lagMs) || lagMs < 0)
+  ) {
+    return fail(`/status: expected "lagMs" a non-negative number or null, got ${show(lagMs)}`);
+  }
+  return ok({
+    nodeId: nodeId ?? undefined,
+    clusterId: clusterId ?? '',
+    dbs,
+    appVersion: appVersion ?? undefined,
+    synced: synced ?? undefined,
+    lagMs: lagMs ?? undefined,
+  });
 }

@@ -20,6 +20,13 @@ export type PeerAnswer =
       evidence: 'supervisor' | 'litefs';
       /** Per gated db; a db missing here means the peer has no copy of it at all. */
       dbs: Record<string, PeerDbEvidence>;
+      /**
+       * From its supervisor's /status only (undefined with LiteFS alone, or a supervisor that
+       * predates the field): its app version (--version-env), whether it is synced, its lag.
+       */
+      appVersion?: string | undefined;
+      synced?: boolean | undefined;
+      lagMs?: number | undefined;
     }
   | { url: string; ok: false; error: string };
 

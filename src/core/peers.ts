@@ -146,3 +146,66 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
   if (ia === ib) return 0;
   return ia < ib ? 1 : -1;
 }
+
+/**
+ * Handover on stop (issue 11): may the lease go to `peer` before this primary stops? A
+ * candidate (LiteFS would hand it to a non-candidate too) that follows this node now (its
+ * primary is one of `self`: LiteFS's /handoff refuses a replica that is not connected, so a
+ * LiteFS-only peer is held to the same), that its supervisor, when one answers, says is synced
+ * within `maxLagMs`, and that has data wherever this node has data (DESIGN.md section 4: never
+ * to an empty peer). Its TXID is not compared with this node's: the app keeps writing until
+ * the lease moves, and LiteFS sends a connected replica every pending transaction before the
+ * handoff frame (http/server.go handlePostStream), so the target holds at least this node's
+ * evidence when it takes the lease.
+ */
+export function handoverEligible(
+  peer: AnsweredPeer,
+  own: DbView[],
+  self: readonly string[],
+  maxLagMs: number,
+): { ok: true } | { ok: false; why: string } {
+  if (!peer.candidate) return { ok: false, why: 'not a candidate' };
+  if (!self.includes(peer.primaryHostname)) {
+    return {
+      ok: false,
+      why: `follows ${peer.primaryHostname === '' ? 'no primary' : peer.primaryHostname}, not this node`,
+    };
+  }
+  if (peer.synced === false) return { ok: false, why: 'its supervisor says it is not synced' };
+  if (peer.lagMs !== undefined && peer.lagMs > maxLagMs) {
+    return { ok: false, why: `lag ${peer.lagMs}ms above --max-lag ${maxLagMs}ms` };
+  }
+  for (const db of own) {
+    const theirs = peerDb(peer, db.name);
+    if (db.hasData && !theirs?.hasData) {
+      return { ok: false, why: `${db.name}: ${describePeerDb(theirs)} while this node has data` };
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * The candidate to hand the lease to before stopping (issue 11): among eligible same-cluster
+ * peers (handoverEligible), the most advanced by evidence, ties to the lowest node ID, as for
+ * S4. Undefined when none: the primary then stops as it did before (LiteFS releases the lease).
+ */
+export function handoverTarget(
+  report: PeerReport,
+  own: DbView[],
+  clusterId: string,
+  self: readonly string[],
+  maxLagMs: number,
+): AnsweredPeer | undefined {
+  const names = own.map((db) => db.name);
+  let best: AnsweredPeer | undefined;
+  for (const peer of sameCluster(report, clusterId)) {
+    if (!handoverEligible(peer, own, self, maxLagMs).ok) continue;
+    if (best === undefined || compareAdvance(peer, best, names) > 0) best = peer;
+  }
+  return best;
+}
+
+/** The answering same-cluster peer that LiteFS shows as primary, if any. */
+export function primaryPeer(report: PeerReport, clusterId: string): AnsweredPeer | undefined {
+  return sameCluster(report, clusterId).find((a) => a.isPrimary);
+}

@@ -6,7 +6,13 @@ import type { DbView } from './derive.js';
 import type { DiskSpace } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
-import { describePeerDb, peersAhead, sameCluster, unansweredPeers } from './peers.js';
+import {
+  type AnsweredPeer,
+  describePeerDb,
+  peersAhead,
+  sameCluster,
+  unansweredPeers,
+} from './peers.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -220,6 +226,75 @@ export function s5MayPromote(
     };
   }
   return { ok: true };
+}
+
+/**
+ * S5, once per new version (issue 11): with `--promote-when new-version`, a synced candidate
+ * asks for the lease only when the primary runs another app version than this node (as its
+ * supervisor reports in /status), or reports none (LiteFS alone, or a supervisor older than the
+ * field: the first machine of this deploy takes the lease once). A restart of the same version
+ * never moves the lease. A node that cannot tell its own version, or cannot read the primary's,
+ * asks as before (`always`): an extra move is a write gap of one handoff, while never asking
+ * could leave a new version's migrations unrun until the lease happens to reach it.
+ */
+export function s5NewVersion(
+  config: Pick<Config, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
+  primary: AnsweredPeer | undefined,
+): { ok: true; why: string } | { ok: false; why: string } {
+  if (config.promoteWhen === 'always') return { ok: true, why: '--promote-when always' };
+  const own = config.appVersion;
+  if (own === undefined) {
+    return {
+      ok: true,
+      why: `no app version here (${config.versionEnv} is unset): asking as --promote-when always does (set --version-env to move the lease once per version)`,
+    };
+  }
+  if (primary === undefined) {
+    return {
+      ok: true,
+      why: 'the primary did not answer (or no --peers), so its app version is unknown: asking as --promote-when always does',
+    };
+  }
+  if (primary.evidence !== 'supervisor' || primary.appVersion === undefined) {
+    return {
+      ok: true,
+      why: `the primary (node ${primary.nodeId}) reports no app version (no supervisor, or one that predates versions); taking the lease once for ${own}`,
+    };
+  }
+  if (primary.appVersion === own) {
+    return {
+      ok: false,
+      why: `the primary (node ${primary.nodeId}) already runs this version (${own}): a restart never moves the lease`,
+    };
+  }
+  return {
+    ok: true,
+    why: `the primary (node ${primary.nodeId}) runs ${primary.appVersion}, this node ${own}: the first machine of a new version takes the lease`,
+  };
+}
+
+/**
+ * Handover on stop (issue 11): a SIGTERM/SIGINT first hands the lease over only on a primary
+ * whose app runs (and no migration: S10 handles that), with --peers to find a candidate and a
+ * non-zero --handoff-timeout. A fenced node does not (S4 already hands the lease over) and a
+ * replica stops as before.
+ */
+export function mayHandOverOnStop(f: {
+  role: Role;
+  appRunning: boolean;
+  commandRunning: boolean;
+  fenced: boolean;
+  config: Pick<Config, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
+}): boolean {
+  return (
+    f.role === 'primary' &&
+    f.appRunning &&
+    !f.commandRunning &&
+    !f.fenced &&
+    f.config.handoffTimeoutMs > 0 &&
+    f.config.peers !== undefined &&
+    !f.config.standalone
+  );
 }
 
 /**

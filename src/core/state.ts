@@ -97,7 +97,8 @@ export interface HwmState {
 /** Why peers were asked, and what they said (S2, S3, S4, S11). */
 export interface PeerQuery {
   token: number;
-  purpose: 'check' | 'rewind';
+  /** check: S2/S3/S4; rewind: S11; promote: the primary's app version (S5); handover: on stop. */
+  purpose: 'check' | 'rewind' | 'promote' | 'handover';
   askedAt: number;
   /** When this decision first asked (peer-wait counts from here). */
   firstAskedAt: number;
@@ -115,6 +116,19 @@ export interface FenceState {
   lastAttemptAt: number | undefined;
   /** A handoff was accepted by LiteFS; waiting for the role to change. */
   handedTo: string | undefined;
+}
+
+/**
+ * Issue 11: a primary asked to stop hands the lease to a synced candidate first, bounded by
+ * --handoff-timeout; its app keeps running (and writing) until LiteFS shows the move.
+ */
+export interface HandoverState {
+  since: number;
+  signal: string;
+  /** The node asked to take the lease; undefined while the peers are asked. */
+  target: string | undefined;
+  /** LiteFS took the /handoff request (not yet the move: LITEFS.md). */
+  accepted: boolean;
 }
 
 export interface SupervisorState {
@@ -147,7 +161,15 @@ export interface SupervisorState {
   peers: PeerQuery | undefined;
   fence: FenceState | undefined;
   /** S5: promotion requests made (at most PROMOTE_ATTEMPTS) and when the last was. */
-  promote: { attempts: number; lastAt: number | undefined; done: boolean };
+  promote: {
+    attempts: number;
+    lastAt: number | undefined;
+    done: boolean;
+    /** --promote-when new-version: the primary's version was read and differs (once per start). */
+    versionChecked: boolean;
+  };
+  /** Issue 11: handing the lease over before stopping; undefined otherwise. */
+  handover: HandoverState | undefined;
   /** The primary this replica last followed (S11 notices a new one). */
   lastPrimary: string | undefined;
   /** S11: rewind alarms raised. */
@@ -196,6 +218,8 @@ export type Input =
   | { type: 'app-exit'; exitCode: number; signal: string | undefined }
   | { type: 'signal'; signal: string }
   | { type: 'restart-timer' }
+  /** --handoff-timeout has passed since the handover began. */
+  | { type: 'handover-timer' }
   | { type: 'hwm-loaded'; load: HwmLoad }
   | { type: 'hwm-persisted'; error: string | undefined }
   | { type: 'peers'; token: number; report: PeerReport }
@@ -233,6 +257,8 @@ export type Action =
   /** Signal the app's process group; SIGKILL it after --shutdown-timeout. */
   | { type: 'stop-app'; signal: string }
   | { type: 'schedule-restart'; delayMs: number }
+  /** Deliver a `handover-timer` input after this long (--handoff-timeout). */
+  | { type: 'schedule-handover-timer'; delayMs: number }
   /** Ask the peers (S2/S3/S11); the answer comes back as a `peers` input with this token. */
   | { type: 'ask-peers'; token: number }
   /** S5: POST /promote. */
@@ -288,7 +314,8 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     },
     peers: undefined,
     fence: undefined,
-    promote: { attempts: 0, lastAt: undefined, done: false },
+    promote: { attempts: 0, lastAt: undefined, done: false, versionChecked: false },
+    handover: undefined,
     lastPrimary: undefined,
     rewindAlarms: 0,
     fences: 0,

@@ -323,7 +323,10 @@ async function askPeer(
       status !== undefined && status !== TIMED_OUT && status.ok
         ? supervisorDbs(status.value, nodeId, o.dbs)
         : undefined;
-    if (fromSupervisor) return { ...base, evidence: 'supervisor', dbs: fromSupervisor };
+    if (fromSupervisor && status !== undefined && status !== TIMED_OUT && status.ok) {
+      const { appVersion, synced, lagMs } = status.value;
+      return { ...base, evidence: 'supervisor', dbs: fromSupervisor, appVersion, synced, lagMs };
+    }
 
     const litefs = await clock.race(litefsDbs(client, o.dbs, timeoutMs));
     if (litefs === TIMED_OUT) {

@@ -742,3 +742,15 @@ export function msBetween(a: LogRecord | undefined, b: LogRecord | undefined): n
   if (!a?.at || !b?.at) return undefined;
   return Number(b.at) - Number(a.at);
 }
+
+/**
+ * A supervisor exec line (cluster.supervisorCmd) whose --peers URLs name each peer's
+ * supervisor health port (`#health=PORT`), so that on one host the supervisors read each
+ * other's /status evidence (app version, synced, lag) instead of LiteFS alone (issue 11).
+ */
+export function withPeerHealth(cluster: Cluster, cmd: string): string {
+  const plain = `--peers ${cluster.peers()}`;
+  if (!cmd.includes(plain)) throw new Error(`no ${plain} in the exec line`);
+  const annotated = cluster.nodes.map((n) => `${n.url}#health=${n.healthPort}`).join(',');
+  return cmd.replace(plain, `--peers "${annotated}"`);
+}

@@ -2,7 +2,8 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { OPTIONS } from '../../src/config/schema.js';
 
-// DESIGN.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12).
+// DESIGN.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12);
+// --promote-when, --version-env and --handoff-timeout (issue 11: deploys without a write gap).
 const DESIGNED = [
   'config',
   'litefs-config',
@@ -17,6 +18,9 @@ const DESIGNED = [
   'promote',
   'promote-timeout',
   'on-promotion',
+  'promote-when',
+  'version-env',
+  'handoff-timeout',
   'bootstrap',
   'peers',
   'peer-health-port',
@@ -74,6 +78,10 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
     promote: false,
     promoteTimeoutMs: 30_000,
     onPromotion: 'migrate',
+    promoteWhen: 'new-version',
+    versionEnv: 'FLY_IMAGE_REF',
+    appVersion: undefined,
+    handoffTimeoutMs: 1000,
     bootstrap: 'auto',
     peers: undefined,
     peerHealthPort: undefined,
@@ -99,6 +107,7 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
   t.same(
     Object.keys(r.config).sort(),
     [
+      'appVersion',
       'backupDir',
       'backupKeep',
       'before',
@@ -108,6 +117,7 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
       'dataDir',
       'db',
       'fenceTimeoutMs',
+      'handoffTimeoutMs',
       'healthAddr',
       'hostname',
       'litefsConfig',
@@ -127,12 +137,14 @@ t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
       'pollIntervalMs',
       'promote',
       'promoteTimeoutMs',
+      'promoteWhen',
       'restart',
       'restartMax',
       'shutdownTimeoutMs',
       'standalone',
       'stateFile',
       'syncTimeoutMs',
+      'versionEnv',
     ].sort(),
   );
 });

@@ -92,7 +92,27 @@ t.test('parseEvidence (a peer supervisor /status, evidence: 1)', async (t) => {
         'a.db': { txid: 5n, pageCount: 9, hasData: true, hwm: 7n },
         'b.db': { txid: 0n, pageCount: undefined, hasData: false, hwm: undefined },
       },
+      appVersion: undefined,
+      synced: undefined,
+      lagMs: undefined,
     },
+  });
+  // Issue 11: fields added within evidence: 1 (a supervisor without them still reads).
+  t.match(
+    parseEvidence({
+      ...good,
+      appVersion: 'registry.fly.io/app:deployment-01',
+      synced: true,
+      lagMs: 12,
+    }),
+    {
+      ok: true,
+      value: { appVersion: 'registry.fly.io/app:deployment-01', synced: true, lagMs: 12 },
+    },
+  );
+  t.match(parseEvidence({ ...good, appVersion: null, synced: false, lagMs: null }), {
+    ok: true,
+    value: { appVersion: undefined, synced: false, lagMs: undefined },
   });
   t.match(parseEvidence({ ...good, nodeId: null, clusterId: null }), {
     ok: true,
@@ -108,6 +128,9 @@ t.test('parseEvidence (a peer supervisor /status, evidence: 1)', async (t) => {
     ['bad txid', { ...good, dbs: [{ ...good.dbs[0], txid: 5 }] }, /txid/],
     ['negative pages', { ...good, dbs: [{ ...good.dbs[0], pageCount: -1 }] }, /pageCount/],
     ['hasData not boolean', { ...good, dbs: [{ ...good.dbs[0], hasData: 'yes' }] }, /hasData/],
+    ['appVersion not a string', { ...good, appVersion: 7 }, /"appVersion" a string or null, got 7/],
+    ['synced not a boolean', { ...good, synced: 'yes' }, /"synced" a boolean/],
+    ['negative lag', { ...good, lagMs: -1 }, /"lagMs" a non-negative number/],
   ];
   for (const [name, body, error] of bad) t.match(parseEvidence(body), { ok: false, error }, name);
 });

@@ -157,7 +157,9 @@ t.test('the real-LiteFS sequence, step by step', async (t) => {
   // ("the most advanced candidate"), which then saw TXID 0 on its peer and bootstrapped.
   const dir = t.testdir();
   const { cluster, nodes } = await start(t, ['node-a', 'node-b'], 'node-a');
-  const first = supervise(t, cluster, nodes, 'node-a', dir);
+  // --handoff-timeout 0: this stop must leave node-a the lease holder, as in the run on real
+  // LiteFS (with the default, a stopping primary hands the lease to node-b first: issue 11).
+  const first = supervise(t, cluster, nodes, 'node-a', dir, ['--handoff-timeout', '0']);
   await first.waitEvent('migrate.complete');
   await first.waitEvent('app.started');
   createUserDb(cluster.dbPath('node-a'), 7); // 1 migration row + 7 users
