@@ -152,6 +152,7 @@ const SHOWN: Record<string, string> = {
   'handoff.request': 'hands the lease back',
   'handoff.accepted': 'LiteFS accepts',
   'fence.leave': 'carries on',
+  'sync.wait': 'waits for a copy',
   'sync.done': 'synced',
   'app.started': 'app started',
   'migrate.start': 'MIGRATES',
@@ -193,7 +194,14 @@ async function withSupervisor(stateFile: boolean): Promise<number | undefined> {
         const r = run.records[shown]!;
         if (r.event && SHOWN[r.event]) note(`  ${r.event.padEnd(16)} ${r.msg}`);
       }
-      return run.records.some((r) => r.event === 'app.started');
+      // Back as a replica it either starts its app (synced) or waits for a copy: e82 is at
+      // TXID 0, so LiteFS replicates nothing until e82 writes (a replica is synced only with a
+      // replicated copy of every db).
+      const left = run.records.findIndex((r) => r.event === 'fence.leave');
+      return (
+        left >= 0 &&
+        run.records.slice(left).some((r) => r.event === 'app.started' || r.event === 'sync.wait')
+      );
     }, 20_000);
     run.kill('SIGTERM');
     await run.exit;
@@ -201,14 +209,13 @@ async function withSupervisor(stateFile: boolean): Promise<number | undefined> {
     const mine = countRows(cluster.dbPath('d89'));
     say(
       done
-        ? `d89 never wrote: the lease is back on ${cluster.primary}, which still has ${left} users, and d89 runs the app as a replica.`
+        ? `d89 never wrote: the lease is back on ${cluster.primary}, which still has ${left} users.`
         : `the supervisor did not finish in time; e82 has ${left} users.`,
     );
     if (done && mine === undefined) {
-      note(
-        "(d89's copy is still empty: after the LTX deletion e82 is at TXID 0, so LiteFS streams",
-      );
-      note(" nothing until e82's next write, which reaches d89 as a full snapshot.)");
+      note('d89 waits as a replica without starting its app: after the LTX deletion e82 is at');
+      note("TXID 0, so LiteFS streams nothing until e82's next write (a full snapshot), and a");
+      note('replica serves only a copy it has received.');
     }
     return left;
   } finally {
