@@ -107,14 +107,15 @@ if (!skipUnlessReal(t)) {
       { stateFile: true, supervisorOnHolder: false },
       undefined,
     ],
-    // Today the holder (TXID 0, every page kept) looks as empty as the emptied node: its
-    // supervisor, fenced by its own high-water mark, hands the lease to the emptied node, which
-    // sees no data anywhere (no state file, the holder's TXID 0) and bootstraps: rows lost.
-    // Page counts as evidence (issue 9) fix both decisions.
+    // Before issue 9 the holder (TXID 0, every page kept) looked as empty as the emptied node:
+    // its supervisor, fenced by its own high-water mark, handed the lease to the emptied node,
+    // which saw no data anywhere (no state file, the holder's TXID 0) and bootstrapped: rows
+    // lost. Page counts as evidence fix both decisions (S4 never hands off to an empty peer;
+    // S2 sees the holder's pages).
     [
       'no state file, supervisor on the holder',
       { stateFile: false, supervisorOnHolder: true },
-      'needs issue 9 evidence model (page counts, not TXIDs)',
+      undefined,
     ],
     [
       'no state file, LiteFS exec block on the holder',
