@@ -1555,6 +1555,9 @@ class Draft {
     const s = this.s;
     if (s.waitingSince === undefined || !WAITING.has(s.phase)) s.waitingSince = this.now;
     if (s.phase !== phase) this.enter(phase, reason, event, fields);
+    // /status says why it waits now, not why it began to (e.g. lag fine, db not replicated
+    // yet); the log line is written on entering the phase only.
+    else s.reason = reason;
     const limit = this.config.syncTimeoutMs;
     if (limit > 0 && this.now - s.waitingSince >= limit) {
       this.exit(

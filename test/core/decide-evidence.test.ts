@@ -302,3 +302,14 @@ t.test('the high-water mark is never lowered on a transient', async (t) => {
     t.ok(sim.events().includes('hwm.rewind'));
   });
 });
+
+t.test('/status gives the current reason for a wait, not the first one', async (t) => {
+  const sim = new Sim(testConfig());
+  sim.loadHwm(undefined);
+  sim.see({ role: 'replica', lag: 'unsynced', dbs: [db({ txid: 0n })] });
+  t.match(sim.state.reason, /initial replication not finished/);
+  sim.see({ role: 'replica', lag: 5, dbs: [db({ exists: false, txid: 'absent' })] }, 1000);
+  t.equal(sim.state.phase, 'syncing');
+  t.match(sim.state.reason, /does not exist here yet/);
+  t.equal(sim.events().filter((e) => e === 'sync.wait').length, 1, 'logged once, on entering');
+});
