@@ -11,9 +11,6 @@ import { initialState } from '../core/state.js';
 import { buildHealthServer, listen } from '../http/server.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
 import { EXIT_INTERNAL, Supervisor } from '../supervisor.js';
-import { printPlan } from './check.js';
-import { helpText, versionText } from './help.js';
-import { runStatus } from './status.js';
 
 const EXIT_CONFIG = 2;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
@@ -41,15 +38,16 @@ async function main(argv: string[]): Promise<number> {
     printConfigErrors(parsed.errors);
     return EXIT_CONFIG;
   }
+  // The subcommands' code is loaded only by them, never by a supervisor that runs (issue 15).
   switch (parsed.command) {
     case 'help':
-      process.stdout.write(helpText());
+      process.stdout.write((await import('./help.js')).helpText());
       return 0;
     case 'version':
-      process.stdout.write(versionText(VERSION));
+      process.stdout.write((await import('./help.js')).versionText(VERSION));
       return 0;
     case 'status':
-      return runStatus(parsed.healthUrl, parsed.json, process.env);
+      return (await import('./status.js')).runStatus(parsed.healthUrl, parsed.json, process.env);
   }
   const loaded = loadConfig({
     mode: parsed.command,
@@ -66,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
   if (parsed.command === 'check') {
-    printPlan(loaded, VERSION);
+    (await import('./check.js')).printPlan(loaded, VERSION);
     return 0;
   }
   const logger = createLogger({ format: loaded.config.logFormat, level: loaded.config.logLevel });
@@ -119,7 +117,7 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
   }
 
   const { buildAdapters } = await import('./adapters.js');
-  const adapters = buildAdapters(config, logger, now, () => getState());
+  const adapters = await buildAdapters(config, logger, now, () => getState());
   supervisor = new Supervisor({
     config,
     logger,
