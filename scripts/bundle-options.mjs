@@ -9,6 +9,9 @@
 //   gains a schema fails at start-up, loudly.
 // - undici: the package's index evaluates every dispatcher, fetch, WebSocket, the cache stores
 //   and the mocks; the supervisor uses Pool and Client with the request API only.
+// - Loaded on first use instead of at start (LAZY below): fastify's server.js requires
+//   node:https and node:http2 (with tls and crypto) for servers we never create, and
+//   plugin-utils.js requires semver for the version checks of plugins we never register.
 
 /** Packages replaced by a stub that throws if anything ever requires it. */
 export const NEVER_LOADED = [
@@ -25,7 +28,14 @@ module.exports.Pool = require('undici/lib/dispatcher/pool.js');
 module.exports.Client = require('undici/lib/dispatcher/client.js');
 `;
 
-/** esbuild plugin: the stubs and the undici subset above. */
+/** Requires that become a proxy which requires the module on first property access. */
+export const LAZY = [
+  { module: 'node:https', importer: /node_modules\/fastify\/lib\/server\.js$/ },
+  { module: 'node:http2', importer: /node_modules\/fastify\/lib\/server\.js$/ },
+  { module: 'semver', importer: /node_modules\/fastify\/lib\/plugin-utils\.js$/ },
+];
+
+/** esbuild plugin: the stubs, the undici subset and the lazy requires above. */
 export const trimPlugin = {
   name: 'litefs-supervisor-trim',
   setup(build) {
@@ -34,6 +44,20 @@ export const trimPlugin = {
     build.onLoad({ filter: /.*/, namespace: 'never' }, (args) => ({
       contents: `throw new Error(${JSON.stringify(`${args.path} is left out of the litefs-supervisor bundle (scripts/bundle-options.mjs); nothing should require it`)});`,
       loader: 'js',
+    }));
+    for (const lazy of LAZY) {
+      const filter = new RegExp(`^${lazy.module}$`);
+      build.onResolve({ filter }, (args) =>
+        lazy.importer.test(args.importer)
+          ? { path: lazy.module, namespace: 'lazy', pluginData: args.resolveDir }
+          : undefined,
+      );
+    }
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      contents: `let m; const load = () => (m ??= require(${JSON.stringify(args.path)}));
+module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });`,
+      loader: 'js',
+      resolveDir: args.pluginData,
     }));
     build.onResolve({ filter: /^undici$/ }, (args) =>
       args.namespace === 'undici-subset'
