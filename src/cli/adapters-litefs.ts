@@ -56,7 +56,10 @@ export function buildLitefsAdapters(
         onError: (e) =>
           logger.log('debug', { event: 'litefs.events', error: e.error }, '/events error'),
       }).start();
-      return { close: () => void watcher.close() };
+      return {
+        close: () => void watcher.close(),
+        connected: () => watcher.state === 'connected',
+      };
     },
     loadHwm: () => loadStateFile(config.stateFile),
     persistHwm: (file) => writeStateFile(config.stateFile, file),

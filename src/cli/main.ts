@@ -101,7 +101,13 @@ async function run(config: Config, logger: RootLogger): Promise<number> {
   const health =
     config.healthAddr === 'off'
       ? undefined
-      : buildHealthServer({ config, version: VERSION, getState, now });
+      : buildHealthServer({
+          config,
+          version: VERSION,
+          getState,
+          now,
+          fresh: () => supervisor?.fresh() ?? Promise.resolve(),
+        });
   if (health && config.healthAddr !== 'off') {
     try {
       const url = await listen(health, config.healthAddr);
