@@ -126,7 +126,7 @@ if (gcSamples.length >= 4) {
     svgFile,
     soakSvg(
       gcSamples,
-      `litefs-supervisor soak ${started.toISOString().slice(0, 16)}Z, ${Math.round(seconds / 60)} min, ${flaps} role flaps, ${restarts} app restarts: MB after a full GC`,
+      `soak ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round(seconds / 60)} min, ${flaps} role flaps, ${restarts} app restarts (MB after a full GC)`,
     ),
   );
   console.log(`soak_svg=${svgFile}`);
