@@ -14,7 +14,7 @@ export function soakSvg(samples, title) {
   const tMax = Math.max(60, ...samples.map((s) => s.t));
   const yMax = Math.ceil(Math.max(...samples.map((s) => s.rssMb)) / 10) * 10 + 10;
   const x = (t) => L + ((W - L - R) * t) / tMax;
-  const y = (mb) => T + (H - T - B) * (1 - mb / yMax);
+  const y = (mb) => +(T + (H - T - B) * (1 - mb / yMax)).toFixed(1);
   const line = (key) =>
     samples.map((s, i) => `${i ? 'L' : 'M'}${x(s.t).toFixed(1)},${y(s[key]).toFixed(1)}`).join('');
   const grid = [];
@@ -30,6 +30,7 @@ export function soakSvg(samples, title) {
   }
   const last = samples.at(-1);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+<title>${title}</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${L}" y="16" font-size="12">${title}</text>
 ${grid.join('\n')}
