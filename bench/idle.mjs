@@ -40,7 +40,7 @@ console.log(`idle_rss_supervisor_mb_max=${mb(Math.max(...rss))}`);
 console.log(`idle_rss_over_bare_mb=${mb(median(rss) - bareRss)}`);
 console.log('idle_rss_budget_over_bare_mb=20');
 console.log(`idle_cpu_percent_of_core=${cpuPct.toFixed(3)}`);
-console.log('idle_cpu_budget_percent=0.5');
+console.log('idle_cpu_budget_percent=0.15');
 await cli.stop();
 await fake.close();
 done();

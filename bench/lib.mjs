@@ -90,7 +90,7 @@ export async function until(url, status = 200, timeoutMs = 20_000) {
 }
 
 export function spawnCli(args, opts = {}) {
-  const child = spawn(NODE, [CLI, ...args], {
+  const child = spawn(NODE, [...(opts.nodeArgs ?? []), CLI, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LITEFS_SUPERVISOR_LOG_LEVEL: 'info', ...opts.env },
   });

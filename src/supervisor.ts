@@ -53,7 +53,23 @@ export interface RunningApp {
 
 export interface EventSource {
   close(): void;
+  /** The stream is open now (headers received); false while reconnecting or after a 404. */
+  connected?(): boolean;
 }
+
+/**
+ * How often a running supervisor reads /info and the mount dir while LiteFS's /events stream is
+ * connected (at most; never more often than --poll-interval). The stream announces what the
+ * running state acts on (lease changes, each one followed by a full observation at once; and
+ * transactions); a cut stream or any other state returns to --poll-interval at the next tick.
+ * What the stream does not announce is `.lag`: the routes that report it ask for an observation
+ * no older than --poll-interval (Supervisor.fresh), so they are as fresh as before. This is the
+ * idle CPU of issue 15: a full observation is ~10 file reads and an HTTP round trip.
+ */
+export const IDLE_POLL_MS = 10_000;
+
+/** How long a health route waits for a fresh observation before answering with the newest. */
+export const FRESH_WAIT_MS = 1_000;
 
 export interface SupervisorDeps {
   config: Config;
@@ -97,6 +113,12 @@ export class Supervisor {
   private handoverTimer: unknown;
   private events: EventSource | undefined;
   private observing = false;
+  /** When the newest completed observation was started (its `at`). */
+  private observedAt: number | undefined;
+  /** The newest observation read /info and every file without an error. */
+  private observedClean = false;
+  /** Callers of fresh() waiting for an observation started at or after their `since`. */
+  private freshWaiters: { since: number; resolve: () => void }[] = [];
   /** Observation requested while one was in flight; with the newest token asked for. */
   private wanted: { token: number | undefined } | undefined;
   private command: { kind: CommandKind; label: string; handle: RunningCommand } | undefined;
@@ -170,8 +192,55 @@ export class Supervisor {
 
   private poll(): void {
     if (this.finished) return;
-    this.requestObservation(undefined);
+    // The tick stays at --poll-interval, so leaving the idle case (a cut stream, any state but
+    // running) restores the full rate within one interval; only the observation is skipped.
+    const age = this.observedAt === undefined ? Infinity : this.deps.clock.now() - this.observedAt;
+    if (!this.idle() || age >= IDLE_POLL_MS - this.deps.config.pollIntervalMs / 2) {
+      this.requestObservation(undefined);
+    }
     this.pollTimer = this.deps.clock.setTimeout(() => this.poll(), this.deps.config.pollIntervalMs);
+  }
+
+  /**
+   * Running, with /events connected, and the last observation read everything: polling may
+   * slow to IDLE_POLL_MS. A failed read (LiteFS's API erring, the mount unreadable) polls at
+   * --poll-interval until one succeeds, so a recovery is seen as soon as before.
+   */
+  private idle(): boolean {
+    return (
+      this.state.phase === 'running' && this.observedClean && this.events?.connected?.() === true
+    );
+  }
+
+  /**
+   * Resolves once the state holds an observation at most --poll-interval old (at once when
+   * polling runs at that rate anyway), or after FRESH_WAIT_MS when LiteFS is slower than that:
+   * the health routes that report `.lag` stay as fresh as full-rate polling made them.
+   * Nothing in the state changes but what an earlier poll tick would have brought.
+   */
+  fresh(): Promise<void> {
+    const { clock, config } = this.deps;
+    const now = clock.now();
+    if (this.finished || !this.idle()) return Promise.resolve();
+    if (this.observedAt !== undefined && now - this.observedAt <= config.pollIntervalMs) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const waiter = { since: now, resolve };
+      this.freshWaiters.push(waiter);
+      const timer = clock.setTimeout(() => this.settleFresh(waiter), FRESH_WAIT_MS);
+      waiter.resolve = () => {
+        clock.clearTimeout(timer);
+        resolve();
+      };
+      this.requestObservation(undefined);
+    });
+  }
+
+  private settleFresh(waiter: { since: number; resolve: () => void }): void {
+    const i = this.freshWaiters.indexOf(waiter);
+    if (i !== -1) this.freshWaiters.splice(i, 1);
+    waiter.resolve();
   }
 
   /**
@@ -187,7 +256,12 @@ export class Supervisor {
     this.deps.observe().then(
       (observation) => {
         this.observing = false;
+        this.observedAt = observation.at;
+        this.observedClean = readCleanly(observation);
         this.dispatch({ type: 'observation', observation, ...(token ? { token } : {}) });
+        for (const w of this.freshWaiters.filter((w) => observation.at >= w.since)) {
+          this.settleFresh(w);
+        }
         this.afterObservation();
       },
       (err: unknown) => {
@@ -344,6 +418,7 @@ export class Supervisor {
     clock.clearTimeout(this.pollTimer);
     if (this.restartTimer !== undefined) clock.clearTimeout(this.restartTimer);
     if (this.handoverTimer !== undefined) clock.clearTimeout(this.handoverTimer);
+    for (const w of [...this.freshWaiters]) this.settleFresh(w);
     this.events?.close();
     const waits: Promise<unknown>[] = [];
     if (this.command) {
@@ -367,4 +442,14 @@ export class Supervisor {
     );
     void this.finish(EXIT_INTERNAL);
   }
+}
+
+/** Every part of the observation was read without an error (absent files are fine). */
+function readCleanly(o: Observation): boolean {
+  return (
+    o.info.ok &&
+    o.primaryFile.kind !== 'error' &&
+    o.lag.kind !== 'error' &&
+    o.dbs.every((db) => db.error === undefined && db.pos.kind !== 'error')
+  );
 }

@@ -11,9 +11,6 @@ import { initialState } from '../core/state.js';
 import { buildHealthServer, listen } from '../http/server.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
 import { EXIT_INTERNAL, Supervisor } from '../supervisor.js';
-import { printPlan } from './check.js';
-import { helpText, versionText } from './help.js';
-import { runStatus } from './status.js';
 
 const EXIT_CONFIG = 2;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
@@ -48,15 +45,16 @@ async function main(argv: string[]): Promise<number | Ending> {
     printConfigErrors(parsed.errors);
     return EXIT_CONFIG;
   }
+  // The subcommands' code is loaded only by them, never by a supervisor that runs (issue 15).
   switch (parsed.command) {
     case 'help':
-      process.stdout.write(helpText());
+      process.stdout.write((await import('./help.js')).helpText());
       return 0;
     case 'version':
-      process.stdout.write(versionText(VERSION));
+      process.stdout.write((await import('./help.js')).versionText(VERSION));
       return 0;
     case 'status':
-      return runStatus(parsed.healthUrl, parsed.json, process.env);
+      return (await import('./status.js')).runStatus(parsed.healthUrl, parsed.json, process.env);
   }
   const loaded = loadConfig({
     mode: parsed.command,
@@ -73,7 +71,7 @@ async function main(argv: string[]): Promise<number | Ending> {
     return EXIT_CONFIG;
   }
   if (parsed.command === 'check') {
-    await printPlan(loaded, VERSION);
+    await (await import('./check.js')).printPlan(loaded, VERSION);
     return 0;
   }
   if (parsed.command === 'doctor') {
@@ -119,7 +117,13 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   const health =
     config.healthAddr === 'off'
       ? undefined
-      : buildHealthServer({ config, version: VERSION, getState, now });
+      : buildHealthServer({
+          config,
+          version: VERSION,
+          getState,
+          now,
+          fresh: () => supervisor?.fresh() ?? Promise.resolve(),
+        });
   if (health && config.healthAddr !== 'off') {
     try {
       const url = await listen(health, config.healthAddr);
@@ -135,7 +139,7 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   }
 
   const { buildAdapters } = await import('./adapters.js');
-  const adapters = buildAdapters(config, logger, now, () => getState());
+  const adapters = await buildAdapters(config, logger, now, () => getState());
   supervisor = new Supervisor({
     config,
     logger,

@@ -446,7 +446,7 @@ export const OPTIONS = [
     // 0 would poll LiteFS in a busy loop.
     kind: duration({ positive: true }),
     default: '1s',
-    help: 'How often /info and the mount files are read, besides the /events stream.',
+    help: 'How often /info and the mount files are read, besides the /events stream; while the app runs and /events is connected, every 10s (the lag routes of the health API still ask for a reading this fresh).',
     group: 'LiteFS',
   }),
 

@@ -119,3 +119,38 @@ t.test('/metrics is Prometheus text', async (t) => {
   t.match(res.body, /litefs_supervisor_db_txid\{db="sqlite.db"\} 5/);
   await app.close();
 });
+
+t.test('the routes that report lag answer from a fresh observation (issue 15)', async (t) => {
+  // Idle polling: the supervisor's fresh() brings a new observation; the route answers from it.
+  let state = running('replica', 5);
+  const asked: string[] = [];
+  const app = buildHealthServer({
+    config: testConfig(),
+    version: '9.9.9',
+    getState: () => state,
+    now: () => state.since + 1000,
+    fresh: async () => {
+      asked.push('fresh');
+      await new Promise((r) => setTimeout(r, 5));
+      state = {
+        ...state,
+        observation: {
+          ...state.observation!,
+          lag: { kind: 'present', value: { kind: 'ms', ms: 60_000 } },
+        },
+      };
+    },
+  });
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 503, 'the new lag');
+  for (const url of ['/replica', '/status', '/metrics']) {
+    asked.length = 0;
+    await app.inject({ method: 'GET', url });
+    t.same(asked, ['fresh'], `${url} asks`);
+  }
+  for (const url of ['/health/live', '/primary']) {
+    asked.length = 0;
+    await app.inject({ method: 'GET', url });
+    t.same(asked, [], `${url} does not wait`);
+  }
+  await app.close();
+});

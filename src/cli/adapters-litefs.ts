@@ -1,0 +1,125 @@
+// The adapters that talk to LiteFS (its API through undici, peers, backups, the state file,
+// free disk), loaded by ./adapters.ts only when the supervisor runs under LiteFS: in
+// `--standalone` none of this (undici above all) is ever evaluated (issue 15).
+
+import { dirname } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import type { Config } from '../config/types.js';
+import type { SupervisorState } from '../core/state.js';
+import { backupDb } from '../litefs/backup.js';
+import { LitefsClient } from '../litefs/client.js';
+import { EventsWatcher } from '../litefs/events.js';
+import { observe } from '../litefs/observe.js';
+import { askPeers, parsePeersOption } from '../litefs/peers.js';
+import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
+import type { Logger } from '../supervisor.js';
+import { diskSpace } from '../system/disk.js';
+import type { AdapterDeps, Adapters } from './adapters.js';
+
+/** Per peer, /info and /debug/vars together (DESIGN.md section 3: per-peer timeouts). */
+const PEER_TIMEOUT_MS = 2000;
+
+export function buildLitefsAdapters(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  getState: () => SupervisorState,
+  processes: Pick<AdapterDeps, 'startCommand' | 'startApp'>,
+): Adapters {
+  // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with Liftoff,
+  // then recompiles it with TurboFan in the background: a 37 MB malloc peak that glibc often
+  // keeps, 10 MB of idle RSS in two runs of three (issue 15). The supervisor parses a few small
+  // responses a second, for which Liftoff's code is ample. V8 reads this flag when it compiles
+  // a module, i.e. when the first connection is made, after this line.
+  setFlagsFromString('--liftoff-only');
+  const client = new LitefsClient({ url: config.litefsUrl });
+  // S8/S9: the FUSE mount does not report real free space; the data dir's volume does.
+  const diskPath = config.dataDir ?? dirname(config.stateFile);
+  const litefsPort = Number(new URL(config.litefsUrl).port || 80);
+  const peersSpec = config.peers === undefined ? undefined : parsePeersOption(config.peers);
+  const deps: AdapterDeps = {
+    ...processes,
+    observe: async () => {
+      const [o, disk] = await Promise.all([
+        observe({ client, mountDir: config.mountDir, dbs: config.db, now }),
+        diskSpace(diskPath),
+      ]);
+      return { ...o, disk };
+    },
+    watchEvents: (onEvent) => {
+      const watcher = new EventsWatcher({
+        url: config.litefsUrl,
+        onEvent,
+        onConnect: () => logger.log('debug', { event: 'litefs.events' }, '/events connected'),
+        onDisconnect: (error) =>
+          logger.log('debug', { event: 'litefs.events', error }, '/events stream ended'),
+        onError: (e) =>
+          logger.log('debug', { event: 'litefs.events', error: e.error }, '/events error'),
+      }).start();
+      return {
+        close: () => void watcher.close(),
+        connected: () => watcher.state === 'connected',
+      };
+    },
+    loadHwm: () => loadStateFile(config.stateFile),
+    persistHwm: (file) => writeStateFile(config.stateFile, file),
+    promote: async () => {
+      const r = await client.promote();
+      return r.ok ? { ok: true, status: 200 } : { ok: false, status: r.status, error: r.error };
+    },
+    handoff: async (nodeId) => {
+      const r = await client.handoff(nodeId);
+      return r.ok ? { ok: true } : { ok: false, error: r.error };
+    },
+    backup: ({ db, txid, expectedBytes }) =>
+      config.backupDir === undefined
+        ? Promise.resolve({ kind: 'skipped' as const, why: 'no --backup-dir' })
+        : backupDb({
+            client,
+            db,
+            txid,
+            expectedBytes,
+            dir: config.backupDir,
+            keep: config.backupKeep,
+            minFreeDiskPct: config.minFreeDisk,
+            now,
+          }),
+    ...(peersSpec
+      ? {
+          askPeers: () => {
+            const obs = getState().observation;
+            const selfNodeId = obs?.info.ok ? obs.info.value.nodeId : undefined;
+            return askPeers({
+              spec: peersSpec,
+              port: litefsPort,
+              selfNodeId,
+              dbs: config.db,
+              // Peers run the same configuration: their supervisors answer on our port
+              // unless --peer-health-port says otherwise (DESIGN.md section 6).
+              healthPort:
+                config.peerHealthPort ??
+                (config.healthAddr !== 'off' && config.healthAddr.port !== 0
+                  ? config.healthAddr.port
+                  : undefined),
+              timeoutMs: PEER_TIMEOUT_MS,
+              now,
+            });
+          },
+        }
+      : {}),
+  };
+  return {
+    deps,
+    async warnAboutStateFileVolume() {
+      if (config.dataDir === undefined) return;
+      if ((await sameFilesystem(config.stateFile, config.dataDir)) === false) {
+        logger.log(
+          'warn',
+          { event: 'hwm.other-volume', stateFile: config.stateFile, dataDir: config.dataDir },
+          'the state file is not on the same volume as the LiteFS data dir: a wiped or replaced volume would keep an old high-water mark, or lose it; put --state-file next to data.dir',
+        );
+      }
+    },
+    close: () => client.close(),
+  };
+}
