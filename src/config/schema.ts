@@ -431,7 +431,7 @@ export const OPTIONS = [
     name: 'max-lag',
     kind: duration(),
     default: '10s',
-    help: 'A replica is synced (and healthy) when its lag is at most this.',
+    help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
     group: 'LiteFS',
   }),
   option('syncTimeoutMs', {

@@ -576,13 +576,14 @@ export class FakeCluster {
       await this.#sleep(0);
       if (this.#closed || this.#leaseHolder !== name) return;
       const from = this.#release();
-      // Seen on real LiteFS 0.5.11: until the new primary holds the lease, the node that
-      // handed it over finds the lease still naming itself ("existing primary found (node-a)
-      // ... cannot connect to self") and shows itself as a replica of its own hostname.
-      const old = from === undefined ? undefined : this.#node(from);
-      if (old?.running) old.fake.becomeReplica(old.fake.hostname);
+      // Seen on real LiteFS 0.5.11 (test/fixtures/litefs-0.5.11/events-handoff-old-primary.ndjson):
+      // the old primary first finds the lease key still naming itself ("existing primary found
+      // (node-a) ... cannot connect to self"): `.primary` and /info name it for a moment.
+      const old = this.#node(name);
+      if (old.running) old.fake.becomeReplica(old.fake.hostname);
       await this.#sleep(this.#switchDelayMs);
       if (this.#closed) return;
+      if (old.running && old.connectedTo === undefined) old.fake.loseLeader();
       this.#acquire(target, from, reason);
     }).catch((err: unknown) => this.errors.push(err as Error));
     return { ok: true };

@@ -196,21 +196,32 @@ function unmount(dir: string): void {
   }
 }
 
+/** Kills everything still running and unmounts every mount, synchronously. */
+function cleanUpNow(): void {
+  for (const child of liveProcesses) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    try {
+      child.kill('SIGKILL');
+    } catch {}
+  }
+  for (const pid of appGroups) killGroup(pid);
+  for (const dir of liveMounts) unmount(dir);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveProcesses) {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-      try {
-        child.kill('SIGKILL');
-      } catch {}
-    }
-    for (const pid of appGroups) killGroup(pid);
-    for (const dir of liveMounts) unmount(dir);
-  });
+  process.on('exit', cleanUpNow);
+  // tap ends a timed-out test file with SIGTERM, and 'exit' does not run on a signal death:
+  // clean up, then die of the signal as before.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanUpNow();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 function track(child: ChildProcess): void {

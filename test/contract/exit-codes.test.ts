@@ -19,6 +19,10 @@ import { tmpDir, waitFor } from '../helpers/wait.js';
 /** Runs at a time: 256 supervisor starts take about 30 s on 2 idle cores. */
 const CONCURRENCY = 8;
 
+// About 270 runs of the CLI, two processes each: some 75 s on a quiet 2-core machine, more than
+// .taprc's 120 s when other suites load it (seen at load average 22 during a full npm test).
+t.setTimeout(300_000);
+
 interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -32,6 +32,15 @@ if (!skipUnlessReal(t)) {
     });
     t.comment(`cold start of two nodes to both /health 200: ${Date.now() - started} ms`);
 
+    // The exec line runs the CLI as `node .../dist/cli/main.js`: recognised, no warning.
+    for (const n of [a, b]) {
+      t.same(
+        n.records().filter((r) => r.event === 'config.warning'),
+        [],
+        `${n.name}: no config.warning for its exec line`,
+      );
+    }
+
     // One migration, on the primary only (S1).
     t.equal(a.events().filter((e) => e === 'migrate.start').length, 1, 'primary migrated once');
     t.equal(b.events().filter((e) => e === 'migrate.start').length, 0, 'replica never migrated');
