@@ -11,6 +11,7 @@ import type { Observation } from './core/observation.js';
 import type { PeerReport } from './core/peer-types.js';
 import {
   type Action,
+  type BackupResult,
   type CommandKind,
   type Input,
   initialState,
@@ -86,7 +87,6 @@ export interface SupervisorDeps {
   backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
 }
 
-export type BackupResult = Extract<Input, { type: 'backup-result' }>['result'];
 
 export class Supervisor {
   private state: SupervisorState;

@@ -852,6 +852,15 @@ class Draft {
         bytes: res.bytes,
         removed: res.removed.join(',') || undefined,
       });
+      if (res.retentionError !== undefined) {
+        // The backup is written; only the pruning of older ones failed: say so, go on.
+        this.log(
+          'warn',
+          'backup.retention-fail',
+          `older backups of ${r.db} not pruned: ${res.retentionError}`,
+          { db: r.db, error: res.retentionError },
+        );
+      }
     } else if (res.kind === 'skipped') {
       this.log('warn', 'backup.skip', `backup of ${r.db} skipped: ${res.why}`, { db: r.db });
     } else if (wasPending) {

@@ -228,11 +228,22 @@ export type Input =
   | {
       type: 'backup-result';
       db: string;
-      result:
-        | { kind: 'written'; path: string; bytes: number; removed: string[] }
-        | { kind: 'skipped'; why: string }
-        | { kind: 'failed'; error: string };
+      result: BackupResult;
     };
+
+/** What one S8 backup came to (src/litefs/backup.ts produces it; decide logs every field). */
+export type BackupResult =
+  | {
+      kind: 'written';
+      path: string;
+      bytes: number;
+      /** Older backups of this db deleted by retention (full paths). */
+      removed: string[];
+      /** Set when retention could not list or delete something; the backup itself is fine. */
+      retentionError?: string;
+    }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'failed'; error: string };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -359,6 +359,25 @@ t.test('S8 backups before migrating', async (t) => {
     sim.see(ok(7n), 10);
     t.equal(sim.state.phase, 'migrating');
   });
+  t.test('a backup whose retention failed is logged, and the migration goes on', async (t) => {
+    const sim = new Sim(testConfig({ backupDir: '/b' }));
+    sim.see(ok(7n));
+    sim.feed({
+      type: 'backup-result',
+      db: 'sqlite.db',
+      result: {
+        kind: 'written',
+        path: '/b/x',
+        bytes: 8192,
+        removed: [],
+        retentionError: 'EACCES: /b/old.sqlite',
+      },
+    });
+    const warn = sim.actions.find((a) => a.type === 'log' && a.event === 'backup.retention-fail');
+    t.match(warn, { level: 'warn', fields: { db: 'sqlite.db', error: /EACCES/ } });
+    sim.see(ok(7n), 10);
+    t.equal(sim.state.phase, 'migrating');
+  });
   t.test('a skipped backup (disk) warns and goes on', async (t) => {
     const sim = new Sim(testConfig({ backupDir: '/b' }));
     sim.see(ok(7n));
