@@ -87,7 +87,6 @@ export interface SupervisorDeps {
   backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
 }
 
-
 export class Supervisor {
   private state: SupervisorState;
   private readonly queue: Input[] = [];

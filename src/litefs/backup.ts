@@ -9,9 +9,9 @@ import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promi
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DiskSpace } from '../core/observation.js';
-import type { BackupResult } from '../core/state.js';
 import { formatTxid } from '../core/parse.js';
 import { s8BackupRoom } from '../core/rules.js';
+import type { BackupResult } from '../core/state.js';
 import { describeFsError, diskSpace, errorCode, syncDirectory } from '../system/disk.js';
 import type { ExportOptions, LitefsResult } from './client.js';
 
