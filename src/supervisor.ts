@@ -5,6 +5,7 @@
 
 import type { Config } from './config/types.js';
 import { decide } from './core/decide.js';
+import { EXIT } from './core/exit-code.js';
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
@@ -21,7 +22,6 @@ import {
 
 /** Lines of a command's output kept for its failure message (S1 retries, issue 12). */
 const OUTPUT_TAIL_LINES = 5;
-export const EXIT_INTERNAL = 70;
 
 export interface Clock {
   now(): number;
@@ -361,9 +361,9 @@ export class Supervisor {
   private crash(err: unknown): void {
     this.deps.logger.log(
       'error',
-      { event: 'supervisor.crash', err, exitCode: EXIT_INTERNAL },
+      { event: 'supervisor.crash', err, exitCode: EXIT.internal },
       'internal error; stopping',
     );
-    void this.finish(EXIT_INTERNAL);
+    void this.finish(EXIT.internal);
   }
 }

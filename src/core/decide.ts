@@ -13,7 +13,7 @@ import {
   roleOf,
   syncOf,
 } from './derive.js';
-import { signalNumber } from './exit-code.js';
+import { EXIT, signalExitCode } from './exit-code.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { Observation } from './observation.js';
 import { formatTxid } from './parse.js';
@@ -25,8 +25,6 @@ import {
   mayHandOverOnStop,
   migrationRetry,
   primaryChecks,
-  SHUTDOWN_SIGNALS,
-  STOP_SIGNALS,
   s1MayStartMigration,
   s5MayPromote,
   s5NewVersion,
@@ -34,6 +32,7 @@ import {
   s9DiskGuard,
   s11Rewinds,
 } from './rules.js';
+import { SHUTDOWN_SIGNALS, STOP_SIGNALS } from './signals.js';
 import {
   type Action,
   type CommandRecord,
@@ -74,13 +73,6 @@ function describePeer(p: PeerAnswer): string {
   );
   return `${p.nodeId}${p.isPrimary ? '(primary)' : ''}${p.candidate ? '' : '(not candidate)'}[${p.evidence}]:${dbs.join('+')}`;
 }
-
-/** Exit codes of DESIGN.md section 9 that the supervisor itself chooses. */
-export const EXIT = {
-  commandFailed: 3,
-  fenced: 4,
-  syncTimeout: 5,
-} as const;
 
 /** Phases bounded by --sync-timeout (a primary that cannot read its db waits in checking). */
 const WAITING: ReadonlySet<Phase> = new Set([
@@ -631,7 +623,7 @@ class Draft {
   }
 
   private signal(signal: string): void {
-    const exitCode = 128 + (signalNumber(signal) ?? 15);
+    const exitCode = signalExitCode(signal);
     const app = this.s.app;
     const appAlive =
       app.status === 'running' || app.status === 'starting' || app.status === 'stopping';

@@ -389,24 +389,3 @@ export function s11Rewinds(
     return [];
   });
 }
-
-/** S10: the signals that end the supervisor when no app is running to receive them. */
-export const STOP_SIGNALS: ReadonlySet<string> = new Set([
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-]);
-
-/** S10: the signals that stop the supervisor too when forwarded to a running app. */
-export const SHUTDOWN_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);
-
-/** DESIGN.md section 6: the signals forwarded to the app. */
-export const FORWARDED_SIGNALS = [
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-] as const;

@@ -5,7 +5,7 @@
 
 import { once } from 'node:events';
 import { execa } from 'execa';
-import { exitCodeOf, spawnFailureExitCode } from '../core/exit-code.js';
+import { EXIT_NOT_FOUND, exitCodeOf, spawnFailureExitCode } from '../core/exit-code.js';
 import { groupStopper, signalGroup } from './group.js';
 
 export interface AppOptions {
@@ -48,7 +48,12 @@ export async function startApp(options: AppOptions): Promise<StartAppResult> {
   const [file, ...args] = options.argv;
   if (file === undefined || file === '') {
     // A shell answers 127 to an empty command name; the config rejects it before we get here.
-    return { ok: false, exitCode: 127, error: 'no app command given', errnoCode: undefined };
+    return {
+      ok: false,
+      exitCode: EXIT_NOT_FOUND,
+      error: 'no app command given',
+      errnoCode: undefined,
+    };
   }
 
   let subprocess: ReturnType<typeof spawnApp>;
