@@ -85,6 +85,8 @@ export interface SupervisorDeps {
   promote?: () => Promise<{ ok: boolean; status?: number | undefined; error?: string | undefined }>;
   handoff?: (nodeId: string) => Promise<{ ok: boolean; error?: string | undefined }>;
   backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
+  /** Called after each decision, before its actions run (the tests check invariants here). */
+  onDecision?: (prev: SupervisorState, next: SupervisorState, input: Input) => void;
 }
 
 export class Supervisor {
@@ -157,6 +159,7 @@ export class Supervisor {
           this.deps.config,
           this.deps.clock.now(),
         );
+        this.deps.onDecision?.(this.state, state, next);
         this.state = state;
         for (const action of actions) this.execute(action);
       }
