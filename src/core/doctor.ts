@@ -8,7 +8,13 @@ import type { Config } from '../config/types.js';
 import { clusterIdOf, type DbView, dbViewOf, roleOf, syncOf } from './derive.js';
 import type { ParseResult } from './litefs-types.js';
 import type { LtxHeader } from './ltx.js';
-import type { DbObservation, DiskSpace, FileRead, Observation } from './observation.js';
+import {
+  type DbObservation,
+  type DiskSpace,
+  type FileRead,
+  freePercent,
+  type Observation,
+} from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import { describePeerDb, peersAhead } from './peers.js';
@@ -751,7 +757,8 @@ function stateFileFindings(
 
 function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void): void {
   const guard = s9DiskGuard(f.disk, config.minFreeDisk);
-  if (!f.disk?.ok) {
+  const free = f.disk ? freePercent(f.disk) : undefined;
+  if (!f.disk || !free?.ok) {
     add({
       id: 'disk.unknown',
       level: 'warn',
@@ -762,7 +769,6 @@ function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void)
     });
     return;
   }
-  const pct = f.disk.totalBytes > 0 ? (f.disk.freeBytes / f.disk.totalBytes) * 100 : 100;
   if (!guard.ok) {
     add({
       id: 'disk.low',
@@ -778,7 +784,7 @@ function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void)
   add({
     id: 'disk',
     level: 'ok',
-    summary: `${pct.toFixed(1)}% free (${f.disk.freeBytes} of ${f.disk.totalBytes} bytes) on the volume of ${f.disk.path}, --min-free-disk ${config.minFreeDisk}%`,
+    summary: `${free.pct.toFixed(1)}% free (${free.freeBytes} of ${free.totalBytes} bytes) on the volume of ${f.disk.path}, --min-free-disk ${config.minFreeDisk}%`,
     means: 'room for migrations and backups',
   });
 }

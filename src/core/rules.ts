@@ -3,7 +3,7 @@
 
 import type { Config } from '../config/types.js';
 import type { DbView } from './derive.js';
-import type { DiskSpace } from './observation.js';
+import { type DiskSpace, freePercent } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import {
@@ -310,16 +310,14 @@ export function s8BackupRoom(
   expectedBytes: number,
   minFreeDiskPct: number,
 ): { kind: 'ok'; budgetBytes: number } | { kind: 'skipped'; why: string } {
-  if (!space.ok) {
+  const free = freePercent(space);
+  if (!free.ok) {
     return {
       kind: 'skipped',
-      why: `cannot tell whether the copy fits (${space.error}); not risking a full volume`,
+      why: `cannot tell whether the copy fits (${free.why}); not risking a full volume`,
     };
   }
-  const { freeBytes, totalBytes } = space;
-  if (totalBytes <= 0) {
-    return { kind: 'skipped', why: `${dir} reports a filesystem size of 0 bytes` };
-  }
+  const { freeBytes, totalBytes } = free;
   const reserveBytes = (totalBytes * minFreeDiskPct) / 100;
   const budgetBytes = Math.floor(freeBytes - reserveBytes);
   if (expectedBytes > budgetBytes) {
@@ -327,7 +325,7 @@ export function s8BackupRoom(
     return {
       kind: 'skipped',
       why:
-        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct1((freeBytes / totalBytes) * 100)}%); ` +
+        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct1(free.pct)}%); ` +
         `writing the expected ${expectedBytes} bytes would leave ${pct1(left)}%, ` +
         `below --min-free-disk ${minFreeDiskPct}%`,
     };
@@ -345,12 +343,12 @@ export function s9DiskGuard(
   minFreePct: number,
 ): { ok: true; note?: string } | { ok: false; why: string } {
   if (!disk) return { ok: true, note: 'free disk space not measured' };
-  if (!disk.ok) return { ok: true, note: `free disk space unknown: ${disk.error}` };
-  const pct = disk.totalBytes > 0 ? (disk.freeBytes / disk.totalBytes) * 100 : 100;
-  if (pct >= minFreePct) return { ok: true };
+  const free = freePercent(disk);
+  if (!free.ok) return { ok: true, note: `free disk space unknown: ${free.why}` };
+  if (free.pct >= minFreePct) return { ok: true };
   return {
     ok: false,
-    why: `only ${pct.toFixed(1)}% free (${disk.freeBytes} of ${disk.totalBytes} bytes) on the volume of ${disk.path}, below --min-free-disk ${minFreePct}%; a migration could fill it (a full volume started the seed incident)`,
+    why: `only ${free.pct.toFixed(1)}% free (${free.freeBytes} of ${free.totalBytes} bytes) on the volume of ${disk.path}, below --min-free-disk ${minFreePct}%; a migration could fill it (a full volume started the seed incident)`,
   };
 }
 

@@ -49,12 +49,6 @@ export async function diskSpace(path: string): Promise<DiskSpace> {
   }
 }
 
-/** Free space in percent (0..100), or undefined when unmeasured or the size is 0 (e.g. /proc). */
-export function freePercent(d: DiskSpace): number | undefined {
-  if (!d.ok || d.totalBytes <= 0) return undefined;
-  return (d.freeBytes / d.totalBytes) * 100;
-}
-
 /** `err.code` of a Node system error, if any. */
 export function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { dbViewOf } from '../../src/core/derive.js';
-import { s5MayPromote, s8BackupRoom } from '../../src/core/rules.js';
+import { s5MayPromote, s8BackupRoom, s9DiskGuard } from '../../src/core/rules.js';
 import { CLUSTER, db, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
 
 const PEERS = 'myapp.internal';
@@ -426,6 +426,14 @@ t.test('S8 the backup must fit: s8BackupRoom', async (t) => {
     { kind: 'skipped', why: /cannot tell/ },
     'refuses: unmeasurable',
   );
+  t.match(
+    s8BackupRoom({ ok: true, path: '/b', freeBytes: 0, totalBytes: 0 }, '/b', 1, 10),
+    {
+      kind: 'skipped',
+      why: /cannot tell whether the copy fits \(\/b reports a filesystem size of 0 bytes\)/,
+    },
+    'refuses: a 0-byte total is unmeasurable',
+  );
 });
 
 t.test('S9 disk guard', async (t) => {
@@ -451,6 +459,17 @@ t.test('S9 disk guard', async (t) => {
     const sim = new Sim(testConfig());
     sim.see({ ...ok(7n), disk: { ok: false, path: '/x', error: 'ENOENT' } });
     t.equal(sim.state.phase, 'migrating');
+  });
+  t.test('a 0-byte total is unmeasurable, as in S8: noted, never "100% free"', async (t) => {
+    t.same(s9DiskGuard({ ok: true, path: '/x', freeBytes: 0, totalBytes: 0 }, 10), {
+      ok: true,
+      note: 'free disk space unknown: /x reports a filesystem size of 0 bytes',
+    });
+    const sim = new Sim(testConfig({ minFreeDisk: 10 }));
+    sim.see({ ...ok(7n), disk: { ok: true, path: '/x', freeBytes: 0, totalBytes: 0 } });
+    t.equal(sim.state.phase, 'migrating');
+    const confirm = sim.actions.find((a) => a.type === 'log' && a.event === 'migrate.confirm');
+    t.match(confirm, { fields: { disk: /size of 0 bytes/ } });
   });
 });
 
