@@ -28,7 +28,7 @@ import {
   parseBoolean,
   parseHealthAddr,
   parseHttpUrl,
-  showValue,
+  showReceived,
   URL_ACCEPTED,
 } from './schema.js';
 import type { Config, LitefsYmlFacts } from './types.js';
@@ -215,7 +215,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       } else {
         errors.push(
           cliError(
-            showValue(arg),
+            showReceived(arg),
             arg,
             'unexpected argument',
             'put the app command after --, like litefs-supervisor --db sqlite.db -- npm start',
@@ -263,7 +263,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         cliError(
           flag,
           value,
-          `given twice (${showValue(previous)} and ${showValue(value)})`,
+          `given twice (${showReceived(previous)} and ${showReceived(value)})`,
           'give it once',
         ),
       );
@@ -444,7 +444,7 @@ export function loadConfig(input: LoadInput): LoadResult {
               source: { layer: 'config file', path: configFile, key },
               value: key,
               accepted: 'the option names in camelCase, as listed by --help (maxLag, db, ...)',
-              message: `--config: ${showValue(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
+              message: `--config: ${showReceived(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
             });
             continue;
           }
@@ -517,7 +517,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     const port = httpAddrPort(facts.httpAddr);
     if (port === undefined) {
       warnings.push(
-        `litefs.yml http.addr ${showValue(facts.httpAddr)} in ${facts.path} has no port the supervisor understands; using ${LITEFS_DEFAULT_PORT}. Pass --litefs-url if LiteFS listens elsewhere`,
+        `litefs.yml http.addr ${showReceived(facts.httpAddr)} in ${facts.path} has no port the supervisor understands; using ${LITEFS_DEFAULT_PORT}. Pass --litefs-url if LiteFS listens elsewhere`,
       );
     } else {
       derive('litefs-url', `http://127.0.0.1:${port}`, yml('http.addr'));
@@ -595,7 +595,7 @@ export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
   for (const cmd of facts.execCommands) {
     if (!runsLitefsSupervisor(cmd)) {
       warnings.push(
-        `litefs.yml exec command ${showValue(cmd)} (${facts.path}) does not run litefs-supervisor: it runs without the supervisor's checks`,
+        `litefs.yml exec command ${showReceived(cmd)} (${facts.path}) does not run litefs-supervisor: it runs without the supervisor's checks`,
       );
     }
   }

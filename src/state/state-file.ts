@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import type { HwmFile, HwmLoad } from '../core/hwm-types.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { formatTxid } from '../core/parse.js';
+import { isRecord, kindOf, showValue } from '../core/values.js';
 import { describeFsError, errorCode, statNearest, syncDirectory } from '../system/disk.js';
 
 // --- load ------------------------------------------------------------------------------------
@@ -65,35 +66,35 @@ export function parseStateFile(text: string): ParseResult<HwmFile> {
   try {
     body = JSON.parse(text);
   } catch (err) {
-    return fail(`expected JSON, got ${show(text)} (${(err as Error).message})`);
+    return fail(`expected JSON, got ${showValue(text)} (${(err as Error).message})`);
   }
   if (!isRecord(body)) return fail(`expected a JSON object, got ${kindOf(body)}`);
   for (const key of Object.keys(body)) {
-    if (!TOP_KEYS.has(key)) return fail(`unknown key ${show(key)}`);
+    if (!TOP_KEYS.has(key)) return fail(`unknown key ${showValue(key)}`);
   }
-  if (body.version !== 1) return fail(`version: expected 1, got ${show(body.version)}`);
+  if (body.version !== 1) return fail(`version: expected 1, got ${showValue(body.version)}`);
   if (typeof body.clusterId !== 'string') {
     return fail(`clusterId: expected a string, got ${kindOf(body.clusterId)}`);
   }
   if (!isRecord(body.dbs)) return fail(`dbs: expected an object, got ${kindOf(body.dbs)}`);
   const dbs: [string, { txid: bigint; updatedAt: string }][] = [];
   for (const [name, entry] of Object.entries(body.dbs)) {
-    const where = `dbs[${show(name)}]`;
+    const where = `dbs[${showValue(name)}]`;
     if (name === '') return fail('dbs: empty database name');
     if (!isRecord(entry)) return fail(`${where}: expected an object, got ${kindOf(entry)}`);
     for (const key of Object.keys(entry)) {
-      if (!DB_KEYS.has(key)) return fail(`${where}: unknown key ${show(key)}`);
+      if (!DB_KEYS.has(key)) return fail(`${where}: unknown key ${showValue(key)}`);
     }
     const { txid, updatedAt } = entry;
     if (typeof txid !== 'string' || !HEX16.test(txid)) {
-      return fail(`${where}.txid: expected 16 lowercase hex chars, got ${show(txid)}`);
+      return fail(`${where}.txid: expected 16 lowercase hex chars, got ${showValue(txid)}`);
     }
     if (
       typeof updatedAt !== 'string' ||
       !ISO.test(updatedAt) ||
       Number.isNaN(Date.parse(updatedAt))
     ) {
-      return fail(`${where}.updatedAt: expected an ISO 8601 time, got ${show(updatedAt)}`);
+      return fail(`${where}.updatedAt: expected an ISO 8601 time, got ${showValue(updatedAt)}`);
     }
     dbs.push([name, { txid: BigInt(`0x${txid}`), updatedAt }]);
   }
@@ -256,19 +257,3 @@ export async function sameFilesystem(a: string, b: string): Promise<boolean | un
 // --- helpers ---------------------------------------------------------------------------------
 
 const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-/** A received value for an error message, cut so a huge file cannot flood a log line. */
-function show(value: unknown): string {
-  const text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
