@@ -97,13 +97,7 @@ export function buildAdapters(
               port: litefsPort,
               selfNodeId,
               dbs: config.db,
-              // Peers run the same configuration: their supervisors answer on our port
-              // unless --peer-health-port says otherwise (DESIGN.md section 6).
-              healthPort:
-                config.peerHealthPort ??
-                (config.healthAddr !== 'off' && config.healthAddr.port !== 0
-                  ? config.healthAddr.port
-                  : undefined),
+              healthPort: peerHealthPort(config),
               timeoutMs: PEER_TIMEOUT_MS,
               now,
             });
@@ -125,4 +119,18 @@ export function buildAdapters(
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * The port peers' supervisors answer on: peers run the same configuration, so our own health
+ * port unless --peer-health-port says otherwise (docs/design.md, Peers); none when ours is off
+ * or chosen by the OS.
+ */
+export function peerHealthPort(config: Config): number | undefined {
+  return (
+    config.peerHealthPort ??
+    (config.healthAddr !== 'off' && config.healthAddr.port !== 0
+      ? config.healthAddr.port
+      : undefined)
+  );
 }

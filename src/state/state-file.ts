@@ -15,6 +15,20 @@ import { describeFsError, errorCode, statNearest, syncDirectory } from '../syste
 
 // --- load ------------------------------------------------------------------------------------
 
+/** The state file's text, or why there is none (ENOENT: `missing`; any other error: `unreadable`). */
+export async function readStateFileText(
+  path: string,
+): Promise<
+  { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'unreadable'; error: string }
+> {
+  try {
+    return { kind: 'text', text: await readFile(path, 'utf8') };
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'unreadable', error: `reading state file ${path}: ${describeFsError(err)}` };
+  }
+}
+
 /**
  * Reads and strictly parses the state file. Never throws (S10):
  * - ENOENT -> `missing` (a new node, or a new volume);
@@ -24,13 +38,9 @@ import { describeFsError, errorCode, statNearest, syncDirectory } from '../syste
  *   may be fine and only temporarily out of reach.
  */
 export async function loadStateFile(path: string): Promise<HwmLoad> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'unreadable', error: `reading state file ${path}: ${describeFsError(err)}` };
-  }
+  const read = await readStateFileText(path);
+  if (read.kind !== 'text') return read;
+  const text = read.text;
   const parsed = parseStateFile(text);
   if (parsed.ok) return { kind: 'ok', file: parsed.value };
   const error = `state file ${path} is corrupt: ${parsed.error}`;
