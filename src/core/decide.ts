@@ -3,7 +3,6 @@
 // carries the actions out and feeds the results back as inputs. Read it top to bottom:
 // first the input is recorded, then `advance` chooses the next step from the facts.
 
-import type { Config } from '../config/types.js';
 import {
   applyLitefsEvent,
   clusterIdOf,
@@ -19,6 +18,7 @@ import type { Observation } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerAnswer, PeerReport } from './peer-types.js';
 import { type AnsweredPeer, handoverTarget, mostAdvancedCandidate, primaryPeer } from './peers.js';
+import type { Policy } from './policy.js';
 import { restartVerdict } from './restart.js';
 import {
   HISTORY_LOST_REPAIR,
@@ -87,7 +87,7 @@ function tailOf(lines: string[] | undefined): string | undefined {
   return lines && lines.length > 0 ? lines.join('\n') : undefined;
 }
 
-export function decide(prev: SupervisorState, input: Input, config: Config, now: number): Decision {
+export function decide(prev: SupervisorState, input: Input, config: Policy, now: number): Decision {
   if (prev.exited !== undefined) return { state: prev, actions: [] };
   const d = new Draft(structuredClone(prev), config, now);
   d.record(input);
@@ -100,7 +100,7 @@ class Draft {
   readonly actions: Action[] = [];
   constructor(
     readonly s: SupervisorState,
-    readonly config: Config,
+    readonly config: Policy,
     readonly now: number,
   ) {}
 

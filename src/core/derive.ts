@@ -1,9 +1,9 @@
 // What an observation means (DESIGN.md section 3): role, synced, empty.
 // Pure functions; decide and the status API both use them so they never disagree.
 
-import type { Config } from '../config/types.js';
 import type { LitefsEvent } from './litefs-types.js';
 import type { DbObservation, Observation } from './observation.js';
+import type { Policy } from './policy.js';
 import type { Role } from './state.js';
 
 /**
@@ -160,7 +160,7 @@ export function dbViewOf(db: DbObservation, standalone: boolean): DbView {
   };
 }
 
-export function dbViewsOf(obs: Observation | undefined, config: Config): DbView[] {
+export function dbViewsOf(obs: Observation | undefined, config: Policy): DbView[] {
   if (!obs) return [];
   return obs.dbs.map((db) => dbViewOf(db, config.standalone));
 }

@@ -4,7 +4,6 @@
 // judgements are the supervisor's own (dbViewOf, peersAhead, s9DiskGuard, HISTORY_LOST_REPAIR),
 // so doctor and a running supervisor never disagree about what a db holds.
 
-import type { Config } from '../config/types.js';
 import { clusterIdOf, type DbView, dbViewOf, roleOf, syncOf } from './derive.js';
 import type { ParseResult } from './litefs-types.js';
 import type { LtxHeader } from './ltx.js';
@@ -18,6 +17,7 @@ import {
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import { describePeerDb, peersAhead } from './peers.js';
+import type { Policy } from './policy.js';
 import { HISTORY_LOST_REPAIR, s9DiskGuard } from './rules.js';
 import type { Role } from './state.js';
 
@@ -162,7 +162,7 @@ function repair(db: string, litefsUrl: string): string {
 }
 
 /** What is wrong with this node, per db and as a whole. */
-export function diagnose(f: DoctorFacts, config: Config): DoctorReport {
+export function diagnose(f: DoctorFacts, config: Policy): DoctorReport {
   const obs = f.observation;
   const findings: Finding[] = [];
   const add = (x: Finding) => findings.push(x);
@@ -225,7 +225,7 @@ function sortFindings(findings: Finding[]): Finding[] {
 
 function litefsFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   role: Role | null,
   sync: ReturnType<typeof syncOf> | undefined,
   add: (x: Finding) => void,
@@ -443,7 +443,7 @@ interface DbResult {
 
 function dbFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   name: string,
   index: number,
   role: Role | null,
@@ -683,7 +683,7 @@ function dbFindings(
 
 function stateFileFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   nodeClusterId: string,
   add: (x: Finding) => void,
 ): void {
@@ -755,7 +755,7 @@ function stateFileFindings(
   }
 }
 
-function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void): void {
+function diskFindings(f: DoctorFacts, config: Policy, add: (x: Finding) => void): void {
   const guard = s9DiskGuard(f.disk, config.minFreeDisk);
   const free = f.disk ? freePercent(f.disk) : undefined;
   if (!f.disk || !free?.ok) {

@@ -1,9 +1,9 @@
 // Health verdicts and the /status snapshot (DESIGN.md section 7), computed from the state
 // only, so the HTTP layer has no logic of its own and nothing it does changes state.
 
-import type { Config } from '../config/types.js';
 import { dbViewsOf, primaryHostnameOf, syncOf } from './derive.js';
 import { formatTxid } from './parse.js';
+import type { Policy } from './policy.js';
 import type { SupervisorState } from './state.js';
 
 export interface Verdict {
@@ -30,7 +30,7 @@ function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
  * and a failing check would only take the primary out of routing or hold the deploy while the
  * retry runs; /status and /metrics show the failure (DESIGN.md section 7, README).
  */
-export function healthVerdict(s: SupervisorState, config: Config): Verdict {
+export function healthVerdict(s: SupervisorState, config: Policy): Verdict {
   const notRunning = appRunning(s);
   if (notRunning) return notRunning;
   if (s.role === 'primary') {
@@ -64,7 +64,7 @@ export function replicaVerdict(s: SupervisorState, maxLagMs: number): Verdict {
 }
 
 /** GET /status: the full JSON snapshot. */
-export function statusSnapshot(s: SupervisorState, config: Config, version: string, now: number) {
+export function statusSnapshot(s: SupervisorState, config: Policy, version: string, now: number) {
   const obs = s.observation;
   const info = obs?.info.ok ? obs.info.value : undefined;
   const sync = syncOf(obs, config.maxLagMs);

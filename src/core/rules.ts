@@ -1,7 +1,6 @@
 // The safety rules of DESIGN.md section 4, each a small pure function named after its rule,
 // so a reader finds S1..S12 here by name. decide (decide.ts) is the only caller.
 
-import type { Config } from '../config/types.js';
 import type { DbView } from './derive.js';
 import { type DiskSpace, freePercent } from './observation.js';
 import { formatTxid } from './parse.js';
@@ -13,6 +12,7 @@ import {
   sameCluster,
   unansweredPeers,
 } from './peers.js';
+import type { Policy } from './policy.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -122,7 +122,7 @@ export const HISTORY_LOST_REPAIR =
 /** S3 bootstrap: may an empty primary that is not behind initialise a new cluster? */
 export function s3MayBootstrap(
   f: PrimaryFacts,
-  config: Config,
+  config: Policy,
 ): { allowed: true } | { allowed: false; wait: boolean; why: string; action: string } {
   if (config.bootstrap === 'force') return { allowed: true };
   if (config.bootstrap === 'never') {
@@ -158,7 +158,7 @@ export function s3MayBootstrap(
  * (not behind its HWM or any peer), then S3 (an empty primary only initialises a new
  * cluster when nothing says data exists elsewhere).
  */
-export function primaryChecks(f: PrimaryFacts, config: Config): PrimaryVerdict {
+export function primaryChecks(f: PrimaryFacts, config: Policy): PrimaryVerdict {
   // A db we cannot read is neither empty nor safe: decide nothing about it until it reads.
   const unreadable = f.dbs.filter((db) => db.unreadable !== undefined);
   if (unreadable.length > 0) {
@@ -238,7 +238,7 @@ export function s5MayPromote(
  * could leave a new version's migrations unrun until the lease happens to reach it.
  */
 export function s5NewVersion(
-  config: Pick<Config, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
+  config: Pick<Policy, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
   primary: AnsweredPeer | undefined,
 ): { ok: true; why: string } | { ok: false; why: string } {
   if (config.promoteWhen === 'always') return { ok: true, why: '--promote-when always' };
@@ -284,7 +284,7 @@ export function mayHandOverOnStop(f: {
   appRunning: boolean;
   commandRunning: boolean;
   fenced: boolean;
-  config: Pick<Config, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
+  config: Pick<Policy, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
 }): boolean {
   return (
     f.role === 'primary' &&
