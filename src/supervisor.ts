@@ -1,7 +1,7 @@
 // The runner: one event loop that feeds inputs to decide and carries out its actions.
 // Every input (a poll, an /events message, a child exit, a signal, a timer) goes through
 // dispatch -> decide -> execute, one at a time, so the state only ever changes in decide.
-// All I/O is passed in (STYLE.md point 3): tests drive it with fakes and a virtual clock.
+// All I/O is passed in (docs/design.md section 12, point 3): tests drive it with fakes and a virtual clock.
 
 import type { Config } from './config/types.js';
 import { decide } from './core/decide.js';
@@ -78,7 +78,7 @@ export interface SupervisorDeps {
   }): Promise<{ ok: true; app: RunningApp } | { ok: false; exitCode: number; error: string }>;
   /** The environment children inherit. */
   env: NodeJS.ProcessEnv;
-  // The guards of DESIGN.md section 4 (absent in standalone mode and in some tests).
+  // The guards of docs/design.md section 4 (absent in standalone mode and in some tests).
   loadHwm?: () => Promise<HwmLoad>;
   persistHwm?: (file: HwmFile) => Promise<void>;
   askPeers?: () => Promise<PeerReport>;

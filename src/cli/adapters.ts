@@ -1,4 +1,4 @@
-// The I/O adapters the supervisor is built with (STYLE.md point 3), loaded by main.ts only
+// The I/O adapters the supervisor is built with (docs/design.md section 12, point 3), loaded by main.ts only
 // after the health API listens: they pull in undici and execa, most of the start-up cost.
 
 import { dirname } from 'node:path';
@@ -15,7 +15,7 @@ import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-fi
 import type { Logger, SupervisorDeps } from '../supervisor.js';
 import { diskSpace } from '../system/disk.js';
 
-/** Per peer, /info and /debug/vars together (DESIGN.md section 3: per-peer timeouts). */
+/** Per peer, /info and /debug/vars together (docs/design.md section 3: per-peer timeouts). */
 const PEER_TIMEOUT_MS = 2000;
 
 type AdapterDeps = Omit<SupervisorDeps, 'config' | 'logger' | 'clock' | 'env'>;

@@ -38,7 +38,7 @@ function homeDir(): string | undefined {
 /** How the process ends: with an exit code, or (a requested stop) by re-raising a signal. */
 interface Ending {
   code: number;
-  /** The stop signal to die of (DESIGN.md section 9), with the logger to say so. */
+  /** The stop signal to die of (docs/design.md section 9), with the logger to say so. */
   reraise?: { signal: NodeJS.Signals; logger: RootLogger };
 }
 
@@ -149,7 +149,7 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   });
   await adapters.warnAboutStateFileVolume();
 
-  // DESIGN.md section 6: these are forwarded to the app (or end a wait); decide says which.
+  // docs/design.md section 6: these are forwarded to the app (or end a wait); decide says which.
   const running = supervisor;
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => running.dispatch({ type: 'signal', signal });

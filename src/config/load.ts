@@ -1,5 +1,5 @@
 // Command line, environment, --config and litefs.yml into one validated Config
-// (DESIGN.md section 6). Precedence: command line > environment > --config > litefs.yml >
+// (docs/design.md section 6). Precedence: command line > environment > --config > litefs.yml >
 // built-in defaults. Every bad value is reported (not just the first), naming the option,
 // where the value came from, the value and what is accepted; the CLI then exits 2.
 
@@ -497,7 +497,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     }
   }
 
-  // Defaults derived from litefs.yml and the environment (DESIGN.md section 6), used only
+  // Defaults derived from litefs.yml and the environment (docs/design.md section 6), used only
   // where no layer above set the option.
   const derived = new Map<string, Sourced>();
   const derive = (name: string, raw: unknown, source: ValueSource) => {
@@ -579,7 +579,7 @@ export function loadConfig(input: LoadInput): LoadResult {
   return { ok: true, config, litefsYml: facts, warnings, sources };
 }
 
-/** Warnings about litefs.yml settings that defeat the supervisor (DESIGN.md S5, section 1). */
+/** Warnings about litefs.yml settings that defeat the supervisor (docs/design.md S5, section 1). */
 export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
   const warnings: string[] = [];
   if (facts.leasePromote === true) {

@@ -1,4 +1,4 @@
-// The one table of options (DESIGN.md section 6). Flag names, environment names, --config keys,
+// The one table of options (docs/design.md section 6). Flag names, environment names, --config keys,
 // defaults, --help text and validation all come from OPTIONS, so adding an option here is the
 // whole job: parseArgs, loadConfig, helpText and the tests iterate it.
 //
@@ -231,7 +231,7 @@ function peers(): Kind<string> {
 }
 
 export const DB_ACCEPTED = 'use the file name of a database in the LiteFS mount, like sqlite.db';
-// Files LiteFS keeps next to each database (LITEFS.md, "Files in the FUSE mount directory").
+// Files LiteFS keeps next to each database (docs/litefs-facts.md, "Files in the FUSE mount directory").
 const COMPANION_SUFFIXES = ['-pos', '-lock', '-journal', '-wal', '-shm'];
 
 export function parseDbName(s: string): ParseResult<string> {

@@ -1,6 +1,6 @@
 // The validated configuration every other part of the supervisor reads.
 // Produced by src/config/load.ts from (highest first) the command line, the environment,
-// --config, litefs.yml and the defaults (DESIGN.md section 6). Durations are milliseconds.
+// --config, litefs.yml and the defaults (docs/design.md section 6). Durations are milliseconds.
 
 import type { Policy } from '../core/policy.js';
 

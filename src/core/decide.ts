@@ -56,7 +56,7 @@ export interface Decision {
   actions: Action[];
 }
 
-/** At most one state-file write per 5 s (DESIGN.md section 3), plus one at exit. */
+/** At most one state-file write per 5 s (docs/design.md section 3), plus one at exit. */
 const HWM_WRITE_INTERVAL_MS = 5000;
 /** S4: how often a fenced node retries the handoff; S3: how often unanswered peers are re-asked. */
 const HANDOFF_RETRY_MS = 3000;
@@ -275,7 +275,7 @@ class Draft {
     this.s.historyLost = lost.map((db) => db.name);
   }
 
-  /** DESIGN.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
+  /** docs/design.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
   private updateHwm(obs: Observation): void {
     const s = this.s;
     if (this.config.standalone || !s.hwm.loaded || !obs.info.ok) return;
@@ -586,7 +586,7 @@ class Draft {
       return;
     }
     if (this.s.shutdown) {
-      // DESIGN.md section 9: the app's code (128+N after a signal) ends the run, also when
+      // docs/design.md section 9: the app's code (128+N after a signal) ends the run, also when
       // we forwarded the signal: never 0 just because the supervisor was asked to stop.
       this.exit(exitCode, 'info', 'app.exit', 'app exited after the forwarded signal', fields);
       return;
@@ -1239,7 +1239,7 @@ class Draft {
 
   /**
    * Issue 11: the handover's next step. Done once LiteFS no longer shows this node as primary
-   * (a 200 from /handoff only means the request was taken: LITEFS.md); no eligible candidate,
+   * (a 200 from /handoff only means the request was taken: docs/litefs-facts.md); no eligible candidate,
    * a failed /handoff or --handoff-timeout ends it too. Each end stops the app as before.
    */
   private handingOver(input: Input): void {
@@ -1615,7 +1615,7 @@ class Draft {
     fields: Record<string, unknown>,
   ): void {
     this.log(level, event, msg, fields);
-    // The last high-water mark write, at shutdown (DESIGN.md section 3).
+    // The last high-water mark write, at shutdown (docs/design.md section 3).
     if (this.s.hwm.loaded && this.s.hwm.dirty && !this.config.standalone) this.persistHwm();
     this.enter('stopping', msg, 'supervisor.exit', { exitCode: code });
     this.s.exited = code;

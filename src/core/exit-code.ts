@@ -1,7 +1,7 @@
-// The exit-code contract (DESIGN.md section 9, STYLE.md point 8): a child's own code, or 128+N
+// The exit-code contract (docs/design.md section 9, docs/design.md section 12, point 8): a child's own code, or 128+N
 // when signal N killed it, like a shell or tini; 126/127 when a program cannot be started.
 // Never -1, never null. Pure: the numbers are a static table rather than os.constants.signals
-// so the core imports nothing from node: (STYLE.md point 1); the tests check the table against
+// so the core imports nothing from node: (docs/design.md section 12, point 1); the tests check the table against
 // os.constants.signals.
 
 /**
@@ -49,7 +49,7 @@ export type LinuxSignal = keyof typeof LINUX_SIGNAL_NUMBERS;
 
 /**
  * What `exitCodeOf` returns when the input does not say how the child ended (neither a code nor
- * a signal we can number). It is DESIGN.md's "internal error" code: such an input is a bug in
+ * a signal we can number). It is docs/design.md's "internal error" code: such an input is a bug in
  * the caller (a spawn failure belongs to `spawnFailureExitCode`), and it must never read as
  * success. SIGBREAK, SIGLOST and SIGINFO, the only NodeJS.Signals names missing from the
  * table, do not exist on Linux.
@@ -113,7 +113,7 @@ export function exitCodeOf(end: {
 }
 
 /**
- * The shell's answer when exec fails (DESIGN.md section 6): 127 when the program does not exist
+ * The shell's answer when exec fails (docs/design.md section 6): 127 when the program does not exist
  * (ENOENT), 126 for every other reason (EACCES: no exec bit or a directory, ENOEXEC, ENOTDIR,
  * ...), as bash and dash do.
  */

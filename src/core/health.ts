@@ -1,4 +1,4 @@
-// Health verdicts and the /status snapshot (DESIGN.md section 7), computed from the state
+// Health verdicts and the /status snapshot (docs/design.md section 7), computed from the state
 // only, so the HTTP layer has no logic of its own and nothing it does changes state.
 
 import { dbViewsOf, primaryHostnameOf, syncOf } from './derive.js';
@@ -28,7 +28,7 @@ function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
  * GET /health: running, app alive, and primary or a replica within --max-lag. A primary whose
  * migration failed and waits for its next try (S1 retries) is still healthy: its app serves,
  * and a failing check would only take the primary out of routing or hold the deploy while the
- * retry runs; /status and /metrics show the failure (DESIGN.md section 7, README).
+ * retry runs; /status and /metrics show the failure (docs/design.md section 7, README).
  */
 export function healthVerdict(s: SupervisorState, config: Policy): Verdict {
   const notRunning = appRunning(s);
@@ -71,7 +71,7 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
   const health = healthVerdict(s, config);
   return {
     /**
-     * The evidence contract peers read (DESIGN.md section 7): `nodeId`, `clusterId` and
+     * The evidence contract peers read (docs/design.md section 7): `nodeId`, `clusterId` and
      * `dbs[].{name, txid, pageCount, hasData, hwm}`. Versioned: a change to those fields bumps it.
      */
     evidence: 1,

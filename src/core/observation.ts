@@ -1,4 +1,4 @@
-// One immutable snapshot of what the supervisor can see (DESIGN.md section 3).
+// One immutable snapshot of what the supervisor can see (docs/design.md section 3).
 // Built by the observe shell (src/litefs/observe.ts); read by decide.
 
 import type { Lag, LitefsInfo, Position } from './litefs-types.js';

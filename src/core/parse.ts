@@ -1,4 +1,4 @@
-// Strict parsers for everything LiteFS shows us (LITEFS.md; STYLE.md point 5). Pure: no I/O,
+// Strict parsers for everything LiteFS shows us (docs/litefs-facts.md; docs/design.md section 12, point 5). Pure: no I/O,
 // no clock. A failure is a ParseResult error that says what was expected and what arrived,
 // never a silent default (litefs-js returns 0 for an unreadable `-pos`; we do not).
 
@@ -319,13 +319,13 @@ const SQLITE_MAGIC = [
   0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00,
 ];
 
-/** True iff `bytes` starts with the SQLite header string (DESIGN.md section 3, validHeader). */
+/** True iff `bytes` starts with the SQLite header string (docs/design.md section 3, validHeader). */
 export function isSqliteHeader(bytes: Uint8Array): boolean {
   if (bytes.length < SQLITE_MAGIC.length) return false;
   return SQLITE_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** What the first 100 bytes of a SQLite file say about its size (DESIGN.md section 3). */
+/** What the first 100 bytes of a SQLite file say about its size (docs/design.md section 3). */
 export interface SqliteHeader {
   /** Bytes per page (the header's 1 means 65536). */
   pageSize: number;
@@ -380,7 +380,7 @@ export function parseSqliteHeader(
   return ok({ pageSize, pageCount: undefined, pageCountFrom: 'unknown' });
 }
 
-/** The evidence fields of a supervisor's `GET /status` (DESIGN.md section 7, `evidence: 1`). */
+/** The evidence fields of a supervisor's `GET /status` (docs/design.md section 7, `evidence: 1`). */
 export interface SupervisorEvidence {
   nodeId: string | undefined;
   clusterId: string;

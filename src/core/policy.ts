@@ -42,7 +42,7 @@ export interface Policy {
   /**
    * The hostname this node's LiteFS announces in the lease: litefs.yml `lease.hostname`, else
    * the machine's host name (LiteFS's own default). A node whose LiteFS names this as the
-   * primary while not primary is in a transient, not a replica (DESIGN.md section 3, role).
+   * primary while not primary is in a transient, not a replica (docs/design.md section 3, role).
    */
   hostname: string | undefined;
   /** The app command after `--` (argv, not a shell string). */

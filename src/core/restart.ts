@@ -1,4 +1,4 @@
-// The app restart policy (DESIGN.md section 6, --restart): exponential backoff from 1 s to
+// The app restart policy (docs/design.md section 6, --restart): exponential backoff from 1 s to
 // 30 s, at most --restart-max restarts in a 10-minute window, then exit with the app's code.
 
 import type { RestartPolicy } from './policy.js';

@@ -1,4 +1,4 @@
-// The safety rules of DESIGN.md section 4, each a small pure function named after its rule,
+// The safety rules of docs/design.md section 4, each a small pure function named after its rule,
 // so a reader finds S1..S12 here by name. decide (decide.ts) is the only caller.
 
 import type { DbView } from './derive.js';
@@ -109,13 +109,13 @@ export function s2Behind(f: PrimaryFacts): string[] {
  * S13 lost history: gated dbs with data at TXID 0. LiteFS rebuilt no position from its LTX
  * files, so this node's next write is a TXID 1 snapshot that real LiteFS either sends over
  * every replica, fails with an I/O error, or (WAL mode) answers by exiting 99 with the lease
- * still held (LITEFS.md). A primary in that state is fenced until an operator repairs it.
+ * still held (docs/litefs-facts.md). A primary in that state is fenced until an operator repairs it.
  */
 export function s13HistoryLost(dbs: DbView[]): DbView[] {
   return dbs.filter((db) => db.historyLost);
 }
 
-/** The repair S13 names in its refusal and in `doctor` (LITEFS.md: export, then import). */
+/** The repair S13 names in its refusal and in `doctor` (docs/litefs-facts.md: export, then import). */
 export const HISTORY_LOST_REPAIR =
   "on the node that holds the data: `litefs export -name DB FILE`, check FILE, then `litefs import -name DB FILE` on the primary (a fresh history); or restore a backup. Never edit LiteFS's data dir by hand";
 
@@ -363,7 +363,7 @@ export interface RewindAlarm {
 /**
  * S11 rewind alarm: a replica whose new primary's copy of a gated db has a TXID below this
  * node's, or below this node's high-water mark, or is empty while this copy has data, is about
- * to be overwritten by a snapshot (LITEFS.md, replication rules).
+ * to be overwritten by a snapshot (docs/litefs-facts.md, replication rules).
  */
 export function s11Rewinds(
   own: DbView[],

@@ -1,6 +1,6 @@
 // Starts the app command directly (no shell) in its own process group with inherited stdio
-// (DESIGN.md section 6). Signals are forwarded to the whole group, so a grandchild such as the
-// `node server.js` under `npm start` or `sh -c` gets them too. Exit codes follow DESIGN.md
+// (docs/design.md section 6). Signals are forwarded to the whole group, so a grandchild such as the
+// `node server.js` under `npm start` or `sh -c` gets them too. Exit codes follow docs/design.md
 // section 9: the app's own, 128+N after signal N, 126/127 when it cannot be started.
 
 import { once } from 'node:events';
@@ -123,7 +123,7 @@ function spawnApp(file: string, args: string[], options: AppOptions) {
     detached: true,
     // No execa cleanup: it would kill the app when we exit, and its signal-exit hooks would add
     // listeners for SIGTERM/SIGINT to our process. The supervisor forwards signals itself and
-    // exits only after the app (DESIGN.md sections 6 and 9).
+    // exits only after the app (docs/design.md sections 6 and 9).
     cleanup: false,
     forceKillAfterDelay: false,
     reject: false,

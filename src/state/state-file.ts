@@ -1,4 +1,4 @@
-// The high-water-mark file (DESIGN.md section 3, S10): the largest TXID this node has seen per
+// The high-water-mark file (docs/design.md section 3, S10): the largest TXID this node has seen per
 // db in one cluster. It is what lets a node notice that its database went backwards (S2) after
 // the volume was replaced or LiteFS's data dir was wiped, so losing or misreading it must
 // never look like "no risk": a damaged file is reported and kept aside, and the node falls back
@@ -60,13 +60,13 @@ export async function loadStateFile(path: string): Promise<HwmLoad> {
 
 const TOP_KEYS = new Set(['version', 'clusterId', 'dbs']);
 const DB_KEYS = new Set(['txid', 'updatedAt']);
-// `%016x`, like LiteFS prints TXIDs (LITEFS.md): a uint64 does not fit a JSON number exactly.
+// `%016x`, like LiteFS prints TXIDs (docs/litefs-facts.md): a uint64 does not fit a JSON number exactly.
 const HEX16 = /^[0-9a-f]{16}$/;
 // What Date.prototype.toISOString writes, also accepting an explicit offset and no fraction.
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * Parses the file's text strictly (STYLE.md point 5): version 1, a string cluster ID, and a
+ * Parses the file's text strictly (docs/design.md section 12, point 5): version 1, a string cluster ID, and a
  * map of db name -> `{ txid: "<16 lowercase hex>", updatedAt: "<ISO 8601>" }`; unknown keys
  * are errors. A file this version cannot fully understand must not be half-trusted: a
  * misread HWM could let an empty database through (S2).
@@ -150,7 +150,7 @@ interface Queue {
 const queues = new Map<string, Queue>();
 
 /**
- * Writes the file atomically (DESIGN.md section 3): `<path>.tmp-<pid>` in the same directory,
+ * Writes the file atomically (docs/design.md section 3): `<path>.tmp-<pid>` in the same directory,
  * fsync, rename over `path`, fsync the directory, so a crash leaves the old file or the new
  * one, never a torn one (which S10 would then have to move aside, losing the HWM). Creates the
  * parent directory (0755) if missing.

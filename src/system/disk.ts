@@ -1,5 +1,5 @@
 // Free space of a filesystem (S8 backups, S9 disk guard), plus the small filesystem helpers the
-// state file and backups share. The FUSE mount does not report real free space (DESIGN.md S9),
+// state file and backups share. The FUSE mount does not report real free space (docs/design.md S9),
 // so callers pass the LiteFS data dir or the backup dir. diskSpace never throws: a failed
 // measurement is a `{ ok: false }` value the caller can report.
 

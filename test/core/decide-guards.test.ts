@@ -1,4 +1,4 @@
-// decide, the data-loss guards of DESIGN.md section 4: S2 (HWM and peers), S3 (bootstrap),
+// decide, the data-loss guards of docs/design.md section 4: S2 (HWM and peers), S3 (bootstrap),
 // S4 (fence and handoff), S5 (sync-first promotion), S7 (promotion while running), S8
 // (backups), S9 (disk guard), S11 (rewind alarm) and the high-water mark itself. Each rule is
 // shown allowing and refusing.

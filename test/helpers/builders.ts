@@ -1,4 +1,4 @@
-// Builders for core tests: a config with DESIGN.md's defaults and observations of a node in
+// Builders for core tests: a config with docs/design.md's defaults and observations of a node in
 // a given situation, so each table row states only what matters to it.
 
 import type { Config } from '../../src/config/types.js';

@@ -1,4 +1,4 @@
-// The Supervisor with every I/O faked and a virtual clock (STYLE.md point 3, as concurrently
+// The Supervisor with every I/O faked and a virtual clock (docs/design.md section 12, point 3, as concurrently
 // tests its restart policy): timers fire only when a test advances the clock, each app the
 // supervisor starts is a record the test makes exit, and every timer ever set is kept with
 // its delay, so a test can assert exactly what was scheduled.
