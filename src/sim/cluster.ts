@@ -1,8 +1,8 @@
 // A small LiteFS cluster on one machine, for tests and the incident demo (docs/design.md section 11):
 // several FakeLitefs nodes (each with its own HTTP port and mount dir) that share one cluster ID
 // and one Consul-like lease, and replicate a real SQLite file by LiteFS's rules, so that a test
-// can OBSERVE data loss or its absence (docs/litefs-facts.md "Replication rules",
-// /work/shared/INCIDENT.txt).
+// can OBSERVE data loss or its absence (docs/litefs-facts.md "Replication rules":
+// the seed incident).
 //
 // What is modelled, and where in superfly/litefs it comes from:
 // - the lease (store.go monitorLease, consul/consul.go): one holder at most; handoff to a
