@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes the option reference in docs/configuration.md (between the config-reference markers)
 // from the one option table, src/config/schema.ts OPTIONS, so the reference cannot drift from
-// what the parser accepts (STYLE.md point 4). test/ship/config-reference.test.ts renders it
+// what the parser accepts (docs/design.md section 12, point 4). test/ship/config-reference.test.ts renders it
 // again from the source and fails when the file is stale.
 //
 //   npm run build && node scripts/gen-config-reference.mjs          # rewrite the file

@@ -1,16 +1,18 @@
 // The runner: one event loop that feeds inputs to decide and carries out its actions.
 // Every input (a poll, an /events message, a child exit, a signal, a timer) goes through
 // dispatch -> decide -> execute, one at a time, so the state only ever changes in decide.
-// All I/O is passed in (STYLE.md point 3): tests drive it with fakes and a virtual clock.
+// All I/O is passed in (docs/design.md section 12, point 3): tests drive it with fakes and a virtual clock.
 
 import type { Config } from './config/types.js';
 import { decide } from './core/decide.js';
+import { EXIT } from './core/exit-code.js';
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
 import type { PeerReport } from './core/peer-types.js';
 import {
   type Action,
+  type BackupResult,
   type CommandKind,
   type Input,
   initialState,
@@ -20,7 +22,6 @@ import {
 
 /** Lines of a command's output kept for its failure message (S1 retries, issue 12). */
 const OUTPUT_TAIL_LINES = 5;
-export const EXIT_INTERNAL = 70;
 
 export interface Clock {
   now(): number;
@@ -93,16 +94,16 @@ export interface SupervisorDeps {
   }): Promise<{ ok: true; app: RunningApp } | { ok: false; exitCode: number; error: string }>;
   /** The environment children inherit. */
   env: NodeJS.ProcessEnv;
-  // The guards of DESIGN.md section 4 (absent in standalone mode and in some tests).
+  // The guards of docs/design.md section 4 (absent in standalone mode and in some tests).
   loadHwm?: () => Promise<HwmLoad>;
   persistHwm?: (file: HwmFile) => Promise<void>;
   askPeers?: () => Promise<PeerReport>;
   promote?: () => Promise<{ ok: boolean; status?: number | undefined; error?: string | undefined }>;
   handoff?: (nodeId: string) => Promise<{ ok: boolean; error?: string | undefined }>;
   backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
+  /** Called after each decision, before its actions run (the tests check invariants here). */
+  onDecision?: (prev: SupervisorState, next: SupervisorState, input: Input) => void;
 }
-
-export type BackupResult = Extract<Input, { type: 'backup-result' }>['result'];
 
 export class Supervisor {
   private state: SupervisorState;
@@ -180,6 +181,7 @@ export class Supervisor {
           this.deps.config,
           this.deps.clock.now(),
         );
+        this.deps.onDecision?.(this.state, state, next);
         this.state = state;
         for (const action of actions) this.execute(action);
       }
@@ -437,10 +439,10 @@ export class Supervisor {
   private crash(err: unknown): void {
     this.deps.logger.log(
       'error',
-      { event: 'supervisor.crash', err, exitCode: EXIT_INTERNAL },
+      { event: 'supervisor.crash', err, exitCode: EXIT.internal },
       'internal error; stopping',
     );
-    void this.finish(EXIT_INTERNAL);
+    void this.finish(EXIT.internal);
   }
 }
 

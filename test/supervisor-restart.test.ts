@@ -10,7 +10,7 @@ import { Harness, settle } from './helpers/harness.js';
 // Polls every hour: no poll timer fires in these tests, and none can be mistaken for a
 // backoff timer (the backoff never exceeds 30 s).
 const POLL = 3_600_000;
-/** DESIGN.md section 6: exponential backoff from 1 s, capped at 30 s. */
+/** docs/design.md section 6: exponential backoff from 1 s, capped at 30 s. */
 const BACKOFF = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000];
 
 /** A supervisor whose app runs (replica, nothing to migrate). */

@@ -14,9 +14,9 @@ import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
 import type { Logger } from '../supervisor.js';
 import { diskSpace } from '../system/disk.js';
-import type { AdapterDeps, Adapters } from './adapters.js';
+import { type AdapterDeps, type Adapters, peerHealthPort } from './adapters.js';
 
-/** Per peer, /info and /debug/vars together (DESIGN.md section 3: per-peer timeouts). */
+/** Per peer, /info and /debug/vars together (docs/design.md section 3: per-peer timeouts). */
 const PEER_TIMEOUT_MS = 2000;
 
 export function buildLitefsAdapters(
@@ -94,13 +94,7 @@ export function buildLitefsAdapters(
               port: litefsPort,
               selfNodeId,
               dbs: config.db,
-              // Peers run the same configuration: their supervisors answer on our port
-              // unless --peer-health-port says otherwise (DESIGN.md section 6).
-              healthPort:
-                config.peerHealthPort ??
-                (config.healthAddr !== 'off' && config.healthAddr.port !== 0
-                  ? config.healthAddr.port
-                  : undefined),
+              healthPort: peerHealthPort(config),
               timeoutMs: PEER_TIMEOUT_MS,
               now,
             });

@@ -1,4 +1,4 @@
-// The I/O adapters the supervisor is built with (STYLE.md point 3), loaded by main.ts only
+// The I/O adapters the supervisor is built with (docs/design.md section 12, point 3), loaded by main.ts only
 // after the health API listens: they pull in execa and (under LiteFS) undici, most of the
 // start-up cost. The LiteFS ones live in ./adapters-litefs.ts, imported only when needed, so
 // `--standalone` never evaluates undici (issue 15, README "Performance").
@@ -37,4 +37,18 @@ export async function buildAdapters(
   }
   const { buildLitefsAdapters } = await import('./adapters-litefs.js');
   return buildLitefsAdapters(config, logger, now, getState, processes);
+}
+
+/**
+ * The port peers' supervisors answer on: peers run the same configuration, so our own health
+ * port unless --peer-health-port says otherwise (docs/design.md, Peers); none when ours is off
+ * or chosen by the OS.
+ */
+export function peerHealthPort(config: Config): number | undefined {
+  return (
+    config.peerHealthPort ??
+    (config.healthAddr !== 'off' && config.healthAddr.port !== 0
+      ? config.healthAddr.port
+      : undefined)
+  );
 }

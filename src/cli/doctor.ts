@@ -1,10 +1,9 @@
-// `litefs-supervisor doctor`: a read-only diagnosis of this node (issue 9 item 5, DESIGN.md
+// `litefs-supervisor doctor`: a read-only diagnosis of this node (issue 9 item 5, docs/design.md
 // section 6). Gathers the facts the way the supervisor does (mount and /info, LiteFS's data dir,
 // the state file, free space, peers) and hands them to the pure diagnose() in
 // src/core/doctor.ts. It writes nothing (S12): no state-file repair (a corrupt file is only
 // reported, not moved aside), no POST to LiteFS, files opened read-only.
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.js';
 import {
@@ -19,8 +18,9 @@ import { LitefsClient } from '../litefs/client.js';
 import { readDataDir } from '../litefs/data-dir.js';
 import { observe, observeStandalone } from '../litefs/observe.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
-import { parseStateFile, sameFilesystem } from '../state/state-file.js';
-import { describeFsError, diskSpace, errorCode } from '../system/disk.js';
+import { parseStateFile, readStateFileText, sameFilesystem } from '../state/state-file.js';
+import { diskSpace } from '../system/disk.js';
+import { peerHealthPort } from './adapters.js';
 
 /** The I/O doctor uses; tests replace the volume readers (a nearly full or another volume). */
 export interface DoctorDeps {
@@ -80,11 +80,7 @@ export async function gatherDoctorFacts(config: Config, deps: DoctorDeps): Promi
             port: Number(new URL(config.litefsUrl).port || 80),
             selfNodeId: info?.nodeId,
             dbs: config.db,
-            healthPort:
-              config.peerHealthPort ??
-              (config.healthAddr !== 'off' && config.healthAddr.port !== 0
-                ? config.healthAddr.port
-                : undefined),
+            healthPort: peerHealthPort(config),
             timeoutMs: TIMEOUT_MS,
             now: deps.now,
           }),
@@ -97,14 +93,9 @@ export async function gatherDoctorFacts(config: Config, deps: DoctorDeps): Promi
 
 /** The state file, parsed strictly like the supervisor does, but never moved aside. */
 async function readStateFileOnly(path: string): Promise<StateFileRead> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'unreadable', error: `reading state file ${path}: ${describeFsError(err)}` };
-  }
-  const parsed = parseStateFile(text);
+  const read = await readStateFileText(path);
+  if (read.kind !== 'text') return read;
+  const parsed = parseStateFile(read.text);
   if (!parsed.ok) return { kind: 'corrupt', error: parsed.error };
   const dbs: Record<string, bigint> = {};
   for (const [name, entry] of Object.entries(parsed.value.dbs)) dbs[name] = entry.txid;

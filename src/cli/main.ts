@@ -3,16 +3,16 @@
 // exit with its code. Every decision is made in src/core/decide.ts; nothing here decides.
 
 import { createRequire } from 'node:module';
-import os, { hostname, userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { type ConfigError, loadConfig, nodeReadFile, parseArgs } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { FORWARDED_SIGNALS } from '../core/rules.js';
+import { EXIT, signalExitCode } from '../core/exit-code.js';
+import { FORWARDED_SIGNALS, SHUTDOWN_SIGNALS } from '../core/signals.js';
 import { initialState } from '../core/state.js';
 import { buildHealthServer, listen } from '../http/server.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
-import { EXIT_INTERNAL, Supervisor } from '../supervisor.js';
+import { Supervisor } from '../supervisor.js';
 
-const EXIT_CONFIG = 2;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version;
 
@@ -35,7 +35,7 @@ function homeDir(): string | undefined {
 /** How the process ends: with an exit code, or (a requested stop) by re-raising a signal. */
 interface Ending {
   code: number;
-  /** The stop signal to die of (DESIGN.md section 9), with the logger to say so. */
+  /** The stop signal to die of (docs/design.md section 9), with the logger to say so. */
   reraise?: { signal: NodeJS.Signals; logger: RootLogger };
 }
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number | Ending> {
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     printConfigErrors(parsed.errors);
-    return EXIT_CONFIG;
+    return EXIT.config;
   }
   // The subcommands' code is loaded only by them, never by a supervisor that runs (issue 15).
   switch (parsed.command) {
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number | Ending> {
   });
   if (!loaded.ok) {
     printConfigErrors(loaded.errors);
-    return EXIT_CONFIG;
+    return EXIT.config;
   }
   if (parsed.command === 'check') {
     await (await import('./check.js')).printPlan(loaded, VERSION);
@@ -131,10 +131,10 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
     } catch (err) {
       logger.log(
         'error',
-        { event: 'health.fail', err, exitCode: EXIT_CONFIG },
+        { event: 'health.fail', err, exitCode: EXIT.config },
         `cannot listen on --health-addr ${config.healthAddr.host}:${config.healthAddr.port}: ${(err as Error).message}; choose a free port or off`,
       );
-      return EXIT_CONFIG;
+      return EXIT.config;
     }
   }
 
@@ -153,7 +153,7 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   });
   await adapters.warnAboutStateFileVolume();
 
-  // DESIGN.md section 6: these are forwarded to the app (or end a wait); decide says which.
+  // docs/design.md section 6: these are forwarded to the app (or end a wait); decide says which.
   const running = supervisor;
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => running.dispatch({ type: 'signal', signal });
@@ -165,19 +165,11 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   await health?.close();
   await adapters.close();
   const stop = running.current.shutdown?.signal;
-  if (code !== EXIT_INTERNAL && stop !== undefined && RERAISED_SIGNALS.has(stop)) {
+  if (code !== EXIT.internal && stop !== undefined && SHUTDOWN_SIGNALS.has(stop)) {
     return { code, reraise: { signal: stop as NodeJS.Signals, logger } };
   }
   return code;
 }
-
-/**
- * The stop signals a requested stop ends by (DESIGN.md section 9). LiteFS forwards only SIGINT
- * and SIGTERM, and after forwarding one it releases the lease and unmounts only if its exec
- * process exits 0 or dies of a signal (cmd/litefs/main.go; seen on real LiteFS 0.5.11: exit 130
- * left the lease held and the mount dead). SIGHUP/SIGQUIT keep 128+N (SIGQUIT would dump core).
- */
-const RERAISED_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM']);
 
 /**
  * Ends the process by `signal`: the app's code is logged, our handlers are gone, and the
@@ -185,7 +177,7 @@ const RERAISED_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM']);
  * reads 128+N). As PID 1 the kernel ignores a signal without a handler: exit 128+N there.
  */
 function endBySignal(signal: NodeJS.Signals, appCode: number, logger: RootLogger): void {
-  const fallback = 128 + (os.constants.signals[signal] ?? 15);
+  const fallback = signalExitCode(signal);
   logger.log(
     'info',
     { event: 'supervisor.signal-exit', signal, exitCode: appCode, pid: process.pid },
@@ -210,6 +202,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(
       `litefs-supervisor: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
-    process.exit(EXIT_INTERNAL);
+    process.exit(EXIT.internal);
   },
 );

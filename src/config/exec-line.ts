@@ -1,5 +1,5 @@
 // Does a litefs.yml `exec` command run litefs-supervisor? Used for the warning about exec
-// commands that run without the supervisor's checks (DESIGN.md section 1). The line is split as
+// commands that run without the supervisor's checks (docs/design.md section 1). The line is split as
 // LiteFS splits it (shellwords, no shell), then launchers are skipped: environment assignments,
 // `env`, `exec`, `npx`, `npm exec`, `pnpm exec|dlx`, `yarn [dlx]`, `bunx`, `node [flags]`, `tini
 // --`, and `sh -c "<line>"` (whose line is checked the same way). The first program left is ours

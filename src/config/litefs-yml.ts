@@ -5,6 +5,7 @@
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ParseResult } from '../core/litefs-types.js';
+import { isRecord, showValue } from '../core/values.js';
 import type { LitefsYmlFacts } from './types.js';
 
 export type Getenv = (name: string) => string | undefined;
@@ -100,10 +101,6 @@ export function litefsYmlSearchPaths(cwd: string, home: string | undefined): str
   return paths;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 type Field<T> = { ok: true; value: T | undefined } | { ok: false; error: string };
 
 function section(doc: Record<string, unknown>, key: string): ParseResult<Record<string, unknown>> {
@@ -116,7 +113,7 @@ function section(doc: Record<string, unknown>, key: string): ParseResult<Record<
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (isRecord(v)) return 'a mapping';
-  return JSON.stringify(v) ?? String(v);
+  return showValue(v);
 }
 
 // yaml.v3 decodes any scalar into a string field (`dir: 123` is "123").

@@ -1,5 +1,5 @@
 // Command line, environment, --config and litefs.yml into one validated Config
-// (DESIGN.md section 6). Precedence: command line > environment > --config > litefs.yml >
+// (docs/design.md section 6). Precedence: command line > environment > --config > litefs.yml >
 // built-in defaults. Every bad value is reported (not just the first), naming the option,
 // where the value came from, the value and what is accepted; the CLI then exits 2.
 
@@ -28,7 +28,7 @@ import {
   parseBoolean,
   parseHealthAddr,
   parseHttpUrl,
-  showValue,
+  showReceived,
   URL_ACCEPTED,
 } from './schema.js';
 import type { Config, LitefsYmlFacts } from './types.js';
@@ -215,7 +215,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       } else {
         errors.push(
           cliError(
-            showValue(arg),
+            showReceived(arg),
             arg,
             'unexpected argument',
             'put the app command after --, like litefs-supervisor --db sqlite.db -- npm start',
@@ -263,7 +263,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         cliError(
           flag,
           value,
-          `given twice (${showValue(previous)} and ${showValue(value)})`,
+          `given twice (${showReceived(previous)} and ${showReceived(value)})`,
           'give it once',
         ),
       );
@@ -444,7 +444,7 @@ export function loadConfig(input: LoadInput): LoadResult {
               source: { layer: 'config file', path: configFile, key },
               value: key,
               accepted: 'the option names in camelCase, as listed by --help (maxLag, db, ...)',
-              message: `--config: ${showValue(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
+              message: `--config: ${showReceived(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
             });
             continue;
           }
@@ -497,7 +497,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     }
   }
 
-  // Defaults derived from litefs.yml and the environment (DESIGN.md section 6), used only
+  // Defaults derived from litefs.yml and the environment (docs/design.md section 6), used only
   // where no layer above set the option.
   const derived = new Map<string, Sourced>();
   const derive = (name: string, raw: unknown, source: ValueSource) => {
@@ -517,7 +517,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     const port = httpAddrPort(facts.httpAddr);
     if (port === undefined) {
       warnings.push(
-        `litefs.yml http.addr ${showValue(facts.httpAddr)} in ${facts.path} has no port the supervisor understands; using ${LITEFS_DEFAULT_PORT}. Pass --litefs-url if LiteFS listens elsewhere`,
+        `litefs.yml http.addr ${showReceived(facts.httpAddr)} in ${facts.path} has no port the supervisor understands; using ${LITEFS_DEFAULT_PORT}. Pass --litefs-url if LiteFS listens elsewhere`,
       );
     } else {
       derive('litefs-url', `http://127.0.0.1:${port}`, yml('http.addr'));
@@ -579,7 +579,7 @@ export function loadConfig(input: LoadInput): LoadResult {
   return { ok: true, config, litefsYml: facts, warnings, sources };
 }
 
-/** Warnings about litefs.yml settings that defeat the supervisor (DESIGN.md S5, section 1). */
+/** Warnings about litefs.yml settings that defeat the supervisor (docs/design.md S5, section 1). */
 export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
   const warnings: string[] = [];
   if (facts.leasePromote === true) {
@@ -595,7 +595,7 @@ export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
   for (const cmd of facts.execCommands) {
     if (!runsLitefsSupervisor(cmd)) {
       warnings.push(
-        `litefs.yml exec command ${showValue(cmd)} (${facts.path}) does not run litefs-supervisor: it runs without the supervisor's checks`,
+        `litefs.yml exec command ${showReceived(cmd)} (${facts.path}) does not run litefs-supervisor: it runs without the supervisor's checks`,
       );
     }
   }

@@ -1,4 +1,4 @@
-// The one table of options (DESIGN.md section 6). Flag names, environment names, --config keys,
+// The one table of options (docs/design.md section 6). Flag names, environment names, --config keys,
 // defaults, --help text and validation all come from OPTIONS, so adding an option here is the
 // whole job: parseArgs, loadConfig, helpText and the tests iterate it.
 //
@@ -11,6 +11,7 @@
 import * as z from 'zod/mini';
 import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import type { ParseResult } from '../core/litefs-types.js';
+import { showValue } from '../core/values.js';
 import type { Config, HealthAddr } from './types.js';
 
 export const ENV_PREFIX = 'LITEFS_SUPERVISOR_';
@@ -37,15 +38,13 @@ export interface Kind<T> {
   schema: z.ZodMiniType<T>;
 }
 
-/** Quotes a received value for a message. */
-export function showValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+/** Quotes a received value for a message (`nothing` when none came). */
+export function showReceived(v: unknown): string {
+  return v === undefined ? 'nothing' : showValue(v);
 }
 
 function fail<T>(value: string, problem: string, accepted: string): ParseResult<T> {
-  return { ok: false, error: `${showValue(value)} ${problem}; ${accepted}` };
+  return { ok: false, error: `${showReceived(value)} ${problem}; ${accepted}` };
 }
 
 // The command line and the environment give text; a --config file may also give YAML/JSON
@@ -53,7 +52,7 @@ function fail<T>(value: string, problem: string, accepted: string): ParseResult<
 function scalarText(accepted: string): z.ZodMiniType<string> {
   return z.pipe(
     z.transform((v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v)),
-    z.string({ error: (iss) => `${showValue(iss.input)} is not a single value; ${accepted}` }),
+    z.string({ error: (iss) => `${showReceived(iss.input)} is not a single value; ${accepted}` }),
   );
 }
 
@@ -217,10 +216,14 @@ function peers(): Kind<string> {
     for (const item of items) {
       const health = PEER_HEALTH_SUFFIX.exec(item);
       if (health && (Number(health[1]) < 1 || Number(health[1]) > 65535)) {
-        return fail(s, `has ${showValue(item)}, whose health port is not 1-65535`, PEERS_ACCEPTED);
+        return fail(
+          s,
+          `has ${showReceived(item)}, whose health port is not 1-65535`,
+          PEERS_ACCEPTED,
+        );
       }
       if (!parseHttpUrl(item.replace(PEER_HEALTH_SUFFIX, ''), PEERS_ACCEPTED).ok) {
-        return fail(s, `has ${showValue(item)}, which is not an http(s) URL`, PEERS_ACCEPTED);
+        return fail(s, `has ${showReceived(item)}, which is not an http(s) URL`, PEERS_ACCEPTED);
       }
     }
     return { ok: true, value: items.join(',') };
@@ -228,7 +231,7 @@ function peers(): Kind<string> {
 }
 
 export const DB_ACCEPTED = 'use the file name of a database in the LiteFS mount, like sqlite.db';
-// Files LiteFS keeps next to each database (LITEFS.md, "Files in the FUSE mount directory").
+// Files LiteFS keeps next to each database (docs/litefs-facts.md, "Files in the FUSE mount directory").
 const COMPANION_SUFFIXES = ['-pos', '-lock', '-journal', '-wal', '-shm'];
 
 export function parseDbName(s: string): ParseResult<string> {
@@ -259,7 +262,7 @@ function list(
       // A --config file may give one value where a list is expected: `db: sqlite.db`.
       z.transform((v: unknown) => (typeof v === 'string' ? [v] : v)),
       z.array(itemSchema, {
-        error: (iss) => `${showValue(iss.input)} is not a list; ${accepted}`,
+        error: (iss) => `${showReceived(iss.input)} is not a list; ${accepted}`,
       }),
     ),
     z.transform((values: string[], ctx) => {
@@ -269,7 +272,7 @@ function list(
         if (seen.has(v)) {
           ctx.issues.push({
             code: 'custom',
-            message: `${showValue(v)} is listed twice; list each once`,
+            message: `${showReceived(v)} is listed twice; list each once`,
             input: values,
           });
         }

@@ -3,7 +3,6 @@
 // carries the actions out and feeds the results back as inputs. Read it top to bottom:
 // first the input is recorded, then `advance` chooses the next step from the facts.
 
-import type { Config } from '../config/types.js';
 import {
   applyLitefsEvent,
   clusterIdOf,
@@ -13,20 +12,19 @@ import {
   roleOf,
   syncOf,
 } from './derive.js';
-import { signalNumber } from './exit-code.js';
+import { EXIT, signalExitCode } from './exit-code.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { Observation } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerAnswer, PeerReport } from './peer-types.js';
 import { type AnsweredPeer, handoverTarget, mostAdvancedCandidate, primaryPeer } from './peers.js';
+import type { Policy } from './policy.js';
 import { restartVerdict } from './restart.js';
 import {
   HISTORY_LOST_REPAIR,
   mayHandOverOnStop,
   migrationRetry,
   primaryChecks,
-  SHUTDOWN_SIGNALS,
-  STOP_SIGNALS,
   s1MayStartMigration,
   s5MayPromote,
   s5NewVersion,
@@ -34,6 +32,7 @@ import {
   s9DiskGuard,
   s11Rewinds,
 } from './rules.js';
+import { SHUTDOWN_SIGNALS, STOP_SIGNALS } from './signals.js';
 import {
   type Action,
   type CommandRecord,
@@ -57,7 +56,7 @@ export interface Decision {
   actions: Action[];
 }
 
-/** At most one state-file write per 5 s (DESIGN.md section 3), plus one at exit. */
+/** At most one state-file write per 5 s (docs/design.md section 3), plus one at exit. */
 const HWM_WRITE_INTERVAL_MS = 5000;
 /** S4: how often a fenced node retries the handoff; S3: how often unanswered peers are re-asked. */
 const HANDOFF_RETRY_MS = 3000;
@@ -75,13 +74,6 @@ function describePeer(p: PeerAnswer): string {
   return `${p.nodeId}${p.isPrimary ? '(primary)' : ''}${p.candidate ? '' : '(not candidate)'}[${p.evidence}]:${dbs.join('+')}`;
 }
 
-/** Exit codes of DESIGN.md section 9 that the supervisor itself chooses. */
-export const EXIT = {
-  commandFailed: 3,
-  fenced: 4,
-  syncTimeout: 5,
-} as const;
-
 /** Phases bounded by --sync-timeout (a primary that cannot read its db waits in checking). */
 const WAITING: ReadonlySet<Phase> = new Set([
   'waiting-for-litefs',
@@ -95,7 +87,7 @@ function tailOf(lines: string[] | undefined): string | undefined {
   return lines && lines.length > 0 ? lines.join('\n') : undefined;
 }
 
-export function decide(prev: SupervisorState, input: Input, config: Config, now: number): Decision {
+export function decide(prev: SupervisorState, input: Input, config: Policy, now: number): Decision {
   if (prev.exited !== undefined) return { state: prev, actions: [] };
   const d = new Draft(structuredClone(prev), config, now);
   d.record(input);
@@ -108,7 +100,7 @@ class Draft {
   readonly actions: Action[] = [];
   constructor(
     readonly s: SupervisorState,
-    readonly config: Config,
+    readonly config: Policy,
     readonly now: number,
   ) {}
 
@@ -283,7 +275,7 @@ class Draft {
     this.s.historyLost = lost.map((db) => db.name);
   }
 
-  /** DESIGN.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
+  /** docs/design.md section 3: the largest TXID seen per db; a synced replica follows its primary. */
   private updateHwm(obs: Observation): void {
     const s = this.s;
     if (this.config.standalone || !s.hwm.loaded || !obs.info.ok) return;
@@ -594,7 +586,7 @@ class Draft {
       return;
     }
     if (this.s.shutdown) {
-      // DESIGN.md section 9: the app's code (128+N after a signal) ends the run, also when
+      // docs/design.md section 9: the app's code (128+N after a signal) ends the run, also when
       // we forwarded the signal: never 0 just because the supervisor was asked to stop.
       this.exit(exitCode, 'info', 'app.exit', 'app exited after the forwarded signal', fields);
       return;
@@ -631,7 +623,7 @@ class Draft {
   }
 
   private signal(signal: string): void {
-    const exitCode = 128 + (signalNumber(signal) ?? 15);
+    const exitCode = signalExitCode(signal);
     const app = this.s.app;
     const appAlive =
       app.status === 'running' || app.status === 'starting' || app.status === 'stopping';
@@ -852,6 +844,15 @@ class Draft {
         bytes: res.bytes,
         removed: res.removed.join(',') || undefined,
       });
+      if (res.retentionError !== undefined) {
+        // The backup is written; only the pruning of older ones failed: say so, go on.
+        this.log(
+          'warn',
+          'backup.retention-fail',
+          `older backups of ${r.db} not pruned: ${res.retentionError}`,
+          { db: r.db, error: res.retentionError },
+        );
+      }
     } else if (res.kind === 'skipped') {
       this.log('warn', 'backup.skip', `backup of ${r.db} skipped: ${res.why}`, { db: r.db });
     } else if (wasPending) {
@@ -1238,7 +1239,7 @@ class Draft {
 
   /**
    * Issue 11: the handover's next step. Done once LiteFS no longer shows this node as primary
-   * (a 200 from /handoff only means the request was taken: LITEFS.md); no eligible candidate,
+   * (a 200 from /handoff only means the request was taken: docs/litefs-facts.md); no eligible candidate,
    * a failed /handoff or --handoff-timeout ends it too. Each end stops the app as before.
    */
   private handingOver(input: Input): void {
@@ -1617,7 +1618,7 @@ class Draft {
     fields: Record<string, unknown>,
   ): void {
     this.log(level, event, msg, fields);
-    // The last high-water mark write, at shutdown (DESIGN.md section 3).
+    // The last high-water mark write, at shutdown (docs/design.md section 3).
     if (this.s.hwm.loaded && this.s.hwm.dirty && !this.config.standalone) this.persistHwm();
     this.enter('stopping', msg, 'supervisor.exit', { exitCode: code });
     this.s.exited = code;

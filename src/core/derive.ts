@@ -1,19 +1,19 @@
-// What an observation means (DESIGN.md section 3): role, synced, empty.
+// What an observation means (docs/design.md section 3): role, synced, empty.
 // Pure functions; decide and the status API both use them so they never disagree.
 
-import type { Config } from '../config/types.js';
 import type { LitefsEvent } from './litefs-types.js';
 import type { DbObservation, Observation } from './observation.js';
+import type { Policy } from './policy.js';
 import type { Role } from './state.js';
 
 /**
  * primary iff /info says isPrimary. replica iff a primary is known (`.primary` readable or
  * /info primary.hostname set) and it is not this node itself (`self`: the hostnames this node's
  * LiteFS announces). A missing `.primary` alone never means primary: LiteFS also removes it
- * while no primary is known (LITEFS.md; litefs-js got this wrong). Right after a handoff, or
+ * while no primary is known (docs/litefs-facts.md; litefs-js got this wrong). Right after a handoff, or
  * when LiteFS restarts while its old lease is still held, real LiteFS shows this node as a
  * replica of its own hostname ("existing primary found ... cannot connect to self"): that is a
- * transient, `unknown`, never a synced replica (DESIGN.md section 3).
+ * transient, `unknown`, never a synced replica (docs/design.md section 3).
  */
 export function roleOf(obs: Observation | undefined, self: readonly string[] = []): Role {
   if (!obs?.info.ok) return 'unknown';
@@ -40,7 +40,7 @@ export interface SyncView {
 
 /**
  * A replica is synced when `.lag` is readable, not the "initial replication not finished"
- * value, and at most maxLag, AND every gated db is here with a replicated position (DESIGN.md
+ * value, and at most maxLag, AND every gated db is here with a replicated position (docs/design.md
  * section 3). LiteFS sends heartbeats whether or not the primary has the db, so `.lag` alone is
  * small on a replica that has no copy at all (seen on real LiteFS 0.5.11: the replica's app
  * started 2.4 s before the primary created the db). Older LiteFS has no `.lag`: then a LiteFS
@@ -110,7 +110,7 @@ export interface DbView {
   /**
    * The db holds data: 2 pages or more (a table needs a root page besides page 1), or a
    * position above TXID 0. Read from the database, not only from LiteFS's position
-   * (LITEFS.md "What a TXID does not tell you").
+   * (docs/litefs-facts.md "What a TXID does not tell you").
    */
   hasData: boolean;
   /** Data at TXID 0: LiteFS lost this db's LTX history (the seed's data holder; S13). */
@@ -123,7 +123,7 @@ export interface DbView {
 }
 
 /**
- * DESIGN.md section 3. hasData = pageCount >= 2 or TXID > 0. empty = missing, zero bytes, no
+ * docs/design.md section 3. hasData = pageCount >= 2 or TXID > 0. empty = missing, zero bytes, no
  * SQLite header, or fewer than 2 pages at TXID 0: TXID 0 alone is NOT empty (a db with pages
  * at TXID 0 lost its history). A db with a position above 0 is never empty: in WAL mode its
  * file's header can say 1 page until a checkpoint. An unreadable db is neither empty nor has
@@ -160,14 +160,14 @@ export function dbViewOf(db: DbObservation, standalone: boolean): DbView {
   };
 }
 
-export function dbViewsOf(obs: Observation | undefined, config: Config): DbView[] {
+export function dbViewsOf(obs: Observation | undefined, config: Policy): DbView[] {
   if (!obs) return [];
   return obs.dbs.map((db) => dbViewOf(db, config.standalone));
 }
 
 /**
  * Merge a LiteFS /events message into the latest observation, the way LiteFS would show
- * it in /info and the mount dir (LITEFS.md): a primaryChange sets isPrimary and the
+ * it in /info and the mount dir (docs/litefs-facts.md): a primaryChange sets isPrimary and the
  * primary's hostname (omitted while no primary is known); a tx moves that db's position.
  */
 export function applyLitefsEvent(obs: Observation, ev: LitefsEvent, now: number): Observation {

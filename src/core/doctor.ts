@@ -4,14 +4,20 @@
 // judgements are the supervisor's own (dbViewOf, peersAhead, s9DiskGuard, HISTORY_LOST_REPAIR),
 // so doctor and a running supervisor never disagree about what a db holds.
 
-import type { Config } from '../config/types.js';
 import { clusterIdOf, type DbView, dbViewOf, roleOf, syncOf } from './derive.js';
 import type { ParseResult } from './litefs-types.js';
 import type { LtxHeader } from './ltx.js';
-import type { DbObservation, DiskSpace, FileRead, Observation } from './observation.js';
+import {
+  type DbObservation,
+  type DiskSpace,
+  type FileRead,
+  freePercent,
+  type Observation,
+} from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import { describePeerDb, peersAhead } from './peers.js';
+import type { Policy } from './policy.js';
 import { HISTORY_LOST_REPAIR, s9DiskGuard } from './rules.js';
 import type { Role } from './state.js';
 
@@ -156,7 +162,7 @@ function repair(db: string, litefsUrl: string): string {
 }
 
 /** What is wrong with this node, per db and as a whole. */
-export function diagnose(f: DoctorFacts, config: Config): DoctorReport {
+export function diagnose(f: DoctorFacts, config: Policy): DoctorReport {
   const obs = f.observation;
   const findings: Finding[] = [];
   const add = (x: Finding) => findings.push(x);
@@ -219,7 +225,7 @@ function sortFindings(findings: Finding[]): Finding[] {
 
 function litefsFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   role: Role | null,
   sync: ReturnType<typeof syncOf> | undefined,
   add: (x: Finding) => void,
@@ -437,7 +443,7 @@ interface DbResult {
 
 function dbFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   name: string,
   index: number,
   role: Role | null,
@@ -677,7 +683,7 @@ function dbFindings(
 
 function stateFileFindings(
   f: DoctorFacts,
-  config: Config,
+  config: Policy,
   nodeClusterId: string,
   add: (x: Finding) => void,
 ): void {
@@ -749,9 +755,10 @@ function stateFileFindings(
   }
 }
 
-function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void): void {
+function diskFindings(f: DoctorFacts, config: Policy, add: (x: Finding) => void): void {
   const guard = s9DiskGuard(f.disk, config.minFreeDisk);
-  if (!f.disk?.ok) {
+  const free = f.disk ? freePercent(f.disk) : undefined;
+  if (!f.disk || !free?.ok) {
     add({
       id: 'disk.unknown',
       level: 'warn',
@@ -762,7 +769,6 @@ function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void)
     });
     return;
   }
-  const pct = f.disk.totalBytes > 0 ? (f.disk.freeBytes / f.disk.totalBytes) * 100 : 100;
   if (!guard.ok) {
     add({
       id: 'disk.low',
@@ -778,7 +784,7 @@ function diskFindings(f: DoctorFacts, config: Config, add: (x: Finding) => void)
   add({
     id: 'disk',
     level: 'ok',
-    summary: `${pct.toFixed(1)}% free (${f.disk.freeBytes} of ${f.disk.totalBytes} bytes) on the volume of ${f.disk.path}, --min-free-disk ${config.minFreeDisk}%`,
+    summary: `${free.pct.toFixed(1)}% free (${free.freeBytes} of ${free.totalBytes} bytes) on the volume of ${f.disk.path}, --min-free-disk ${config.minFreeDisk}%`,
     means: 'room for migrations and backups',
   });
 }

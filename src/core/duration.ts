@@ -1,5 +1,5 @@
 // Go-style durations (`500ms`, `10s`, `1h30m`), as LiteFS and Fly users already write them
-// (DESIGN.md section 6). Pure: parsing follows Go's time.ParseDuration grammar, except that
+// (docs/design.md section 6). Pure: parsing follows Go's time.ParseDuration grammar, except that
 // negatives are refused (no supervisor timeout or interval can be negative) and a bare number
 // other than `0` is refused (Go does the same: `10` could mean seconds or milliseconds).
 

@@ -1,7 +1,7 @@
-// The exit-code contract (DESIGN.md section 9, STYLE.md point 8): a child's own code, or 128+N
+// The exit-code contract (docs/design.md section 9, docs/design.md section 12, point 8): a child's own code, or 128+N
 // when signal N killed it, like a shell or tini; 126/127 when a program cannot be started.
 // Never -1, never null. Pure: the numbers are a static table rather than os.constants.signals
-// so the core imports nothing from node: (STYLE.md point 1); the tests check the table against
+// so the core imports nothing from node: (docs/design.md section 12, point 1); the tests check the table against
 // os.constants.signals.
 
 /**
@@ -49,7 +49,7 @@ export type LinuxSignal = keyof typeof LINUX_SIGNAL_NUMBERS;
 
 /**
  * What `exitCodeOf` returns when the input does not say how the child ended (neither a code nor
- * a signal we can number). It is DESIGN.md's "internal error" code: such an input is a bug in
+ * a signal we can number). It is docs/design.md's "internal error" code: such an input is a bug in
  * the caller (a spawn failure belongs to `spawnFailureExitCode`), and it must never read as
  * success. SIGBREAK, SIGLOST and SIGINFO, the only NodeJS.Signals names missing from the
  * table, do not exist on Linux.
@@ -60,11 +60,39 @@ export const UNKNOWN_EXIT_CODE = 70;
 export const EXIT_NOT_FOUND = 127;
 export const EXIT_NOT_EXECUTABLE = 126;
 
+/**
+ * The codes the supervisor itself chooses (DESIGN section 9 in docs/design.md): the one home for
+ * them, used by decide, the runner, the CLI and the process layer.
+ */
+export const EXIT = {
+  /** Bad configuration (flags, config file, litefs.yml). */
+  config: 2,
+  /** A --before/--migrate command failed or timed out, a backup failed, or the disk guard refused. */
+  commandFailed: 3,
+  /** Fenced and could not hand off (S4). */
+  fenced: 4,
+  /** LiteFS, a primary or sync not reached within --sync-timeout. */
+  syncTimeout: 5,
+  /** An internal error (a bug): never success, never a code that reads as a signal. */
+  internal: UNKNOWN_EXIT_CODE,
+} as const;
+
 /** The Linux number of a signal name, or undefined for a name Linux does not have. */
 export function signalNumber(name: string): number | undefined {
   return Object.hasOwn(LINUX_SIGNAL_NUMBERS, name)
     ? LINUX_SIGNAL_NUMBERS[name as LinuxSignal]
     : undefined;
+}
+
+/**
+ * The exit code for "ended by signal `name`": 128+N like a shell or tini. A name Linux cannot
+ * number has no such code: it is the internal-error code (70), never a guess such as 128+15,
+ * which would claim a SIGTERM that did not happen. The supervisor subscribes only to named
+ * signals (FORWARDED_SIGNALS), so 70 here means a caller passed a name it should not have.
+ */
+export function signalExitCode(name: string): number {
+  const n = signalNumber(name);
+  return n === undefined ? UNKNOWN_EXIT_CODE : 128 + n;
 }
 
 /**
@@ -75,10 +103,7 @@ export function exitCodeOf(end: {
   exitCode: number | null | undefined;
   signal: string | null | undefined;
 }): number {
-  if (end.signal !== null && end.signal !== undefined) {
-    const n = signalNumber(end.signal);
-    return n === undefined ? UNKNOWN_EXIT_CODE : 128 + n;
-  }
+  if (end.signal !== null && end.signal !== undefined) return signalExitCode(end.signal);
   if (typeof end.exitCode === 'number' && Number.isInteger(end.exitCode)) {
     // The kernel keeps only the low 8 bits of a status (exit(-1) is seen as 255, exit(300) as
     // 44); masking keeps us in 0-255 whatever a caller passes.
@@ -88,7 +113,7 @@ export function exitCodeOf(end: {
 }
 
 /**
- * The shell's answer when exec fails (DESIGN.md section 6): 127 when the program does not exist
+ * The shell's answer when exec fails (docs/design.md section 6): 127 when the program does not exist
  * (ENOENT), 126 for every other reason (EACCES: no exec bit or a directory, ENOEXEC, ENOTDIR,
  * ...), as bash and dash do.
  */

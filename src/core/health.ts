@@ -1,9 +1,9 @@
-// Health verdicts and the /status snapshot (DESIGN.md section 7), computed from the state
+// Health verdicts and the /status snapshot (docs/design.md section 7), computed from the state
 // only, so the HTTP layer has no logic of its own and nothing it does changes state.
 
-import type { Config } from '../config/types.js';
 import { dbViewsOf, primaryHostnameOf, syncOf } from './derive.js';
 import { formatTxid } from './parse.js';
+import type { Policy } from './policy.js';
 import type { SupervisorState } from './state.js';
 
 export interface Verdict {
@@ -28,9 +28,9 @@ function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
  * GET /health: running, app alive, and primary or a replica within --max-lag. A primary whose
  * migration failed and waits for its next try (S1 retries) is still healthy: its app serves,
  * and a failing check would only take the primary out of routing or hold the deploy while the
- * retry runs; /status and /metrics show the failure (DESIGN.md section 7, README).
+ * retry runs; /status and /metrics show the failure (docs/design.md section 7, README).
  */
-export function healthVerdict(s: SupervisorState, config: Config): Verdict {
+export function healthVerdict(s: SupervisorState, config: Policy): Verdict {
   const notRunning = appRunning(s);
   if (notRunning) return notRunning;
   if (s.role === 'primary') {
@@ -64,14 +64,14 @@ export function replicaVerdict(s: SupervisorState, maxLagMs: number): Verdict {
 }
 
 /** GET /status: the full JSON snapshot. */
-export function statusSnapshot(s: SupervisorState, config: Config, version: string, now: number) {
+export function statusSnapshot(s: SupervisorState, config: Policy, version: string, now: number) {
   const obs = s.observation;
   const info = obs?.info.ok ? obs.info.value : undefined;
   const sync = syncOf(obs, config.maxLagMs);
   const health = healthVerdict(s, config);
   return {
     /**
-     * The evidence contract peers read (DESIGN.md section 7): `nodeId`, `clusterId` and
+     * The evidence contract peers read (docs/design.md section 7): `nodeId`, `clusterId` and
      * `dbs[].{name, txid, pageCount, hasData, hwm}`. Versioned: a change to those fields bumps it.
      */
     evidence: 1,

@@ -1,4 +1,4 @@
-// The high-water mark file (DESIGN.md section 3): the largest TXID this node has ever seen
+// The high-water mark file (docs/design.md section 3): the largest TXID this node has ever seen
 // for each db in one cluster. Read and written by src/state/state-file.ts, judged in decide.
 
 export interface HwmFile {

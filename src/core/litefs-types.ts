@@ -1,4 +1,4 @@
-// Shapes of what LiteFS shows us (LITEFS.md). Produced by the strict parsers in
+// Shapes of what LiteFS shows us (docs/litefs-facts.md). Produced by the strict parsers in
 // src/core/parse.ts; a parse failure is a ParseResult error, never a silent default.
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };

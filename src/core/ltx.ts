@@ -1,7 +1,7 @@
 // LiteFS's LTX files, as `doctor` reads them from the data dir (LiteFS v0.5.11 with
 // github.com/superfly/ltx v0.3.13). A db's position after a LiteFS restart comes only from
 // these files (db.go Open: the highest `<min>-<max>.ltx` is applied again), so a database with
-// pages and no LTX file comes back at TXID 0: history lost (LITEFS.md "What a TXID does not
+// pages and no LTX file comes back at TXID 0: history lost (docs/litefs-facts.md "What a TXID does not
 // tell you"). Pure: names and bytes in, values out.
 
 import type { ParseResult } from './litefs-types.js';

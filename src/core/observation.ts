@@ -1,4 +1,4 @@
-// One immutable snapshot of what the supervisor can see (DESIGN.md section 3).
+// One immutable snapshot of what the supervisor can see (docs/design.md section 3).
 // Built by the observe shell (src/litefs/observe.ts); read by decide.
 
 import type { Lag, LitefsInfo, Position } from './litefs-types.js';
@@ -47,3 +47,23 @@ export interface Observation {
 export type DiskSpace =
   | { ok: true; path: string; freeBytes: number; totalBytes: number }
   | { ok: false; path: string; error: string };
+
+/**
+ * The one reading of a DiskSpace (S8, S9, doctor): the free share in percent (0..100), or why it
+ * cannot be told. A volume that reports a total of 0 bytes (/proc, some FUSE filesystems) is
+ * unmeasurable like one whose statfs failed, never "100% free".
+ */
+export function freePercent(
+  d: DiskSpace,
+): { ok: true; pct: number; freeBytes: number; totalBytes: number } | { ok: false; why: string } {
+  if (!d.ok) return { ok: false, why: d.error };
+  if (!(d.totalBytes > 0)) {
+    return { ok: false, why: `${d.path} reports a filesystem size of 0 bytes` };
+  }
+  return {
+    ok: true,
+    pct: (d.freeBytes / d.totalBytes) * 100,
+    freeBytes: d.freeBytes,
+    totalBytes: d.totalBytes,
+  };
+}

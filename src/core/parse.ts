@@ -1,4 +1,4 @@
-// Strict parsers for everything LiteFS shows us (LITEFS.md; STYLE.md point 5). Pure: no I/O,
+// Strict parsers for everything LiteFS shows us (docs/litefs-facts.md; docs/design.md section 12, point 5). Pure: no I/O,
 // no clock. A failure is a ParseResult error that says what was expected and what arrived,
 // never a silent default (litefs-js returns 0 for an unreadable `-pos`; we do not).
 
@@ -10,34 +10,10 @@ import type {
   Position,
   StoreVars,
 } from './litefs-types.js';
+import { isRecord, kindOf, showValue } from './values.js';
 
 const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
 const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
-
-/** Quote a received value for an error message, cut so a huge input cannot flood a log line. */
-function show(value: unknown): string {
-  let text: string;
-  if (typeof value === 'bigint') text = `${value}n`;
-  else if (value === undefined) text = 'undefined';
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -49,14 +25,16 @@ const HEX16 = /^[0-9a-f]{16}$/;
 function checkHex16(what: string, value: unknown): ParseResult<string> {
   if (typeof value !== 'string') {
     return fail(
-      `${what}: expected a 16-char lowercase hex string, got ${kindOf(value)} ${show(value)}`,
+      `${what}: expected a 16-char lowercase hex string, got ${kindOf(value)} ${showValue(value)}`,
     );
   }
   if (HEX16.test(value)) return ok(value);
   if (/^[0-9A-Fa-f]{16}$/.test(value)) {
-    return fail(`${what}: expected lowercase hex as LiteFS prints it (%016x), got ${show(value)}`);
+    return fail(
+      `${what}: expected lowercase hex as LiteFS prints it (%016x), got ${showValue(value)}`,
+    );
   }
-  return fail(`${what}: expected 16 lowercase hex chars, got ${show(value)}`);
+  return fail(`${what}: expected 16 lowercase hex chars, got ${showValue(value)}`);
 }
 
 /** TXID as a bigint: TXIDs are uint64 and exceed Number.MAX_SAFE_INTEGER in principle. */
@@ -87,24 +65,30 @@ const LAG_UNSYNCED = 2147483647;
 export function parseLag(text: string): ParseResult<Lag> {
   const m = LAG.exec(text);
   if (!m) {
-    return fail(`.lag: expected %+010d and a newline (e.g. "+000000042\\n"), got ${show(text)}`);
+    return fail(
+      `.lag: expected %+010d and a newline (e.g. "+000000042\\n"), got ${showValue(text)}`,
+    );
   }
   const [, sign, digits = '', newline] = m;
   if (digits.length < 9) {
-    return fail(`.lag: expected a sign and at least 9 digits (%+010d), got ${show(text)}`);
+    return fail(`.lag: expected a sign and at least 9 digits (%+010d), got ${showValue(text)}`);
   }
   if (digits.length === 9 && newline === '') {
-    return fail(`.lag: expected a trailing newline after ${show(text)}: the read looks cut short`);
+    return fail(
+      `.lag: expected a trailing newline after ${showValue(text)}: the read looks cut short`,
+    );
   }
   if (digits.length > 9 && digits.startsWith('0')) {
-    return fail(`.lag: %+010d pads to 10 chars only, got extra leading zeros in ${show(text)}`);
+    return fail(
+      `.lag: %+010d pads to 10 chars only, got extra leading zeros in ${showValue(text)}`,
+    );
   }
   const magnitude = Number(digits);
   if (!Number.isSafeInteger(magnitude)) {
-    return fail(`.lag: value out of range: ${show(text)}`);
+    return fail(`.lag: value out of range: ${showValue(text)}`);
   }
   if (sign === '-' && magnitude === 0) {
-    return fail(`.lag: Go prints zero as "+000000000", got ${show(text)}`);
+    return fail(`.lag: Go prints zero as "+000000000", got ${showValue(text)}`);
   }
   if (sign === '+' && magnitude === LAG_UNSYNCED) return ok({ kind: 'unsynced' });
   return ok({ kind: 'ms', ms: sign === '-' ? -magnitude : magnitude });
@@ -118,7 +102,7 @@ export function parsePos(text: string): ParseResult<Position> {
   const m = POS.exec(text);
   if (!m) {
     return fail(
-      `-pos: expected "<16 hex txid>/<16 hex checksum>\\n" (34 bytes), got ${text.length} bytes ${show(text)}`,
+      `-pos: expected "<16 hex txid>/<16 hex checksum>\\n" (34 bytes), got ${text.length} bytes ${showValue(text)}`,
     );
   }
   const txid = parseTxidField('-pos txid', m[1]);
@@ -133,10 +117,10 @@ export function parsePos(text: string): ParseResult<Position> {
 export function parsePrimaryFile(text: string): ParseResult<string> {
   const hostname = text.trim();
   if (hostname === '') {
-    return fail(`.primary: expected a hostname and a newline, got ${show(text)}`);
+    return fail(`.primary: expected a hostname and a newline, got ${showValue(text)}`);
   }
   if (/[\s\x00-\x1f\x7f]/.test(hostname)) {
-    return fail(`.primary: expected one hostname, got ${show(text)}`);
+    return fail(`.primary: expected one hostname, got ${showValue(text)}`);
   }
   return ok(hostname);
 }
@@ -155,31 +139,37 @@ export function parseInfo(
   headers: { litefsId?: string | undefined; clusterId?: string | undefined },
 ): ParseResult<LitefsInfo> {
   if (!isRecord(body))
-    return fail(`/info: expected a JSON object, got ${kindOf(body)} ${show(body)}`);
+    return fail(`/info: expected a JSON object, got ${kindOf(body)} ${showValue(body)}`);
   const { clusterID, isPrimary, candidate, path, primary } = body;
   if (clusterID !== undefined && typeof clusterID !== 'string') {
-    return fail(`/info: expected "clusterID" to be a string or omitted, got ${show(clusterID)}`);
+    return fail(
+      `/info: expected "clusterID" to be a string or omitted, got ${showValue(clusterID)}`,
+    );
   }
   if (typeof isPrimary !== 'boolean') {
-    return fail(`/info: expected boolean "isPrimary", got ${kindOf(isPrimary)} ${show(isPrimary)}`);
+    return fail(
+      `/info: expected boolean "isPrimary", got ${kindOf(isPrimary)} ${showValue(isPrimary)}`,
+    );
   }
   if (typeof candidate !== 'boolean') {
-    return fail(`/info: expected boolean "candidate", got ${kindOf(candidate)} ${show(candidate)}`);
+    return fail(
+      `/info: expected boolean "candidate", got ${kindOf(candidate)} ${showValue(candidate)}`,
+    );
   }
   if (typeof path !== 'string') {
-    return fail(`/info: expected string "path", got ${kindOf(path)} ${show(path)}`);
+    return fail(`/info: expected string "path", got ${kindOf(path)} ${showValue(path)}`);
   }
   if (!isRecord(primary)) {
-    return fail(`/info: expected object "primary", got ${kindOf(primary)} ${show(primary)}`);
+    return fail(`/info: expected object "primary", got ${kindOf(primary)} ${showValue(primary)}`);
   }
   if (typeof primary.hostname !== 'string') {
     return fail(
-      `/info: expected string "primary.hostname", got ${kindOf(primary.hostname)} ${show(primary.hostname)}`,
+      `/info: expected string "primary.hostname", got ${kindOf(primary.hostname)} ${showValue(primary.hostname)}`,
     );
   }
   const { litefsId, clusterId } = headers;
   if (litefsId !== undefined && !NODE_ID.test(litefsId)) {
-    return fail(`/info: expected a 16-hex-char Litefs-Id header, got ${show(litefsId)}`);
+    return fail(`/info: expected a 16-hex-char Litefs-Id header, got ${showValue(litefsId)}`);
   }
   return ok({
     clusterId: clusterID ?? '',
@@ -199,12 +189,14 @@ function parseRoleData(
 ): ParseResult<{ isPrimary: boolean; hostname: string | undefined }> {
   if (!isRecord(data)) return fail(`${type} event: expected object "data", got ${kindOf(data)}`);
   if (typeof data.isPrimary !== 'boolean') {
-    return fail(`${type} event: expected boolean "data.isPrimary", got ${show(data.isPrimary)}`);
+    return fail(
+      `${type} event: expected boolean "data.isPrimary", got ${showValue(data.isPrimary)}`,
+    );
   }
   const { hostname } = data;
   if (hostname !== undefined && (typeof hostname !== 'string' || hostname === '')) {
     return fail(
-      `${type} event: expected "data.hostname" to be a non-empty string or omitted, got ${show(hostname)}`,
+      `${type} event: expected "data.hostname" to be a non-empty string or omitted, got ${showValue(hostname)}`,
     );
   }
   return ok({ isPrimary: data.isPrimary, hostname });
@@ -226,14 +218,14 @@ export function parseEventLine(line: string): ParseResult<LitefsEvent> {
     value = JSON.parse(line);
   } catch (err) {
     return fail(
-      `event: expected one JSON object per line, got ${show(line)} (${(err as Error).message})`,
+      `event: expected one JSON object per line, got ${showValue(line)} (${(err as Error).message})`,
     );
   }
   if (!isRecord(value))
-    return fail(`event: expected a JSON object, got ${kindOf(value)} ${show(line)}`);
+    return fail(`event: expected a JSON object, got ${kindOf(value)} ${showValue(line)}`);
   const { type, data } = value;
   if (typeof type !== 'string' || type === '') {
-    return fail(`event: expected string "type", got ${show(type)} in ${show(line)}`);
+    return fail(`event: expected string "type", got ${showValue(type)} in ${showValue(line)}`);
   }
   switch (type) {
     case 'init':
@@ -244,7 +236,7 @@ export function parseEventLine(line: string): ParseResult<LitefsEvent> {
     case 'tx': {
       const { db } = value;
       if (typeof db !== 'string' || db === '') {
-        return fail(`tx event: expected non-empty string "db", got ${show(db)}`);
+        return fail(`tx event: expected non-empty string "db", got ${showValue(db)}`);
       }
       if (!isRecord(data)) return fail(`tx event: expected object "data", got ${kindOf(data)}`);
       const txid = parseTxidField('tx event data.txID', data.txID);
@@ -252,14 +244,16 @@ export function parseEventLine(line: string): ParseResult<LitefsEvent> {
       const checksum = checkHex16('tx event data.postApplyChecksum', data.postApplyChecksum);
       if (!checksum.ok) return fail(checksum.error);
       if (!isUint32(data.pageSize)) {
-        return fail(`tx event: expected uint32 "data.pageSize", got ${show(data.pageSize)}`);
+        return fail(`tx event: expected uint32 "data.pageSize", got ${showValue(data.pageSize)}`);
       }
       if (!isUint32(data.commit)) {
-        return fail(`tx event: expected uint32 "data.commit", got ${show(data.commit)}`);
+        return fail(`tx event: expected uint32 "data.commit", got ${showValue(data.commit)}`);
       }
       const { timestamp } = data;
       if (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp))) {
-        return fail(`tx event: expected RFC 3339 string "data.timestamp", got ${show(timestamp)}`);
+        return fail(
+          `tx event: expected RFC 3339 string "data.timestamp", got ${showValue(timestamp)}`,
+        );
       }
       return ok({
         type: 'tx',
@@ -285,21 +279,25 @@ export function parseEventLine(line: string): ParseResult<LitefsEvent> {
  */
 export function parseDebugVars(body: unknown): ParseResult<StoreVars> {
   if (!isRecord(body)) {
-    return fail(`/debug/vars: expected a JSON object, got ${kindOf(body)} ${show(body)}`);
+    return fail(`/debug/vars: expected a JSON object, got ${kindOf(body)} ${showValue(body)}`);
   }
   const { store } = body;
   if (!isRecord(store)) {
-    return fail(`/debug/vars: expected object "store", got ${kindOf(store)} ${show(store)}`);
+    return fail(`/debug/vars: expected object "store", got ${kindOf(store)} ${showValue(store)}`);
   }
   if (typeof store.isPrimary !== 'boolean') {
-    return fail(`/debug/vars: expected boolean "store.isPrimary", got ${show(store.isPrimary)}`);
+    return fail(
+      `/debug/vars: expected boolean "store.isPrimary", got ${showValue(store.isPrimary)}`,
+    );
   }
   if (typeof store.candidate !== 'boolean') {
-    return fail(`/debug/vars: expected boolean "store.candidate", got ${show(store.candidate)}`);
+    return fail(
+      `/debug/vars: expected boolean "store.candidate", got ${showValue(store.candidate)}`,
+    );
   }
   if (!isRecord(store.dbs)) {
     return fail(
-      `/debug/vars: expected object "store.dbs", got ${kindOf(store.dbs)} ${show(store.dbs)}`,
+      `/debug/vars: expected object "store.dbs", got ${kindOf(store.dbs)} ${showValue(store.dbs)}`,
     );
   }
   const dbs: StoreVars['dbs'] = {};
@@ -321,13 +319,13 @@ const SQLITE_MAGIC = [
   0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00,
 ];
 
-/** True iff `bytes` starts with the SQLite header string (DESIGN.md section 3, validHeader). */
+/** True iff `bytes` starts with the SQLite header string (docs/design.md section 3, validHeader). */
 export function isSqliteHeader(bytes: Uint8Array): boolean {
   if (bytes.length < SQLITE_MAGIC.length) return false;
   return SQLITE_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** What the first 100 bytes of a SQLite file say about its size (DESIGN.md section 3). */
+/** What the first 100 bytes of a SQLite file say about its size (docs/design.md section 3). */
 export interface SqliteHeader {
   /** Bytes per page (the header's 1 means 65536). */
   pageSize: number;
@@ -382,7 +380,7 @@ export function parseSqliteHeader(
   return ok({ pageSize, pageCount: undefined, pageCountFrom: 'unknown' });
 }
 
-/** The evidence fields of a supervisor's `GET /status` (DESIGN.md section 7, `evidence: 1`). */
+/** The evidence fields of a supervisor's `GET /status` (docs/design.md section 7, `evidence: 1`). */
 export interface SupervisorEvidence {
   nodeId: string | undefined;
   clusterId: string;
@@ -405,22 +403,24 @@ export interface SupervisorEvidence {
 export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
   if (!isRecord(body)) return fail(`/status: expected a JSON object, got ${kindOf(body)}`);
   if (body.evidence !== 1) {
-    return fail(`/status: expected "evidence": 1, got ${show(body.evidence)}`);
+    return fail(`/status: expected "evidence": 1, got ${showValue(body.evidence)}`);
   }
   const nodeId = body.nodeId;
   if (nodeId !== null && (typeof nodeId !== 'string' || !/^[0-9A-Fa-f]{16}$/.test(nodeId))) {
-    return fail(`/status: expected "nodeId" a 16-hex-char string or null, got ${show(nodeId)}`);
+    return fail(
+      `/status: expected "nodeId" a 16-hex-char string or null, got ${showValue(nodeId)}`,
+    );
   }
   const clusterId = body.clusterId;
   if (clusterId !== null && typeof clusterId !== 'string') {
-    return fail(`/status: expected "clusterId" a string or null, got ${show(clusterId)}`);
+    return fail(`/status: expected "clusterId" a string or null, got ${showValue(clusterId)}`);
   }
   if (!Array.isArray(body.dbs))
     return fail(`/status: expected array "dbs", got ${kindOf(body.dbs)}`);
   const dbs: SupervisorEvidence['dbs'] = {};
   for (const db of body.dbs as unknown[]) {
     if (!isRecord(db) || typeof db.name !== 'string') {
-      return fail(`/status: expected each of "dbs" an object with a "name", got ${show(db)}`);
+      return fail(`/status: expected each of "dbs" an object with a "name", got ${showValue(db)}`);
     }
     const at = `/status dbs[${db.name}]`;
     const txid = db.txid === null ? ok(0n) : parseTxidField(`${at}.txid`, db.txid);
@@ -432,10 +432,10 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
       pages !== null &&
       (typeof pages !== 'number' || !Number.isSafeInteger(pages) || pages < 0)
     ) {
-      return fail(`${at}.pageCount: expected a whole number or null, got ${show(pages)}`);
+      return fail(`${at}.pageCount: expected a whole number or null, got ${showValue(pages)}`);
     }
     if (typeof db.hasData !== 'boolean') {
-      return fail(`${at}.hasData: expected a boolean, got ${show(db.hasData)}`);
+      return fail(`${at}.hasData: expected a boolean, got ${showValue(db.hasData)}`);
     }
     dbs[db.name] = {
       txid: txid.value,
@@ -447,11 +447,11 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
   // Fields added within `evidence: 1` (issue 11): absent or null reads as unknown.
   const appVersion = body.appVersion;
   if (appVersion !== undefined && appVersion !== null && typeof appVersion !== 'string') {
-    return fail(`/status: expected "appVersion" a string or null, got ${show(appVersion)}`);
+    return fail(`/status: expected "appVersion" a string or null, got ${showValue(appVersion)}`);
   }
   const synced = body.synced;
   if (synced !== undefined && typeof synced !== 'boolean') {
-    return fail(`/status: expected "synced" a boolean, got ${show(synced)}`);
+    return fail(`/status: expected "synced" a boolean, got ${showValue(synced)}`);
   }
   const lagMs = body.lagMs;
   if (
@@ -459,7 +459,7 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
     lagMs !== null &&
     (typeof lagMs !== 'number' || !Number.isFinite(lagMs) || lagMs < 0)
   ) {
-    return fail(`/status: expected "lagMs" a non-negative number or null, got ${show(lagMs)}`);
+    return fail(`/status: expected "lagMs" a non-negative number or null, got ${showValue(lagMs)}`);
   }
   return ok({
     nodeId: nodeId ?? undefined,

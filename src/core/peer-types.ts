@@ -1,4 +1,4 @@
-// What other LiteFS nodes of the cluster told us (DESIGN.md section 3, "peers"). Produced by
+// What other LiteFS nodes of the cluster told us (docs/design.md section 3, "peers"). Produced by
 // src/litefs/peers.ts at decision points only; read by decide for S2, S3, S4 and S11.
 
 export type PeerAnswer =
@@ -30,7 +30,7 @@ export type PeerAnswer =
     }
   | { url: string; ok: false; error: string };
 
-/** What a peer shows of one db (DESIGN.md section 3, "peers"). */
+/** What a peer shows of one db (docs/design.md section 3, "peers"). */
 export interface PeerDbEvidence {
   /** Its LiteFS position (0 when LiteFS has none). */
   txid: bigint;

@@ -1,7 +1,7 @@
-// Pure questions decide asks of a PeerReport (DESIGN.md section 3, "peers"): which peers show
+// Pure questions decide asks of a PeerReport (docs/design.md section 3, "peers"): which peers show
 // that this node is behind (S2), which did not answer (S3), whom to hand the lease to (S4) and
 // whether a new primary is about to overwrite this node (S11). Evidence is what a database
-// holds (pages) as well as where LiteFS says it is (TXID): TXID 0 is not empty (LITEFS.md "What
+// holds (pages) as well as where LiteFS says it is (TXID): TXID 0 is not empty (docs/litefs-facts.md "What
 // a TXID does not tell you"). No I/O: the report is gathered by src/litefs/peers.ts.
 
 import type { DbView } from './derive.js';
@@ -14,7 +14,7 @@ export type UnansweredPeer = Extract<PeerAnswer, { ok: false }>;
 /**
  * Answering peers of `clusterId`. A peer of another cluster is another deployment's data, not
  * a copy of ours: its evidence says nothing about how far behind we are (S2) and LiteFS would
- * not let it replicate with us anyway (LITEFS.md "Replication rules"). An ID that is not known
+ * not let it replicate with us anyway (docs/litefs-facts.md "Replication rules"). An ID that is not known
  * yet ('' on either side: a fresh node, or a cluster whose ID is not assigned) proves nothing,
  * so such a peer counts: for S2, counting a peer that might be ours errs on the side of not
  * writing.
@@ -108,7 +108,7 @@ export function handoffEligible(peer: AnsweredPeer, own: DbView[]): boolean {
 
 /**
  * The peer to hand the lease to when fenced (S4): among answering same-cluster candidates
- * (LiteFS hands the lease to any connected replica, candidate or not: LITEFS.md) that are
+ * (LiteFS hands the lease to any connected replica, candidate or not: docs/litefs-facts.md) that are
  * eligible, the most advanced by evidence on the gated dbs, compared on the first db, then the
  * next: data first, then TXID, then page count. Equal evidence goes to the lowest node ID so
  * that every retry, and every node, picks the same target.
@@ -152,7 +152,7 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
  * candidate (LiteFS would hand it to a non-candidate too) that follows this node now (its
  * primary is one of `self`: LiteFS's /handoff refuses a replica that is not connected, so a
  * LiteFS-only peer is held to the same), that its supervisor, when one answers, says is synced
- * within `maxLagMs`, and that has data wherever this node has data (DESIGN.md section 4: never
+ * within `maxLagMs`, and that has data wherever this node has data (docs/design.md section 4: never
  * to an empty peer). Its TXID is not compared with this node's: the app keeps writing until
  * the lease moves, and LiteFS sends a connected replica every pending transaction before the
  * handoff frame (http/server.go handlePostStream), so the target holds at least this node's

@@ -1,7 +1,7 @@
-// The app restart policy (DESIGN.md section 6, --restart): exponential backoff from 1 s to
+// The app restart policy (docs/design.md section 6, --restart): exponential backoff from 1 s to
 // 30 s, at most --restart-max restarts in a 10-minute window, then exit with the app's code.
 
-import type { RestartPolicy } from '../config/types.js';
+import type { RestartPolicy } from './policy.js';
 
 export const RESTART_WINDOW_MS = 10 * 60 * 1000;
 const FIRST_DELAY_MS = 1000;

@@ -1,9 +1,8 @@
-// The safety rules of DESIGN.md section 4, each a small pure function named after its rule,
+// The safety rules of docs/design.md section 4, each a small pure function named after its rule,
 // so a reader finds S1..S12 here by name. decide (decide.ts) is the only caller.
 
-import type { Config } from '../config/types.js';
 import type { DbView } from './derive.js';
-import type { DiskSpace } from './observation.js';
+import { type DiskSpace, freePercent } from './observation.js';
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import {
@@ -13,6 +12,7 @@ import {
   sameCluster,
   unansweredPeers,
 } from './peers.js';
+import type { Policy } from './policy.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -109,20 +109,20 @@ export function s2Behind(f: PrimaryFacts): string[] {
  * S13 lost history: gated dbs with data at TXID 0. LiteFS rebuilt no position from its LTX
  * files, so this node's next write is a TXID 1 snapshot that real LiteFS either sends over
  * every replica, fails with an I/O error, or (WAL mode) answers by exiting 99 with the lease
- * still held (LITEFS.md). A primary in that state is fenced until an operator repairs it.
+ * still held (docs/litefs-facts.md). A primary in that state is fenced until an operator repairs it.
  */
 export function s13HistoryLost(dbs: DbView[]): DbView[] {
   return dbs.filter((db) => db.historyLost);
 }
 
-/** The repair S13 names in its refusal and in `doctor` (LITEFS.md: export, then import). */
+/** The repair S13 names in its refusal and in `doctor` (docs/litefs-facts.md: export, then import). */
 export const HISTORY_LOST_REPAIR =
   "on the node that holds the data: `litefs export -name DB FILE`, check FILE, then `litefs import -name DB FILE` on the primary (a fresh history); or restore a backup. Never edit LiteFS's data dir by hand";
 
 /** S3 bootstrap: may an empty primary that is not behind initialise a new cluster? */
 export function s3MayBootstrap(
   f: PrimaryFacts,
-  config: Config,
+  config: Policy,
 ): { allowed: true } | { allowed: false; wait: boolean; why: string; action: string } {
   if (config.bootstrap === 'force') return { allowed: true };
   if (config.bootstrap === 'never') {
@@ -158,7 +158,7 @@ export function s3MayBootstrap(
  * (not behind its HWM or any peer), then S3 (an empty primary only initialises a new
  * cluster when nothing says data exists elsewhere).
  */
-export function primaryChecks(f: PrimaryFacts, config: Config): PrimaryVerdict {
+export function primaryChecks(f: PrimaryFacts, config: Policy): PrimaryVerdict {
   // A db we cannot read is neither empty nor safe: decide nothing about it until it reads.
   const unreadable = f.dbs.filter((db) => db.unreadable !== undefined);
   if (unreadable.length > 0) {
@@ -238,7 +238,7 @@ export function s5MayPromote(
  * could leave a new version's migrations unrun until the lease happens to reach it.
  */
 export function s5NewVersion(
-  config: Pick<Config, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
+  config: Pick<Policy, 'promoteWhen' | 'versionEnv' | 'appVersion'>,
   primary: AnsweredPeer | undefined,
 ): { ok: true; why: string } | { ok: false; why: string } {
   if (config.promoteWhen === 'always') return { ok: true, why: '--promote-when always' };
@@ -284,7 +284,7 @@ export function mayHandOverOnStop(f: {
   appRunning: boolean;
   commandRunning: boolean;
   fenced: boolean;
-  config: Pick<Config, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
+  config: Pick<Policy, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
 }): boolean {
   return (
     f.role === 'primary' &&
@@ -310,16 +310,14 @@ export function s8BackupRoom(
   expectedBytes: number,
   minFreeDiskPct: number,
 ): { kind: 'ok'; budgetBytes: number } | { kind: 'skipped'; why: string } {
-  if (!space.ok) {
+  const free = freePercent(space);
+  if (!free.ok) {
     return {
       kind: 'skipped',
-      why: `cannot tell whether the copy fits (${space.error}); not risking a full volume`,
+      why: `cannot tell whether the copy fits (${free.why}); not risking a full volume`,
     };
   }
-  const { freeBytes, totalBytes } = space;
-  if (totalBytes <= 0) {
-    return { kind: 'skipped', why: `${dir} reports a filesystem size of 0 bytes` };
-  }
+  const { freeBytes, totalBytes } = free;
   const reserveBytes = (totalBytes * minFreeDiskPct) / 100;
   const budgetBytes = Math.floor(freeBytes - reserveBytes);
   if (expectedBytes > budgetBytes) {
@@ -327,7 +325,7 @@ export function s8BackupRoom(
     return {
       kind: 'skipped',
       why:
-        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct1((freeBytes / totalBytes) * 100)}%); ` +
+        `${dir} has ${freeBytes} bytes free of ${totalBytes} (${pct1(free.pct)}%); ` +
         `writing the expected ${expectedBytes} bytes would leave ${pct1(left)}%, ` +
         `below --min-free-disk ${minFreeDiskPct}%`,
     };
@@ -345,12 +343,12 @@ export function s9DiskGuard(
   minFreePct: number,
 ): { ok: true; note?: string } | { ok: false; why: string } {
   if (!disk) return { ok: true, note: 'free disk space not measured' };
-  if (!disk.ok) return { ok: true, note: `free disk space unknown: ${disk.error}` };
-  const pct = disk.totalBytes > 0 ? (disk.freeBytes / disk.totalBytes) * 100 : 100;
-  if (pct >= minFreePct) return { ok: true };
+  const free = freePercent(disk);
+  if (!free.ok) return { ok: true, note: `free disk space unknown: ${free.why}` };
+  if (free.pct >= minFreePct) return { ok: true };
   return {
     ok: false,
-    why: `only ${pct.toFixed(1)}% free (${disk.freeBytes} of ${disk.totalBytes} bytes) on the volume of ${disk.path}, below --min-free-disk ${minFreePct}%; a migration could fill it (a full volume started the seed incident)`,
+    why: `only ${free.pct.toFixed(1)}% free (${free.freeBytes} of ${free.totalBytes} bytes) on the volume of ${disk.path}, below --min-free-disk ${minFreePct}%; a migration could fill it (a full volume started the seed incident)`,
   };
 }
 
@@ -365,7 +363,7 @@ export interface RewindAlarm {
 /**
  * S11 rewind alarm: a replica whose new primary's copy of a gated db has a TXID below this
  * node's, or below this node's high-water mark, or is empty while this copy has data, is about
- * to be overwritten by a snapshot (LITEFS.md, replication rules).
+ * to be overwritten by a snapshot (docs/litefs-facts.md, replication rules).
  */
 export function s11Rewinds(
   own: DbView[],
@@ -389,24 +387,3 @@ export function s11Rewinds(
     return [];
   });
 }
-
-/** S10: the signals that end the supervisor when no app is running to receive them. */
-export const STOP_SIGNALS: ReadonlySet<string> = new Set([
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-]);
-
-/** S10: the signals that stop the supervisor too when forwarded to a running app. */
-export const SHUTDOWN_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT']);
-
-/** DESIGN.md section 6: the signals forwarded to the app. */
-export const FORWARDED_SIGNALS = [
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-] as const;

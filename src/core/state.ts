@@ -7,7 +7,7 @@ import type { LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
 import type { PeerReport } from './peer-types.js';
 
-/** DESIGN.md section 5. */
+/** docs/design.md section 5. */
 export type Phase =
   | 'starting'
   | 'waiting-for-litefs'
@@ -76,7 +76,7 @@ export interface Shutdown {
   exitCode: number;
 }
 
-/** The high-water mark as decide keeps it (DESIGN.md section 3). */
+/** The high-water mark as decide keeps it (docs/design.md section 3). */
 export interface HwmState {
   /** False until the state file was read (or found missing/damaged). */
   loaded: boolean;
@@ -85,7 +85,7 @@ export interface HwmState {
   dbs: Record<string, bigint>;
   /**
    * S5: the largest TXID per db read from the state file or seen during this run, never
-   * lowered. `dbs` follows a synced replica's primary down (DESIGN.md section 3), on the very
+   * lowered. `dbs` follows a synced replica's primary down (docs/design.md section 3), on the very
    * observation S5 then judges, so S5 compares against this mark instead.
    */
   peak: Record<string, bigint>;
@@ -127,7 +127,7 @@ export interface HandoverState {
   signal: string;
   /** The node asked to take the lease; undefined while the peers are asked. */
   target: string | undefined;
-  /** LiteFS took the /handoff request (not yet the move: LITEFS.md). */
+  /** LiteFS took the /handoff request (not yet the move: docs/litefs-facts.md). */
   accepted: boolean;
 }
 
@@ -228,11 +228,22 @@ export type Input =
   | {
       type: 'backup-result';
       db: string;
-      result:
-        | { kind: 'written'; path: string; bytes: number; removed: string[] }
-        | { kind: 'skipped'; why: string }
-        | { kind: 'failed'; error: string };
+      result: BackupResult;
     };
+
+/** What one S8 backup came to (src/litefs/backup.ts produces it; decide logs every field). */
+export type BackupResult =
+  | {
+      kind: 'written';
+      path: string;
+      bytes: number;
+      /** Older backups of this db deleted by retention (full paths). */
+      removed: string[];
+      /** Set when retention could not list or delete something; the backup itself is fine. */
+      retentionError?: string;
+    }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'failed'; error: string };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -1,4 +1,4 @@
-// The read-only health and status API (DESIGN.md section 7). It only reads the current state
+// The read-only health and status API (docs/design.md section 7). It only reads the current state
 // through `getState`; no route changes anything. Unhealthy answers are 503 with Retry-After
 // (as fastify/under-pressure does), so Fly's checks and load balancers back off.
 
@@ -52,7 +52,7 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
   const { config, version, getState, now } = opts;
   const fresh = opts.fresh ?? (() => Promise.resolve());
   const app = Fastify({
-    logger: false, // request logging stays off (DESIGN.md section 7)
+    logger: false, // request logging stays off (docs/design.md section 7)
     bodyLimit: 1024,
     connectionTimeout: 10_000,
     requestTimeout: REQUEST_TIMEOUT_MS,

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import type { DiskSpace } from '../core/observation.js';
 import { formatTxid } from '../core/parse.js';
 import { s8BackupRoom } from '../core/rules.js';
+import type { BackupResult } from '../core/state.js';
 import { describeFsError, diskSpace, errorCode, syncDirectory } from '../system/disk.js';
 import type { ExportOptions, LitefsResult } from './client.js';
 
@@ -45,18 +46,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
 }
 
-export type BackupResult =
-  | {
-      kind: 'written';
-      path: string;
-      bytes: number;
-      /** Older backups of this db deleted by retention (full paths). */
-      removed: string[];
-      /** Set when retention could not list or delete something; the backup itself is fine. */
-      retentionError?: string;
-    }
-  | { kind: 'skipped'; why: string }
-  | { kind: 'failed'; error: string };
+/** The core's type (src/core/state.ts): one definition, so no field is dropped on the way. */
+export type { BackupResult };
 
 const BACKUP_SUFFIX = /^([0-9a-f]{16})\.(\d{8}T\d{6}Z)\.sqlite$/;
 

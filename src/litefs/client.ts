@@ -1,4 +1,4 @@
-// HTTP client for one LiteFS node's API (LITEFS.md "HTTP API"). Expected failures (node
+// HTTP client for one LiteFS node's API (docs/litefs-facts.md "HTTP API"). Expected failures (node
 // unreachable, non-200, unparsable body) come back as `{ ok: false }` values so the caller can
 // observe them; nothing here throws for them.
 
@@ -171,7 +171,7 @@ export class LitefsClient {
    * 100 bytes (page size and count), and when the header's count is stale, up to one page and
    * one byte more to tell one page from several; then closes the connection. Bounded in bytes
    * (at most 65,537) and in time (the client's timeouts). `value` undefined: LiteFS has no such
-   * db (404) or it is zero bytes (an empty body) — no copy, no data (DESIGN.md section 3).
+   * db (404) or it is zero bytes (an empty body) — no copy, no data (docs/design.md section 3).
    */
   async exportHead(name: string): Promise<LitefsResult<SqliteHeader | undefined>> {
     const path = `/export?${new URLSearchParams({ name })}`;
@@ -223,7 +223,7 @@ export class LitefsClient {
 
   /**
    * `GET /status` of the supervisor at this URL (a peer's health API): the evidence fields of
-   * DESIGN.md section 7 (`evidence: 1`), parsed strictly.
+   * docs/design.md section 7 (`evidence: 1`), parsed strictly.
    */
   async supervisorEvidence(): Promise<LitefsResult<SupervisorEvidence>> {
     const res = await this.#json({ method: 'GET', path: '/status' });

@@ -9,7 +9,7 @@
 // At start LiteFS applies the highest LTX file again to set the db's position (db.go Open); with
 // none, the position stays TXID 0 whatever the database holds. Retention never deletes the
 // newest LTX file (db.go EnforceRetention), so a db with pages and no LTX file lost its history
-// by other means (LITEFS.md "What a TXID does not tell you"). Every failure is a value.
+// by other means (docs/litefs-facts.md "What a TXID does not tell you"). Every failure is a value.
 
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
-// Watches GET /events (LITEFS.md): newline-delimited JSON, first `init`, then `primaryChange`
-// and `tx`. The stream is the fast path only (DESIGN.md section 2): polling stays the safety
+// Watches GET /events (docs/litefs-facts.md): newline-delimited JSON, first `init`, then `primaryChange`
+// and `tx`. The stream is the fast path only (docs/design.md section 2): polling stays the safety
 // net, so a cut, a 404 (LiteFS without /events) or a bad line never stops the supervisor —
 // the watcher reconnects with a capped backoff and every reconnect starts with a fresh `init`.
 

@@ -1,4 +1,4 @@
-// Builds one Observation (DESIGN.md section 3) from the LiteFS API and the FUSE mount. Reads
+// Builds one Observation (docs/design.md section 3) from the LiteFS API and the FUSE mount. Reads
 // only: the supervisor never writes to the mount or the data dir (S12). Every read runs
 // concurrently and every failure becomes a value (FileRead / info error), never a throw.
 
@@ -40,10 +40,10 @@ export async function observe(options: ObserveOptions): Promise<Observation> {
       // The client maps its failures to values; this guards an unexpected throw anyway.
       (err: unknown) => ({ ok: false as const, error: `GET /info: ${errorMessage(err)}` }),
     ),
-    // `.primary` is ENOENT on the primary and while no primary is known (LITEFS.md): absent
-    // is a normal answer, and it never means "primary" by itself (DESIGN.md section 3).
+    // `.primary` is ENOENT on the primary and while no primary is known (docs/litefs-facts.md): absent
+    // is a normal answer, and it never means "primary" by itself (docs/design.md section 3).
     readParsed(join(mountDir, '.primary'), parsePrimaryFile),
-    // `.lag` does not exist on LiteFS versions older than the file (DESIGN.md section 3).
+    // `.lag` does not exist on LiteFS versions older than the file (docs/design.md section 3).
     readParsed(join(mountDir, '.lag'), parseLag),
     Promise.all(dbs.map((name) => observeDb(mountDir, name, true))),
   ]);
@@ -72,7 +72,7 @@ async function checkMountDir(dir: string): Promise<string | undefined> {
   }
 }
 
-/** `--standalone` (DESIGN.md section 10): no LiteFS, always primary, dbs are plain files. */
+/** `--standalone` (docs/design.md section 10): no LiteFS, always primary, dbs are plain files. */
 export async function observeStandalone(options: ObserveStandaloneOptions): Promise<Observation> {
   const { mountDir, dbs, now } = options;
   const at = now();
@@ -153,7 +153,7 @@ export async function readDbFile(
   try {
     sizeBytes = (await handle.stat()).size;
     // The first 100 bytes: the magic string, and the page size and count that say whether
-    // the db holds data whatever its TXID (DESIGN.md section 3).
+    // the db holds data whatever its TXID (docs/design.md section 3).
     const header = Buffer.alloc(SQLITE_HEADER_BYTES);
     const { bytesRead } = await handle.read(header, 0, SQLITE_HEADER_BYTES, 0);
     const bytes = header.subarray(0, bytesRead);

@@ -1,4 +1,4 @@
-// Asking the other LiteFS nodes of the cluster where they are (DESIGN.md section 3, "peers"),
+// Asking the other LiteFS nodes of the cluster where they are (docs/design.md section 3, "peers"),
 // at decision points only: S2 (is any peer ahead of us?), S3 (did every peer answer?), S4
 // (whom to hand the lease to) and S11 (is a new primary behind us?). The pure questions about
 // the resulting report live in src/core/peers.ts. Nothing here throws: every failure becomes a
@@ -261,7 +261,7 @@ function healthUrlOf(litefsUrl: string, port: number | undefined): string | unde
  * One peer: its LiteFS /info (node ID, candidate, primary) and its evidence per gated db, from
  * its supervisor's /status when one answers for the same LiteFS node, else from LiteFS alone
  * (/debug/vars for the TXID, the header of /export for the pages). Evidence that cannot be read
- * makes the peer "not answered", never "empty" (DESIGN.md section 3).
+ * makes the peer "not answered", never "empty" (docs/design.md section 3).
  */
 async function askPeer(
   url: string,
@@ -285,7 +285,7 @@ async function askPeer(
   const clock = deadline(timeoutMs);
   try {
     // Asked at once, so a peer costs one round trip. /debug/vars carries no Litefs-Id
-    // (LITEFS.md "HTTP API"), so the node is identified by its /info answer.
+    // (docs/litefs-facts.md "HTTP API"), so the node is identified by its /info answer.
     const infoAnswer = settle(() => client.info(), timeoutMs);
     const statusAnswer = evidenceClient
       ? settle(() => evidenceClient.supervisorEvidence(), timeoutMs)

@@ -1,5 +1,5 @@
 // Turns one pino JSON record into the line we print. logfmt is the default because it reads
-// like LiteFS's own lines in the same `fly logs` stream (DESIGN.md section 8):
+// like LiteFS's own lines in the same `fly logs` stream (docs/design.md section 8):
 //   level=INFO msg="primary with synced database, running migrations" event=migrate.start db=sqlite.db
 
 import type { LogFormat } from '../config/types.js';

@@ -1,4 +1,4 @@
-// One pino root logger for the whole process (STYLE.md point 7), written synchronously to
+// One pino root logger for the whole process (docs/design.md section 12, point 7), written synchronously to
 // stderr so the last lines before an exit are never lost.
 
 import { writeSync } from 'node:fs';

@@ -1,11 +1,11 @@
 // Starts the app command directly (no shell) in its own process group with inherited stdio
-// (DESIGN.md section 6). Signals are forwarded to the whole group, so a grandchild such as the
-// `node server.js` under `npm start` or `sh -c` gets them too. Exit codes follow DESIGN.md
+// (docs/design.md section 6). Signals are forwarded to the whole group, so a grandchild such as the
+// `node server.js` under `npm start` or `sh -c` gets them too. Exit codes follow docs/design.md
 // section 9: the app's own, 128+N after signal N, 126/127 when it cannot be started.
 
 import { once } from 'node:events';
 import { execa } from 'execa';
-import { exitCodeOf, spawnFailureExitCode } from '../core/exit-code.js';
+import { EXIT_NOT_FOUND, exitCodeOf, spawnFailureExitCode } from '../core/exit-code.js';
 import { groupStopper, signalGroup } from './group.js';
 
 export interface AppOptions {
@@ -48,7 +48,12 @@ export async function startApp(options: AppOptions): Promise<StartAppResult> {
   const [file, ...args] = options.argv;
   if (file === undefined || file === '') {
     // A shell answers 127 to an empty command name; the config rejects it before we get here.
-    return { ok: false, exitCode: 127, error: 'no app command given', errnoCode: undefined };
+    return {
+      ok: false,
+      exitCode: EXIT_NOT_FOUND,
+      error: 'no app command given',
+      errnoCode: undefined,
+    };
   }
 
   let subprocess: ReturnType<typeof spawnApp>;
@@ -118,7 +123,7 @@ function spawnApp(file: string, args: string[], options: AppOptions) {
     detached: true,
     // No execa cleanup: it would kill the app when we exit, and its signal-exit hooks would add
     // listeners for SIGTERM/SIGINT to our process. The supervisor forwards signals itself and
-    // exits only after the app (DESIGN.md sections 6 and 9).
+    // exits only after the app (docs/design.md sections 6 and 9).
     cleanup: false,
     forceKillAfterDelay: false,
     reject: false,

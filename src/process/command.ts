@@ -1,4 +1,4 @@
-// Runs one `--before`/`--migrate` command (DESIGN.md section 6): `/bin/sh -c` with the env we
+// Runs one `--before`/`--migrate` command (docs/design.md section 6): `/bin/sh -c` with the env we
 // are given, in its own process group, output passed on line by line. Stopping it (S6 lease
 // lost, S10 signal forwarded, or its timeout) signals the whole group, then SIGKILLs the group.
 

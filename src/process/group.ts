@@ -1,5 +1,5 @@
-// Signals go to a child's whole process group, never to the child alone (DESIGN.md section 6,
-// STYLE.md point 8): Debian's /bin/sh is dash, which does not exec the last command of `sh -c`,
+// Signals go to a child's whole process group, never to the child alone (docs/design.md section 6,
+// docs/design.md section 12, point 8): Debian's /bin/sh is dash, which does not exec the last command of `sh -c`,
 // so a signal sent only to the shell never reaches `node migrate.js`. Children are spawned with
 // `detached: true` (setsid), which makes the group ID equal to the child's pid.
 
@@ -68,7 +68,7 @@ function isLiveMember(procPid: string, pgid: number): boolean {
   return Number(pgrp) === pgid && state !== 'Z' && state !== 'X';
 }
 
-/** SIGTERM, then SIGKILL after a delay, for one process group (STYLE.md point 8). */
+/** SIGTERM, then SIGKILL after a delay, for one process group (docs/design.md section 12, point 8). */
 export interface GroupStopper {
   /**
    * Sends `signal` to the group now and, unless it is SIGKILL, schedules a SIGKILL to the group

@@ -1,8 +1,8 @@
-// A small LiteFS cluster on one machine, for tests and the incident demo (DESIGN.md section 11):
+// A small LiteFS cluster on one machine, for tests and the incident demo (docs/design.md section 11):
 // several FakeLitefs nodes (each with its own HTTP port and mount dir) that share one cluster ID
 // and one Consul-like lease, and replicate a real SQLite file by LiteFS's rules, so that a test
-// can OBSERVE data loss or its absence (LITEFS.md "Replication rules that decide data loss",
-// /work/shared/INCIDENT.txt).
+// can OBSERVE data loss or its absence (docs/litefs-facts.md "Replication rules":
+// the seed incident).
 //
 // What is modelled, and where in superfly/litefs it comes from:
 // - the lease (store.go monitorLease, consul/consul.go): one holder at most; handoff to a
@@ -572,7 +572,7 @@ export class FakeCluster {
     // store.go Handoff nor the handed-off AcquireExisting in monitorLease does.
     if (!target.fake.candidate) reason += ' (target is not a candidate: LiteFS does not check)';
     void this.#enqueue(async () => {
-      // The answer goes out before the role changes (LITEFS.md HTTP API).
+      // The answer goes out before the role changes (docs/litefs-facts.md HTTP API).
       await this.#sleep(0);
       if (this.#closed || this.#leaseHolder !== name) return;
       const from = this.#release();

@@ -1,4 +1,4 @@
-// `npm run demo:incident`: the seed incident (shared/INCIDENT.txt) replayed twice on the
+// `npm run demo:incident`: the seed incident (docs/litefs-facts.md, "Replication rules") replayed twice on the
 // simulated two-node LiteFS cluster (src/sim/cluster.ts, which follows LiteFS's replication
 // rules). First with LiteFS's exec block: the data is lost. Then with litefs-supervisor as the
 // exec command: the empty node refuses to write, hands the lease back, and nothing is lost.

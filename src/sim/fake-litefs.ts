@@ -1,5 +1,5 @@
-// A fake LiteFS node for adapter and end-to-end tests (DESIGN.md section 11): the HTTP API of
-// LITEFS.md on 127.0.0.1 (port 0) plus a temp "mount dir" holding `.primary`, `.lag`, `<db>`
+// A fake LiteFS node for adapter and end-to-end tests (docs/design.md section 11): the HTTP API of
+// docs/litefs-facts.md on 127.0.0.1 (port 0) plus a temp "mount dir" holding `.primary`, `.lag`, `<db>`
 // and `<db>-pos`. Setters change the HTTP answers, the files and the /events stream together,
 // in the order real LiteFS does (store.go setLease / setPrimaryInfo, fuse/*.go).
 

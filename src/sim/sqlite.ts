@@ -1,5 +1,5 @@
 // Real SQLite files for the cluster tests and the incident demo: a `User` table like the one
-// the seed incident lost (/work/shared/INCIDENT.txt: `SELECT COUNT(*) FROM User;` -> 0).
+// the seed incident lost (docs/litefs-facts.md, "Replication rules": `SELECT COUNT(*) FROM User;` -> 0).
 // better-sqlite3 is a devDependency, so it is loaded on first use, never when the CLI imports
 // anything: src/sim is only used by tests and the demo.
 

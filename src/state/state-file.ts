@@ -1,4 +1,4 @@
-// The high-water-mark file (DESIGN.md section 3, S10): the largest TXID this node has seen per
+// The high-water-mark file (docs/design.md section 3, S10): the largest TXID this node has seen per
 // db in one cluster. It is what lets a node notice that its database went backwards (S2) after
 // the volume was replaced or LiteFS's data dir was wiped, so losing or misreading it must
 // never look like "no risk": a damaged file is reported and kept aside, and the node falls back
@@ -10,9 +10,24 @@ import { dirname, resolve } from 'node:path';
 import type { HwmFile, HwmLoad } from '../core/hwm-types.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { formatTxid } from '../core/parse.js';
+import { isRecord, kindOf, showValue } from '../core/values.js';
 import { describeFsError, errorCode, statNearest, syncDirectory } from '../system/disk.js';
 
 // --- load ------------------------------------------------------------------------------------
+
+/** The state file's text, or why there is none (ENOENT: `missing`; any other error: `unreadable`). */
+export async function readStateFileText(
+  path: string,
+): Promise<
+  { kind: 'text'; text: string } | { kind: 'missing' } | { kind: 'unreadable'; error: string }
+> {
+  try {
+    return { kind: 'text', text: await readFile(path, 'utf8') };
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'unreadable', error: `reading state file ${path}: ${describeFsError(err)}` };
+  }
+}
 
 /**
  * Reads and strictly parses the state file. Never throws (S10):
@@ -23,13 +38,9 @@ import { describeFsError, errorCode, statNearest, syncDirectory } from '../syste
  *   may be fine and only temporarily out of reach.
  */
 export async function loadStateFile(path: string): Promise<HwmLoad> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'unreadable', error: `reading state file ${path}: ${describeFsError(err)}` };
-  }
+  const read = await readStateFileText(path);
+  if (read.kind !== 'text') return read;
+  const text = read.text;
   const parsed = parseStateFile(text);
   if (parsed.ok) return { kind: 'ok', file: parsed.value };
   const error = `state file ${path} is corrupt: ${parsed.error}`;
@@ -49,13 +60,13 @@ export async function loadStateFile(path: string): Promise<HwmLoad> {
 
 const TOP_KEYS = new Set(['version', 'clusterId', 'dbs']);
 const DB_KEYS = new Set(['txid', 'updatedAt']);
-// `%016x`, like LiteFS prints TXIDs (LITEFS.md): a uint64 does not fit a JSON number exactly.
+// `%016x`, like LiteFS prints TXIDs (docs/litefs-facts.md): a uint64 does not fit a JSON number exactly.
 const HEX16 = /^[0-9a-f]{16}$/;
 // What Date.prototype.toISOString writes, also accepting an explicit offset and no fraction.
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * Parses the file's text strictly (STYLE.md point 5): version 1, a string cluster ID, and a
+ * Parses the file's text strictly (docs/design.md section 12, point 5): version 1, a string cluster ID, and a
  * map of db name -> `{ txid: "<16 lowercase hex>", updatedAt: "<ISO 8601>" }`; unknown keys
  * are errors. A file this version cannot fully understand must not be half-trusted: a
  * misread HWM could let an empty database through (S2).
@@ -65,35 +76,35 @@ export function parseStateFile(text: string): ParseResult<HwmFile> {
   try {
     body = JSON.parse(text);
   } catch (err) {
-    return fail(`expected JSON, got ${show(text)} (${(err as Error).message})`);
+    return fail(`expected JSON, got ${showValue(text)} (${(err as Error).message})`);
   }
   if (!isRecord(body)) return fail(`expected a JSON object, got ${kindOf(body)}`);
   for (const key of Object.keys(body)) {
-    if (!TOP_KEYS.has(key)) return fail(`unknown key ${show(key)}`);
+    if (!TOP_KEYS.has(key)) return fail(`unknown key ${showValue(key)}`);
   }
-  if (body.version !== 1) return fail(`version: expected 1, got ${show(body.version)}`);
+  if (body.version !== 1) return fail(`version: expected 1, got ${showValue(body.version)}`);
   if (typeof body.clusterId !== 'string') {
     return fail(`clusterId: expected a string, got ${kindOf(body.clusterId)}`);
   }
   if (!isRecord(body.dbs)) return fail(`dbs: expected an object, got ${kindOf(body.dbs)}`);
   const dbs: [string, { txid: bigint; updatedAt: string }][] = [];
   for (const [name, entry] of Object.entries(body.dbs)) {
-    const where = `dbs[${show(name)}]`;
+    const where = `dbs[${showValue(name)}]`;
     if (name === '') return fail('dbs: empty database name');
     if (!isRecord(entry)) return fail(`${where}: expected an object, got ${kindOf(entry)}`);
     for (const key of Object.keys(entry)) {
-      if (!DB_KEYS.has(key)) return fail(`${where}: unknown key ${show(key)}`);
+      if (!DB_KEYS.has(key)) return fail(`${where}: unknown key ${showValue(key)}`);
     }
     const { txid, updatedAt } = entry;
     if (typeof txid !== 'string' || !HEX16.test(txid)) {
-      return fail(`${where}.txid: expected 16 lowercase hex chars, got ${show(txid)}`);
+      return fail(`${where}.txid: expected 16 lowercase hex chars, got ${showValue(txid)}`);
     }
     if (
       typeof updatedAt !== 'string' ||
       !ISO.test(updatedAt) ||
       Number.isNaN(Date.parse(updatedAt))
     ) {
-      return fail(`${where}.updatedAt: expected an ISO 8601 time, got ${show(updatedAt)}`);
+      return fail(`${where}.updatedAt: expected an ISO 8601 time, got ${showValue(updatedAt)}`);
     }
     dbs.push([name, { txid: BigInt(`0x${txid}`), updatedAt }]);
   }
@@ -139,7 +150,7 @@ interface Queue {
 const queues = new Map<string, Queue>();
 
 /**
- * Writes the file atomically (DESIGN.md section 3): `<path>.tmp-<pid>` in the same directory,
+ * Writes the file atomically (docs/design.md section 3): `<path>.tmp-<pid>` in the same directory,
  * fsync, rename over `path`, fsync the directory, so a crash leaves the old file or the new
  * one, never a torn one (which S10 would then have to move aside, losing the HWM). Creates the
  * parent directory (0755) if missing.
@@ -256,19 +267,3 @@ export async function sameFilesystem(a: string, b: string): Promise<boolean | un
 // --- helpers ---------------------------------------------------------------------------------
 
 const fail = <T>(error: string): ParseResult<T> => ({ ok: false, error });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-/** A received value for an error message, cut so a huge file cannot flood a log line. */
-function show(value: unknown): string {
-  const text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}

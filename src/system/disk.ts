@@ -1,5 +1,5 @@
 // Free space of a filesystem (S8 backups, S9 disk guard), plus the small filesystem helpers the
-// state file and backups share. The FUSE mount does not report real free space (DESIGN.md S9),
+// state file and backups share. The FUSE mount does not report real free space (docs/design.md S9),
 // so callers pass the LiteFS data dir or the backup dir. diskSpace never throws: a failed
 // measurement is a `{ ok: false }` value the caller can report.
 
@@ -47,12 +47,6 @@ export async function diskSpace(path: string): Promise<DiskSpace> {
   } catch (err) {
     return { ok: false, path, error: `free space of ${path}: ${describeFsError(err)}` };
   }
-}
-
-/** Free space in percent (0..100), or undefined when unmeasured or the size is 0 (e.g. /proc). */
-export function freePercent(d: DiskSpace): number | undefined {
-  if (!d.ok || d.totalBytes <= 0) return undefined;
-  return (d.freeBytes / d.totalBytes) * 100;
 }
 
 /** `err.code` of a Node system error, if any. */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { OPTIONS } from '../../src/config/schema.js';
 
-// DESIGN.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12);
+// docs/design.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12);
 // --promote-when, --version-env and --handoff-timeout (issue 11: deploys without a write gap).
 const DESIGNED = [
   'config',
@@ -52,7 +52,7 @@ t.test('the table holds exactly the designed options, each once', async (t) => {
   t.equal(new Set(fields).size, fields.length, 'Config fields unique');
 });
 
-t.test('built-in defaults (DESIGN.md section 6)', async (t) => {
+t.test('built-in defaults (docs/design.md section 6)', async (t) => {
   const r = loadConfig({
     mode: 'run',
     options: { db: ['a.db'] },

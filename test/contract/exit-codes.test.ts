@@ -1,4 +1,4 @@
-// The exit-code contract (DESIGN.md section 9, STYLE.md point 8), exhaustively, as tini's test
+// The exit-code contract (docs/design.md section 9, docs/design.md section 12, point 8), exhaustively, as tini's test
 // driver checks it: through the built CLI in --standalone mode with real child processes.
 // Every app exit code 0..255 passes through; death by signal N gives 128+N; 127/126 when the
 // app cannot be started. A signal to the supervisor (a requested stop) is the one case where
@@ -106,7 +106,7 @@ function start(
 /** The contract every run keeps, whatever it tests: a plain exit code, announced in the log. */
 /**
  * A requested stop (SIGINT/SIGTERM to the supervisor): the app's code is logged, and the
- * supervisor then dies of that signal (DESIGN.md section 9; LiteFS releases its lease and
+ * supervisor then dies of that signal (docs/design.md section 9; LiteFS releases its lease and
  * unmounts only after exit 0 or death by a signal).
  */
 function checkStopped(t: Test, run: Run, signal: string, appCode: number, what: string): void {
@@ -171,7 +171,7 @@ t.test('every exit code 0..255 passes through', async (t) => {
 
 t.test('death by signal N gives 128+N', async (t) => {
   const cases = [
-    // The signals the supervisor forwards (DESIGN.md section 6), then two it cannot forward.
+    // The signals the supervisor forwards (docs/design.md section 6), then two it cannot forward.
     ['SIGTERM', 15],
     ['SIGINT', 2],
     ['SIGHUP', 1],

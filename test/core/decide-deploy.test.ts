@@ -61,7 +61,7 @@ t.test('handover on stop: a primary with a synced candidate', async (t) => {
     t.match(handoffs(sim), [{ nodeId: 'BBBBBBBBBBBBBBBB' }]);
     t.same(stops(sim), [], 'asked, not moved: still running');
     sim.feed({ type: 'handoff-result', nodeId: 'BBBBBBBBBBBBBBBB', ok: true, error: undefined }, 5);
-    t.same(stops(sim), [], 'a 200 from /handoff is not the move (LITEFS.md)');
+    t.same(stops(sim), [], 'a 200 from /handoff is not the move (docs/litefs-facts.md)');
     sim.see({ role: 'primary' }, 5);
     t.same(stops(sim), [], 'still primary per /info: still waiting');
     sim.see({ role: 'replica', primary: 'node-b' }, 15);
@@ -72,7 +72,7 @@ t.test('handover on stop: a primary with a synced candidate', async (t) => {
       { fields: { nodeId: 'BBBBBBBBBBBBBBBB', durationMs: 65 } },
     );
     sim.feed({ type: 'app-exit', exitCode: 143, signal: undefined });
-    t.match(sim.last('exit'), { code: 143 }, 'ends as DESIGN.md section 9 says');
+    t.match(sim.last('exit'), { code: 143 }, 'ends as docs/design.md section 9 says');
   });
 
   t.test('the transient after a handoff (own hostname as primary) counts as moved', async (t) => {

@@ -1,4 +1,4 @@
-// decide on evidence, not only TXIDs (DESIGN.md sections 3 and 4; LITEFS.md "What a TXID does
+// decide on evidence, not only TXIDs (docs/design.md sections 3 and 4; docs/litefs-facts.md "What a TXID does
 // not tell you"): S2 and S3 with peers' pages and high-water marks, S4 handing off only to a
 // peer with at least this node's evidence and counting fenced time across flaps, S11 on an empty
 // primary, S13 lost history, and the mark never lowered on a transient. Each rule is shown

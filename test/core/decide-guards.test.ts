@@ -1,11 +1,11 @@
-// decide, the data-loss guards of DESIGN.md section 4: S2 (HWM and peers), S3 (bootstrap),
+// decide, the data-loss guards of docs/design.md section 4: S2 (HWM and peers), S3 (bootstrap),
 // S4 (fence and handoff), S5 (sync-first promotion), S7 (promotion while running), S8
 // (backups), S9 (disk guard), S11 (rewind alarm) and the high-water mark itself. Each rule is
 // shown allowing and refusing.
 
 import t from 'tap';
 import { dbViewOf } from '../../src/core/derive.js';
-import { s5MayPromote, s8BackupRoom } from '../../src/core/rules.js';
+import { s5MayPromote, s8BackupRoom, s9DiskGuard } from '../../src/core/rules.js';
 import { CLUSTER, db, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
 
 const PEERS = 'myapp.internal';
@@ -359,6 +359,25 @@ t.test('S8 backups before migrating', async (t) => {
     sim.see(ok(7n), 10);
     t.equal(sim.state.phase, 'migrating');
   });
+  t.test('a backup whose retention failed is logged, and the migration goes on', async (t) => {
+    const sim = new Sim(testConfig({ backupDir: '/b' }));
+    sim.see(ok(7n));
+    sim.feed({
+      type: 'backup-result',
+      db: 'sqlite.db',
+      result: {
+        kind: 'written',
+        path: '/b/x',
+        bytes: 8192,
+        removed: [],
+        retentionError: 'EACCES: /b/old.sqlite',
+      },
+    });
+    const warn = sim.actions.find((a) => a.type === 'log' && a.event === 'backup.retention-fail');
+    t.match(warn, { level: 'warn', fields: { db: 'sqlite.db', error: /EACCES/ } });
+    sim.see(ok(7n), 10);
+    t.equal(sim.state.phase, 'migrating');
+  });
   t.test('a skipped backup (disk) warns and goes on', async (t) => {
     const sim = new Sim(testConfig({ backupDir: '/b' }));
     sim.see(ok(7n));
@@ -407,6 +426,14 @@ t.test('S8 the backup must fit: s8BackupRoom', async (t) => {
     { kind: 'skipped', why: /cannot tell/ },
     'refuses: unmeasurable',
   );
+  t.match(
+    s8BackupRoom({ ok: true, path: '/b', freeBytes: 0, totalBytes: 0 }, '/b', 1, 10),
+    {
+      kind: 'skipped',
+      why: /cannot tell whether the copy fits \(\/b reports a filesystem size of 0 bytes\)/,
+    },
+    'refuses: a 0-byte total is unmeasurable',
+  );
 });
 
 t.test('S9 disk guard', async (t) => {
@@ -432,6 +459,17 @@ t.test('S9 disk guard', async (t) => {
     const sim = new Sim(testConfig());
     sim.see({ ...ok(7n), disk: { ok: false, path: '/x', error: 'ENOENT' } });
     t.equal(sim.state.phase, 'migrating');
+  });
+  t.test('a 0-byte total is unmeasurable, as in S8: noted, never "100% free"', async (t) => {
+    t.same(s9DiskGuard({ ok: true, path: '/x', freeBytes: 0, totalBytes: 0 }, 10), {
+      ok: true,
+      note: 'free disk space unknown: /x reports a filesystem size of 0 bytes',
+    });
+    const sim = new Sim(testConfig({ minFreeDisk: 10 }));
+    sim.see({ ...ok(7n), disk: { ok: true, path: '/x', freeBytes: 0, totalBytes: 0 } });
+    t.equal(sim.state.phase, 'migrating');
+    const confirm = sim.actions.find((a) => a.type === 'log' && a.event === 'migrate.confirm');
+    t.match(confirm, { fields: { disk: /size of 0 bytes/ } });
   });
 });
 

@@ -1,5 +1,5 @@
 // decide, table by table: every rule in scope (S1, S3's bootstrap, S6, S10, S12) shown
-// allowing and refusing, plus the waits, exits and restarts of DESIGN.md sections 5 and 9.
+// allowing and refusing, plus the waits, exits and restarts of docs/design.md sections 5 and 9.
 
 import t from 'tap';
 import { decide } from '../../src/core/decide.js';

@@ -1,8 +1,10 @@
 import { constants } from 'node:os';
 import t from 'tap';
 import {
+  EXIT,
   exitCodeOf,
   LINUX_SIGNAL_NUMBERS,
+  signalExitCode,
   signalNumber,
   spawnFailureExitCode,
   UNKNOWN_EXIT_CODE,
@@ -93,4 +95,26 @@ t.test('spawn failures map like a shell: 127 not found, 126 not executable', asy
     t.equal(spawnFailureExitCode(code), 126, code);
   }
   t.equal(spawnFailureExitCode(undefined), 126, 'no errno: found but could not run');
+});
+
+t.test(
+  'signalExitCode: 128+N for a signal Linux numbers, 70 (internal) for any other name',
+  async (t) => {
+    for (const [name, n] of Object.entries(LINUX_SIGNAL_NUMBERS)) {
+      t.equal(signalExitCode(name), 128 + n, name);
+      t.equal(
+        exitCodeOf({ exitCode: null, signal: name }),
+        signalExitCode(name),
+        `${name} via exitCodeOf`,
+      );
+    }
+    for (const name of ['SIGBOGUS', 'SIGBREAK', 'TERM', '', 'constructor']) {
+      t.equal(signalExitCode(name), UNKNOWN_EXIT_CODE, `${JSON.stringify(name)}: not 143`);
+    }
+    t.equal(UNKNOWN_EXIT_CODE, 70);
+  },
+);
+
+t.test("the supervisor's own codes, one table (docs/design.md, Exit codes)", async (t) => {
+  t.same(EXIT, { config: 2, commandFailed: 3, fenced: 4, syncTimeout: 5, internal: 70 });
 });

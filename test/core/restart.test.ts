@@ -1,4 +1,4 @@
-// The restart policy as pure functions (DESIGN.md section 6, --restart): the backoff sequence
+// The restart policy as pure functions (docs/design.md section 6, --restart): the backoff sequence
 // 1 s, 2 s, 4 s ... capped at 30 s, and the verdict for never/on-failure/always with at most
 // --restart-max restarts in a sliding 10-minute window. Then, through decide, what happens when
 // the backoff is over and the node's role changed meanwhile.

@@ -1,4 +1,4 @@
-// The evidence parsers of issue 9: the SQLite header (page size and count, DESIGN.md section 3)
+// The evidence parsers of issue 9: the SQLite header (page size and count, docs/design.md section 3)
 // and a peer supervisor's /status evidence (section 7, `evidence: 1`). Real SQLite files made
 // by better-sqlite3 check the header reading against SQLite itself.
 

@@ -5,7 +5,7 @@ import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { node, standalone } from '../helpers/standalone.js';
 import { waitFor } from '../helpers/wait.js';
 
-t.test('the health API answers as DESIGN.md section 7 says', async (t) => {
+t.test('the health API answers as docs/design.md section 7 says', async (t) => {
   const s = standalone(t);
   const cli = startCli(t, [...s.args, '--', node, `${FIXTURES}app-forever.mjs`], { env: s.env });
   await cli.waitEvent('app.started');

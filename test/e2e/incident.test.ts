@@ -79,7 +79,7 @@ t.test(
     t.equal(handoff.nodeId, cluster.node('e82').nodeId);
     await cli.waitEvent('fence.leave');
     // e82 is at TXID 0 (its history is lost): LiteFS streams nothing to d89, which has no copy
-    // of the db at all. A replica is synced only with its dbs replicated (DESIGN.md section 3),
+    // of the db at all. A replica is synced only with its dbs replicated (docs/design.md section 3),
     // so d89 waits (bounded by --sync-timeout) instead of starting its app on no database.
     const url = await cli.healthUrl();
     await waitFor(
@@ -178,7 +178,7 @@ t.test(
   '(j) S11: a new primary behind this replica raises rewind.alarm and counts it',
   async (t) => {
     const dir = t.testdir();
-    // A lease change takes about 1 s on real LiteFS (LITEFS.md, "Seen on real LiteFS": a stopped
+    // A lease change takes about 1 s on real LiteFS (docs/litefs-facts.md, "Seen on real LiteFS": a stopped
     // primary's lease is held by another candidate about 1 s later).
     const cluster = await FakeCluster.start({
       nodes: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],

@@ -7,7 +7,7 @@ import { type Cli, FIXTURES, startCli } from '../helpers/cli.js';
 import { node, signals, standalone } from '../helpers/standalone.js';
 import { waitFor } from '../helpers/wait.js';
 
-// A requested stop ends by the received signal, after logging the app's code (DESIGN.md
+// A requested stop ends by the received signal, after logging the app's code (docs/design.md
 // section 9): LiteFS releases the lease and unmounts only after exit 0 or death by a signal.
 function endedBy(
   t: Test,

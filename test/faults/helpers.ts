@@ -181,7 +181,7 @@ export async function waitState(url: string, state: string, timeoutMs = 10_000):
 
 /**
  * Sends `signal` to the supervisor and returns how it ended: the signal it died of (a requested
- * stop ends by the received signal, DESIGN.md section 9), else its exit code.
+ * stop ends by the received signal, docs/design.md section 9), else its exit code.
  */
 export async function stopWith(
   cli: Cli,
@@ -324,7 +324,7 @@ export async function fakePeer(t: Test, behaviour: PeerBehaviour): Promise<strin
 
 /** One "signal arrives in state X" case: how to get there, and what must hold after. */
 export interface SignalCase {
-  /** The state (DESIGN.md section 5) the signal must arrive in. */
+  /** The state (docs/design.md section 5) the signal must arrive in. */
   state: string;
   node: Parameters<typeof nodeRun>[1];
   extra?: string[];
@@ -365,7 +365,7 @@ export async function signalIn(t: Test, c: SignalCase, signal: NodeJS.Signals): 
   cli.child.kill(signal);
   const end = await cli.exited;
   const tookMs = Date.now() - sent;
-  t.same(end, { code: null, signal }, `ended by ${signal} (DESIGN.md section 9)`);
+  t.same(end, { code: null, signal }, `ended by ${signal} (docs/design.md section 9)`);
   t.match(
     cli.records.find((r) => r.event === 'supervisor.signal-exit'),
     { signal },

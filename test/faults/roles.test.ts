@@ -1,7 +1,7 @@
 // Role faults (issue 4): `.primary` flapping on one fake node, the lease flapping on one
 // node during its start, and the primary moving A -> B -> A within a second, several times,
 // on the simulated cluster with a supervisor on each node. Each case: alive and live
-// throughout, no migration run twice, no app restarted, the state DESIGN.md says at the end.
+// throughout, no migration run twice, no app restarted, the state docs/design.md says at the end.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

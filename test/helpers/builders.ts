@@ -1,8 +1,9 @@
-// Builders for core tests: a config with DESIGN.md's defaults and observations of a node in
+// Builders for core tests: a config with docs/design.md's defaults and observations of a node in
 // a given situation, so each table row states only what matters to it.
 
 import type { Config } from '../../src/config/types.js';
 import { decide } from '../../src/core/decide.js';
+import { checkInvariants } from '../../src/core/invariants.js';
 import type { DbObservation, DiskSpace, Observation } from '../../src/core/observation.js';
 import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
 import {
@@ -210,6 +211,10 @@ export class Sim {
     // decide must not mutate its input state
     if (JSON.stringify(before, big) !== JSON.stringify(this.state, big)) {
       throw new Error('decide mutated its input state');
+    }
+    const broken = checkInvariants(r.state, before);
+    if (broken.length > 0) {
+      throw new Error(`invariant broken after ${input.type}: ${broken.join('; ')}`);
     }
     this.state = r.state;
     this.actions.push(...r.actions);

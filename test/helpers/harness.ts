@@ -1,8 +1,9 @@
-// The Supervisor with every I/O faked and a virtual clock (STYLE.md point 3, as concurrently
+// The Supervisor with every I/O faked and a virtual clock (docs/design.md section 12, point 3, as concurrently
 // tests its restart policy): timers fire only when a test advances the clock, each app the
 // supervisor starts is a record the test makes exit, and every timer ever set is kept with
 // its delay, so a test can assert exactly what was scheduled.
 
+import { checkInvariants } from '../../src/core/invariants.js';
 import type { Observation } from '../../src/core/observation.js';
 import {
   type RunningApp,
@@ -48,6 +49,8 @@ export class Harness {
   readonly commands: { command: string; done: (code: number) => void; terminated: string[] }[] = [];
   readonly apps: FakeApp[] = [];
   readonly logs: Record<string, unknown>[] = [];
+  /** Invariants (src/core/invariants.ts) broken by any decision; each also fails the file. */
+  readonly violations: string[] = [];
   readonly deps: SupervisorDeps;
 
   constructor(over: Partial<SupervisorDeps['config']> = {}) {
@@ -114,6 +117,16 @@ export class Harness {
           terminate: (s) => rec.signals.push(`terminate:${s}`),
         };
         return { ok: true, app };
+      },
+      // Every decision the runner takes must keep the core's invariants. Thrown outside the
+      // runner's try (which would turn it into exit 70), so tap fails the file on it.
+      onDecision: (prev, next, input) => {
+        const broken = checkInvariants(next, prev);
+        if (broken.length === 0) return;
+        this.violations.push(...broken);
+        queueMicrotask(() => {
+          throw new Error(`invariant broken after ${input.type}: ${broken.join('; ')}`);
+        });
       },
     };
   }

@@ -1,4 +1,4 @@
-// Test waiting and temp dirs (STYLE.md point 9): poll with a deadline, never a fixed sleep;
+// Test waiting and temp dirs (docs/design.md section 12, point 9): poll with a deadline, never a fixed sleep;
 // one temp dir per test, because tap runs test files in parallel.
 
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The health API against hostile and clumsy clients, on a real listening socket (DESIGN.md
+// The health API against hostile and clumsy clients, on a real listening socket (docs/design.md
 // section 7): random methods and paths from a seeded PRNG, 16 KB URLs, malformed request lines
 // and headers sent raw over node:net, slow clients that trickle their request, and 2,000
 // requests at concurrency 50. Whatever arrives: a 4xx or a closed connection for a bad request,

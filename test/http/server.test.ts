@@ -1,5 +1,5 @@
 // The health API over fixed states, through fastify's inject (no sockets): the 200/503
-// table of DESIGN.md section 7, HEAD, 405, 404, and that no route changes state.
+// table of docs/design.md section 7, HEAD, 405, 404, and that no route changes state.
 
 import t from 'tap';
 import type { SupervisorState } from '../../src/core/state.js';
@@ -54,7 +54,7 @@ t.test('the 200/503 table', async (t) => {
   }
 });
 
-t.test('/status carries the snapshot of DESIGN.md section 7', async (t) => {
+t.test('/status carries the snapshot of docs/design.md section 7', async (t) => {
   const app = server(running('replica'));
   const body = (await app.inject({ url: '/status' })).json();
   for (const key of [

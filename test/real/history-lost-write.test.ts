@@ -1,6 +1,6 @@
 // Issue 10 (e): a primary whose LTX files were removed (TXID 0, every page kept: "history
 // lost", S13) takes a write, on real LiteFS 0.5.11. This test DOCUMENTS what LiteFS does, as
-// LITEFS.md "What a TXID does not tell you" describes it: the next write is TXID 1, which LiteFS
+// docs/litefs-facts.md "What a TXID does not tell you" describes it: the next write is TXID 1, which LiteFS
 // encodes as a snapshot whose pages must run 1, 2, 3, ...; a write touching page 1 and a later
 // page fails with an I/O error (and every write after it), one touching pages {1, 2} commits and
 // is sent as a snapshot over the replicas; in WAL mode LiteFS exits 99 with the lease held.

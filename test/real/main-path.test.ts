@@ -2,7 +2,7 @@
 // one migration on the primary, none on the replica, both apps up, the health routes agree
 // with LiteFS's own view; rows written on the primary are read back through both mounts.
 // Then a requested stop (SIGINT to the primary's litefs, as Fly does): the supervisor dies of
-// the signal, so LiteFS releases the lease at once and unmounts (DESIGN.md section 9).
+// the signal, so LiteFS releases the lease at once and unmounts (docs/design.md section 9).
 
 import t from 'tap';
 import { waitFor } from '../helpers/wait.js';

@@ -1,5 +1,5 @@
-// The fake LiteFS cluster follows LiteFS's replication and lease rules (LITEFS.md "Replication
-// rules that decide data loss"; http/server.go streamDB, store.go), so data loss can be
+// The fake LiteFS cluster follows LiteFS's replication and lease rules (docs/litefs-facts.md "Replication
+// rules"; http/server.go streamDB, store.go), so data loss can be
 // observed: in the history, in `-pos`, and in the row count of real SQLite files.
 
 import { execFile } from 'node:child_process';

@@ -1,7 +1,8 @@
 import { mkdirSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { diskSpace, freePercent, statNearest, syncDirectory } from '../../src/system/disk.js';
+import { freePercent } from '../../src/core/observation.js';
+import { diskSpace, statNearest, syncDirectory } from '../../src/system/disk.js';
 import { tmpDir } from '../helpers/wait.js';
 
 t.test('diskSpace of an existing dir: bavail and blocks times bsize', async (t) => {
@@ -37,12 +38,21 @@ t.test('errors are values, never throws', async (t) => {
 });
 
 t.test('freePercent', async (t) => {
-  t.equal(freePercent({ ok: true, path: '/x', freeBytes: 25, totalBytes: 200 }), 12.5);
-  t.equal(freePercent({ ok: true, path: '/x', freeBytes: 0, totalBytes: 200 }), 0);
-  t.equal(freePercent({ ok: true, path: '/proc', freeBytes: 0, totalBytes: 0 }), undefined);
-  t.equal(freePercent({ ok: false, path: '/x', error: 'EIO' }), undefined);
+  t.match(freePercent({ ok: true, path: '/x', freeBytes: 25, totalBytes: 200 }), {
+    ok: true,
+    pct: 12.5,
+  });
+  t.match(freePercent({ ok: true, path: '/x', freeBytes: 0, totalBytes: 200 }), {
+    ok: true,
+    pct: 0,
+  });
+  t.match(freePercent({ ok: true, path: '/proc', freeBytes: 0, totalBytes: 0 }), {
+    ok: false,
+    why: /size of 0 bytes/,
+  });
+  t.same(freePercent({ ok: false, path: '/x', error: 'EIO' }), { ok: false, why: 'EIO' });
   const proc = await diskSpace('/proc');
-  t.equal(proc.ok && freePercent(proc), undefined, '/proc has no size');
+  t.equal(proc.ok && freePercent(proc).ok, false, '/proc has no size');
 });
 
 t.test('syncDirectory', async (t) => {

@@ -1,0 +1,50 @@
+// The options the pure core reads (decide, rules, derive, health, doctor, restart): the core's
+// own type, so the core imports nothing from src/config. src/config/types.ts's `Config`
+// extends it, so the loaded configuration is a Policy as it stands. Durations are milliseconds.
+
+export type Bootstrap = 'auto' | 'never' | 'force';
+export type OnPromotion = 'migrate' | 'none';
+export type PromoteWhen = 'new-version' | 'always';
+export type RestartPolicy = 'never' | 'on-failure' | 'always';
+
+export interface Policy {
+  mountDir: string;
+  litefsUrl: string;
+  db: string[];
+  migrateTimeoutMs: number;
+  /** S1: retries of a failed --migrate command (backoff 1 s, 2 s, 4 s...). */
+  migrateRetries: number;
+  promote: boolean;
+  promoteTimeoutMs: number;
+  onPromotion: OnPromotion;
+  /** Issue 11: when --promote asks for the lease. */
+  promoteWhen: PromoteWhen;
+  /** Environment variable holding this app version (--version-env). */
+  versionEnv: string;
+  /** This node's app version: the value of --version-env; undefined when unset or empty. */
+  appVersion: string | undefined;
+  /** Issue 11: handover on stop, bounded by this; 0 = off. */
+  handoffTimeoutMs: number;
+  bootstrap: Bootstrap;
+  peers: string | undefined;
+  peerWaitMs: number;
+  stateFile: string;
+  fenceTimeoutMs: number;
+  backupDir: string | undefined;
+  minFreeDisk: number;
+  maxLagMs: number;
+  /** 0 = wait forever. */
+  syncTimeoutMs: number;
+  restart: RestartPolicy;
+  restartMax: number;
+  shutdownTimeoutMs: number;
+  standalone: boolean;
+  /**
+   * The hostname this node's LiteFS announces in the lease: litefs.yml `lease.hostname`, else
+   * the machine's host name (LiteFS's own default). A node whose LiteFS names this as the
+   * primary while not primary is in a transient, not a replica (docs/design.md section 3, role).
+   */
+  hostname: string | undefined;
+  /** The app command after `--` (argv, not a shell string). */
+  command: string[];
+}
