@@ -8,6 +8,7 @@ import {
   clusterIdOf,
   type DbView,
   dbViewsOf,
+  mergePoll,
   primaryHostnameOf,
   roleOf,
   syncOf,
@@ -109,7 +110,7 @@ class Draft {
   record(input: Input): void {
     switch (input.type) {
       case 'observation':
-        this.observe(input.observation);
+        this.observe(mergePoll(this.s.observation, input.observation));
         return;
       case 'litefs-event':
         if (this.s.observation) {

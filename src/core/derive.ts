@@ -177,6 +177,7 @@ export function applyLitefsEvent(obs: Observation, ev: LitefsEvent, now: number)
     return {
       ...obs,
       at: now,
+      roleAt: now,
       info: {
         ok: true,
         value: { ...obs.info.value, isPrimary: ev.isPrimary, primaryHostname: hostname },
@@ -193,12 +194,48 @@ export function applyLitefsEvent(obs: Observation, ev: LitefsEvent, now: number)
         ? {
             ...db,
             pos: { kind: 'present' as const, value: { txid: ev.txid, checksum: ev.checksum } },
+            posAt: now,
           }
         : db,
     );
     return { ...obs, at: now, dbs };
   }
   return obs;
+}
+
+/**
+ * A poll reads /info and the mount over some milliseconds; an /events message that arrived
+ * meanwhile is newer than what the poll read. So the parts an event set after the poll began
+ * (the role, a db's position) are kept, and the poll gives the rest. Seen on real LiteFS: a
+ * node that had just become primary wrote TXID 13 (the event raised the high-water mark), then
+ * a poll started before that write said 12, and S2 fenced a healthy primary as "behind its
+ * high-water mark".
+ */
+export function mergePoll(prev: Observation | undefined, poll: Observation): Observation {
+  if (!prev) return poll;
+  let merged = poll;
+  if (prev.roleAt !== undefined && prev.roleAt > poll.at && prev.info.ok && poll.info.ok) {
+    merged = {
+      ...merged,
+      roleAt: prev.roleAt,
+      info: {
+        ok: true,
+        value: {
+          ...poll.info.value,
+          isPrimary: prev.info.value.isPrimary,
+          primaryHostname: prev.info.value.primaryHostname,
+        },
+      },
+      primaryFile: prev.primaryFile,
+    };
+  }
+  const dbs = poll.dbs.map((db) => {
+    const before = prev.dbs.find((p) => p.name === db.name);
+    return before?.posAt !== undefined && before.posAt > poll.at
+      ? { ...db, pos: before.pos, posAt: before.posAt }
+      : db;
+  });
+  return dbs.some((db, i) => db !== poll.dbs[i]) ? { ...merged, dbs } : merged;
 }
 
 /** This node's cluster ID as LiteFS reports it ('' while unset or unknown). */

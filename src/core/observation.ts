@@ -20,6 +20,8 @@ export interface DbObservation {
   pageCount?: number | undefined;
   /** `<db>-pos`; absent on older LiteFS or in standalone mode. */
   pos: FileRead<Position>;
+  /** When `pos` came from an /events `tx` message (ms); undefined when a poll read it. */
+  posAt?: number | undefined;
   /**
    * Set when the db file could not be opened, stat'ed or read for a reason other than ENOENT
    * (EIO, EACCES, ...). Then exists/sizeBytes/validHeader say nothing: such a db is unknown,
@@ -33,6 +35,8 @@ export interface Observation {
   at: number;
   /** GET /info: the answer, or why there was none (unreachable, 500, bad JSON). */
   info: { ok: true; value: LitefsInfo } | { ok: false; error: string };
+  /** When the role (/info isPrimary, primary hostname, `.primary`) came from /events (ms). */
+  roleAt?: number | undefined;
   /** `.primary`: the primary's hostname. */
   primaryFile: FileRead<string>;
   lag: FileRead<Lag>;

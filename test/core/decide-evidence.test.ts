@@ -5,7 +5,7 @@
 // allowing and refusing, through decide.
 
 import t from 'tap';
-import { CLUSTER, db, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
+import { CLUSTER, db, obs, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
 
 const PEERS = 'myapp.internal';
 const runs = (sim: Sim) => sim.actions.filter((a) => a.type === 'run-command');
@@ -312,4 +312,84 @@ t.test('/status gives the current reason for a wait, not the first one', async (
   t.equal(sim.state.phase, 'syncing');
   t.match(sim.state.reason, /does not exist here yet/);
   t.equal(sim.events().filter((e) => e === 'sync.wait').length, 1, 'logged once, on entering');
+});
+
+t.test('a poll that began before an /events message does not undo it', async (t) => {
+  // Seen on real LiteFS: a new primary wrote TXID 13 (the tx event raised the mark), then a poll
+  // started before that write said 12, and S2 fenced a healthy primary as behind its mark.
+  const tx = (txid: bigint) =>
+    ({
+      type: 'litefs-event',
+      event: {
+        type: 'tx',
+        db: 'sqlite.db',
+        txid,
+        checksum: 'a1b2c3d4e5f60718',
+        pageSize: 4096,
+        commit: 2,
+        timestamp: '',
+      },
+    }) as const;
+  t.test('refuses the stale position: a position announced later wins', async (t) => {
+    const sim = new Sim(testConfig({ peers: PEERS }));
+    sim.loadHwm(undefined);
+    sim.see({ role: 'replica', lag: 5, dbs: [db({ txid: 12n })] });
+    sim.feed({ type: 'app-started', pid: 7 });
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 12n);
+    // The lease arrives (S7: checks while the app runs; the peers are asked)...
+    sim.feed(
+      {
+        type: 'litefs-event',
+        event: { type: 'primaryChange', isPrimary: true, hostname: undefined },
+      },
+      5,
+    );
+    t.equal(sim.last('ask-peers')?.type, 'ask-peers');
+    const startedAt = sim.now; // ...a poll begins...
+    sim.feed(tx(13n), 5); // ...the app writes TXID 13 meanwhile...
+    t.equal(sim.state.hwm.dbs['sqlite.db'], 13n);
+    sim.feed(
+      {
+        type: 'observation',
+        observation: obs({ role: 'primary', dbs: [db({ txid: 12n })], at: startedAt }),
+      },
+      5,
+    ); // ...and arrives after it, saying 12
+    sim.answerPeers(report([peer({ txid: 12n })]));
+    t.notOk(sim.events().includes('fence.enter'), 'a healthy new primary is not fenced');
+    t.ok(sim.events().includes('primary.cleared'));
+  });
+  t.test('allows a lower position read after the event (a real rewind)', async (t) => {
+    const sim = new Sim(testConfig({ migrate: [] }));
+    sim.loadHwm(undefined);
+    sim.see({ role: 'replica', lag: 5, dbs: [db({ txid: 12n })] });
+    sim.feed(tx(13n), 5);
+    sim.see({ role: 'replica', lag: 5, dbs: [db({ txid: 4n })] }, 5); // taken after: it wins
+    const pos = sim.state.observation?.dbs[0]?.pos;
+    t.equal(pos?.kind === 'present' && pos.value.txid, 4n);
+  });
+  t.test('the role from a primaryChange is not undone by an older poll', async (t) => {
+    const sim = new Sim(testConfig({ migrate: [] }));
+    sim.loadHwm(undefined);
+    sim.see({ role: 'replica', lag: 5, dbs: [db({ txid: 12n })] });
+    const startedAt = sim.now;
+    sim.feed(
+      {
+        type: 'litefs-event',
+        event: { type: 'primaryChange', isPrimary: true, hostname: undefined },
+      },
+      5,
+    );
+    t.equal(sim.state.role, 'primary');
+    sim.feed(
+      {
+        type: 'observation',
+        observation: obs({ role: 'replica', lag: 5, dbs: [db({ txid: 12n })], at: startedAt }),
+      },
+      5,
+    );
+    t.equal(sim.state.role, 'primary', 'still primary');
+    sim.see({ role: 'replica', lag: 5, dbs: [db({ txid: 12n })] }, 5);
+    t.equal(sim.state.role, 'replica', 'a poll taken after the event is believed');
+  });
 });

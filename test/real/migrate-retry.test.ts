@@ -27,8 +27,8 @@ const runsOf = (file: string) => {
   }
 };
 
-/** A writer committing through the current primary's mount every 10 ms. */
-function writer(c: Cluster) {
+/** A writer committing through the current primary's mount every 10 ms; stopped on teardown. */
+function writer(t: Test, c: Cluster) {
   let ok = 0;
   let failed = 0;
   let stopped = false;
@@ -49,6 +49,10 @@ function writer(c: Cluster) {
     }
   };
   const done = tick();
+  t.teardown(async () => {
+    stopped = true;
+    await done;
+  });
   return {
     async stop() {
       stopped = true;
@@ -82,7 +86,7 @@ if (!skipUnlessReal(t)) {
     const flaky = (n: LitefsNode) =>
       `node ${FIXTURES}migrate-flaky.mjs ${counter} 2 ${join(n.mountDir, 'app.db')}`;
     const { c, a, b } = await twoNodes(t, flaky);
-    const w = writer(c);
+    const w = writer(t, c);
     await new Promise((r) => setTimeout(r, 300));
     // The lease moves to node-b while its app runs: S7 migrates beside the writer.
     const res = await fetch(`${a.url}/handoff?nodeID=${await b.nodeId()}`, { method: 'POST' });
