@@ -17,7 +17,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,29 +29,9 @@ export interface Owner {
   comment?(message: string): void;
 }
 
-/** Polls `fn` until it returns a truthy value, or throws after the deadline (throws = not yet). */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<NonNullable<T>> {
-  const { timeoutMs = 5000, intervalMs = 10, message = 'condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) {
-      const seen = last instanceof Error ? last.message : String(last);
-      throw new Error(`waitFor: ${message} not reached within ${timeoutMs} ms (last: ${seen})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+import { freePort, waitFor } from './wait.js';
+
+export { freePort, waitFor };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -146,18 +125,6 @@ export function realSkipReason(): string | undefined {
   if (!onPath('fusermount3')) return 'fusermount3 is not on PATH (Debian package fuse3)';
   if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
   return undefined;
-}
-
-/** A free TCP port on 127.0.0.1 (asked from the OS). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 // ---- last-resort cleanup ------------------------------------------------------------------

@@ -4,24 +4,15 @@
 // data dir, the mount or the state file changed (S12).
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { FakeLitefs } from '../../src/sim/fake-litefs.js';
 import { createUserDb } from '../../src/sim/sqlite.js';
+import { freePort } from '../../src/sim/wait.js';
 import { startCli } from '../helpers/cli.js';
 import { buildDataDir, snapshotTree, stateFileText } from '../helpers/data-dir.js';
 
 const CLUSTER = 'LFSC0123456789ABCDEF';
-
-/** A port nothing listens on: LiteFS "not running". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Node {
   root: string;
@@ -40,7 +31,7 @@ function node(t: Test): Node {
 }
 
 async function doctor(t: Test, n: Node, extra: string[] = [], litefsUrl?: string) {
-  const url = litefsUrl ?? `http://127.0.0.1:${await closedPort()}`;
+  const url = litefsUrl ?? `http://127.0.0.1:${await freePort()}`;
   const before = snapshotTree(n.root);
   const cli = startCli(t, [
     'doctor',

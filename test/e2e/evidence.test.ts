@@ -3,25 +3,16 @@
 // database itself (pages) keeps a fresh node from bootstrapping over it. Each replay asserts on
 // the data holder's rows at the end, and on the snapshots the cluster recorded.
 
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { supervisorArgsFor } from '../../src/sim/args.js';
 import { FakeCluster } from '../../src/sim/cluster.js';
 import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
+import { freePort } from '../../src/sim/wait.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DB = 'sqlite.db';
-
-/** A free TCP port on 127.0.0.1 (for a supervisor whose peers must know its health port). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Node {
   name: string;
