@@ -118,10 +118,20 @@ export function mostAdvancedCandidate(
   own: DbView[],
   clusterId: string,
 ): AnsweredPeer | undefined {
+  return mostAdvanced(report, own, clusterId, (p) => p.candidate && handoffEligible(p, own));
+}
+
+/** The most advanced of the answering same-cluster peers that pass `eligible` (S4, handover). */
+function mostAdvanced(
+  report: PeerReport,
+  own: DbView[],
+  clusterId: string,
+  eligible: (peer: AnsweredPeer) => boolean,
+): AnsweredPeer | undefined {
   const names = own.map((db) => db.name);
   let best: AnsweredPeer | undefined;
   for (const peer of sameCluster(report, clusterId)) {
-    if (!peer.candidate || !handoffEligible(peer, own)) continue;
+    if (!eligible(peer)) continue;
     if (best === undefined || compareAdvance(peer, best, names) > 0) best = peer;
   }
   return best;
@@ -196,13 +206,7 @@ export function handoverTarget(
   self: readonly string[],
   maxLagMs: number,
 ): AnsweredPeer | undefined {
-  const names = own.map((db) => db.name);
-  let best: AnsweredPeer | undefined;
-  for (const peer of sameCluster(report, clusterId)) {
-    if (!handoverEligible(peer, own, self, maxLagMs).ok) continue;
-    if (best === undefined || compareAdvance(peer, best, names) > 0) best = peer;
-  }
-  return best;
+  return mostAdvanced(report, own, clusterId, (p) => handoverEligible(p, own, self, maxLagMs).ok);
 }
 
 /** The answering same-cluster peer that LiteFS shows as primary, if any. */

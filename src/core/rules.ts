@@ -9,7 +9,7 @@ import {
   type AnsweredPeer,
   describePeerDb,
   peersAhead,
-  sameCluster,
+  primaryPeer,
   unansweredPeers,
 } from './peers.js';
 import type { Policy } from './policy.js';
@@ -371,7 +371,7 @@ export function s11Rewinds(
   report: PeerReport,
   clusterId: string,
 ): RewindAlarm[] {
-  const primary = sameCluster(report, clusterId).find((a) => a.isPrimary);
+  const primary = primaryPeer(report, clusterId);
   if (!primary) return [];
   return own.flatMap((db): RewindAlarm[] => {
     const theirs = primary.dbs[db.name];
