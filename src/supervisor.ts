@@ -197,10 +197,10 @@ export class Supervisor {
     // The tick stays at --poll-interval, so leaving the idle case (a cut stream, any state but
     // running) restores the full rate within one interval; only the observation is skipped.
     const age = this.observedAt === undefined ? Infinity : this.deps.clock.now() - this.observedAt;
-    if (!this.idle() || age >= IDLE_POLL_MS - this.deps.config.pollIntervalMs / 2) {
+    if (!this.idle() || age >= IDLE_POLL_MS - this.deps.config.pollInterval / 2) {
       this.requestObservation(undefined);
     }
-    this.pollTimer = this.deps.clock.setTimeout(() => this.poll(), this.deps.config.pollIntervalMs);
+    this.pollTimer = this.deps.clock.setTimeout(() => this.poll(), this.deps.config.pollInterval);
   }
 
   /**
@@ -224,7 +224,7 @@ export class Supervisor {
     const { clock, config } = this.deps;
     const now = clock.now();
     if (this.finished || !this.idle()) return Promise.resolve();
-    if (this.observedAt !== undefined && now - this.observedAt <= config.pollIntervalMs) {
+    if (this.observedAt !== undefined && now - this.observedAt <= config.pollInterval) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -296,7 +296,7 @@ export class Supervisor {
           label,
           env: { ...this.deps.env, ...action.env },
           timeoutMs: action.timeoutMs,
-          killAfterMs: config.shutdownTimeoutMs,
+          killAfterMs: config.shutdownTimeout,
           onLine: (stream, line) => {
             tail.push(line);
             if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
@@ -341,7 +341,7 @@ export class Supervisor {
         this.app?.signal(action.signal as NodeJS.Signals);
         return;
       case 'stop-app':
-        this.app?.terminate(action.signal as NodeJS.Signals, config.shutdownTimeoutMs);
+        this.app?.terminate(action.signal as NodeJS.Signals, config.shutdownTimeout);
         return;
       case 'schedule-restart':
         this.restartTimer = clock.setTimeout(() => {
@@ -428,7 +428,7 @@ export class Supervisor {
       waits.push(this.command.handle.result);
     }
     if (this.app) {
-      this.app.terminate('SIGTERM', config.shutdownTimeoutMs);
+      this.app.terminate('SIGTERM', config.shutdownTimeout);
       waits.push(this.app.exited);
     }
     waits.push(this.persisting);

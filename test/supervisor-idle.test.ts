@@ -14,7 +14,7 @@ const POLL = 1000;
 
 /** A harness whose /events stream can be connected and cut, and a supervisor running on it. */
 async function runningReplica(t: Test) {
-  const h = new Harness({ pollIntervalMs: POLL });
+  const h = new Harness({ pollInterval: POLL });
   const stream = { connected: true, emit: (_ev: LitefsEvent) => {} };
   h.deps.watchEvents = (onEvent) => {
     stream.emit = onEvent;

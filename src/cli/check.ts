@@ -58,17 +58,17 @@ export async function printPlan(
       : 'On the primary only, with a synced, non-empty database or a new cluster (--bootstrap ' +
           `${c.bootstrap}), each re-confirmed with a fresh /info:`,
     ...list(c.migrate, 'no --migrate commands'),
-    `    timeout ${formatDuration(c.migrateTimeoutMs)} each`,
+    `    timeout ${formatDuration(c.migrateTimeout)} each`,
     '',
     'Then on every node, once synced (replicas: lag within ' +
-      `${formatDuration(c.maxLagMs)}), before the app:`,
+      `${formatDuration(c.maxLag)}), before the app:`,
     ...list(c.before, 'no --before commands'),
     '',
     `App: ${c.command.length > 0 ? c.command.join(' ') : '(none given; required to run)'}`,
     `    restart ${c.restart}${c.restart === 'never' ? '' : ` (at most ${c.restartMax} in 10 minutes)`}, ` +
-      `SIGKILL ${formatDuration(c.shutdownTimeoutMs)} after a forwarded stop signal`,
+      `SIGKILL ${formatDuration(c.shutdownTimeout)} after a forwarded stop signal`,
     `Health API: ${c.healthAddr === 'off' ? 'off' : `${c.healthAddr.host || '*'}:${c.healthAddr.port}`}`,
-    `Waiting for LiteFS/primary/sync: ${c.syncTimeoutMs === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeoutMs)}, then exit 5`}`,
+    `Waiting for LiteFS/primary/sync: ${c.syncTimeout === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeout)}, then exit 5`}`,
     `State file: ${c.stateFile}`,
   );
   if (loaded.warnings.length > 0) {

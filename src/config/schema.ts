@@ -430,21 +430,21 @@ export const OPTIONS = [
     help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
     group: 'LiteFS',
   }),
-  option('maxLagMs', {
+  option('maxLag', {
     name: 'max-lag',
     kind: duration(),
     default: '10s',
     help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
     group: 'LiteFS',
   }),
-  option('syncTimeoutMs', {
+  option('syncTimeout', {
     name: 'sync-timeout',
     kind: duration(),
     default: '10m',
     help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
     group: 'LiteFS',
   }),
-  option('pollIntervalMs', {
+  option('pollInterval', {
     name: 'poll-interval',
     // 0 would poll LiteFS in a busy loop.
     kind: duration({ positive: true }),
@@ -459,7 +459,7 @@ export const OPTIONS = [
     help: 'Shell command run in order, on the primary only, once its database is synced.',
     group: 'Migrations and the app',
   }),
-  option('migrateTimeoutMs', {
+  option('migrateTimeout', {
     name: 'migrate-timeout',
     kind: duration(),
     default: '10m',
@@ -493,7 +493,7 @@ export const OPTIONS = [
     help: 'Most app restarts allowed in 10 minutes.',
     group: 'Migrations and the app',
   }),
-  option('shutdownTimeoutMs', {
+  option('shutdownTimeout', {
     name: 'shutdown-timeout',
     kind: duration(),
     default: '3s',
@@ -507,7 +507,7 @@ export const OPTIONS = [
     help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
     group: 'Primary safety',
   }),
-  option('promoteTimeoutMs', {
+  option('promoteTimeout', {
     name: 'promote-timeout',
     // 0 would repeat POST /promote in a busy loop.
     kind: duration({ positive: true }),
@@ -529,7 +529,7 @@ export const OPTIONS = [
     help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
     group: 'Primary safety',
   }),
-  option('handoffTimeoutMs', {
+  option('handoffTimeout', {
     name: 'handoff-timeout',
     kind: duration(),
     default: '1s',
@@ -564,7 +564,7 @@ export const OPTIONS = [
     help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
     group: 'Primary safety',
   }),
-  option('peerWaitMs', {
+  option('peerWait', {
     name: 'peer-wait',
     kind: duration(),
     default: '30s',
@@ -579,7 +579,7 @@ export const OPTIONS = [
     help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
     group: 'Primary safety',
   }),
-  option('fenceTimeoutMs', {
+  option('fenceTimeout', {
     name: 'fence-timeout',
     kind: duration(),
     default: '60s',

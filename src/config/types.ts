@@ -30,7 +30,7 @@ export interface Config extends Policy {
   backupKeep: number;
   /** 'off' disables the health API. */
   healthAddr: HealthAddr | 'off';
-  pollIntervalMs: number;
+  pollInterval: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
 }

@@ -299,7 +299,7 @@ class Draft {
       s.hwm.clusterId = clusterId;
       s.hwm.dirty = true;
     }
-    const syncedReplica = s.role === 'replica' && syncOf(obs, this.config.maxLagMs).synced;
+    const syncedReplica = s.role === 'replica' && syncOf(obs, this.config.maxLag).synced;
     for (const db of obs.dbs) {
       if (db.error !== undefined || db.pos.kind !== 'present') continue;
       const txid = db.pos.value.txid;
@@ -444,7 +444,7 @@ class Draft {
     if (input.timedOut || input.exitCode !== 0 || input.spawnError) {
       cmd.status = input.timedOut ? 'timed-out' : 'failed';
       const why = input.timedOut
-        ? `timed out after --migrate-timeout ${this.config.migrateTimeoutMs}ms`
+        ? `timed out after --migrate-timeout ${this.config.migrateTimeout}ms`
         : input.spawnError
           ? `could not be started: ${input.spawnError}`
           : `exited with code ${input.exitCode}`;
@@ -650,7 +650,7 @@ class Draft {
           this.log('info', 'signal.forward', `forwarding ${signal} to the app`, {
             signal,
             pid: app.pid,
-            shutdownTimeoutMs: this.config.shutdownTimeoutMs,
+            shutdownTimeout: this.config.shutdownTimeout,
           });
           this.actions.push({ type: 'stop-app', signal });
         }
@@ -918,7 +918,7 @@ class Draft {
     }
     if (s.role === 'primary' && !this.primaryPath(false)) return;
     if (s.role === 'replica') {
-      const sync = syncOf(obs, this.config.maxLagMs);
+      const sync = syncOf(obs, this.config.maxLag);
       if (!sync.synced) {
         this.wait('syncing', `replica not synced yet: ${sync.detail}`, 'sync.wait', {
           lagMs: sync.lagMs,
@@ -1187,7 +1187,7 @@ class Draft {
       }
     }
     const due =
-      s.promote.lastAt === undefined || this.now - s.promote.lastAt >= this.config.promoteTimeoutMs;
+      s.promote.lastAt === undefined || this.now - s.promote.lastAt >= this.config.promoteTimeout;
     if (!due) return true;
     if (s.promote.attempts >= PROMOTE_ATTEMPTS) {
       s.promote.done = true;
@@ -1232,9 +1232,9 @@ class Draft {
       'stopping',
       `${signal} received; handing the lease to a synced candidate before stopping the app`,
       'handover.begin',
-      { signal, handoffTimeoutMs: this.config.handoffTimeoutMs },
+      { signal, handoffTimeout: this.config.handoffTimeout },
     );
-    this.actions.push({ type: 'schedule-handover-timer', delayMs: this.config.handoffTimeoutMs });
+    this.actions.push({ type: 'schedule-handover-timer', delayMs: this.config.handoffTimeout });
     this.askPeers('handover');
   }
 
@@ -1261,11 +1261,11 @@ class Draft {
       );
       return;
     }
-    if (input.type === 'handover-timer' || this.now - h.since >= this.config.handoffTimeoutMs) {
+    if (input.type === 'handover-timer' || this.now - h.since >= this.config.handoffTimeout) {
       this.endHandover(
         'warn',
         'handover.timeout',
-        `the lease did not move within --handoff-timeout ${this.config.handoffTimeoutMs}ms; stopping the app (LiteFS releases the lease when it exits)`,
+        `the lease did not move within --handoff-timeout ${this.config.handoffTimeout}ms; stopping the app (LiteFS releases the lease when it exits)`,
         { nodeId: h.target, accepted: h.accepted },
       );
       return;
@@ -1280,7 +1280,7 @@ class Draft {
       own,
       clusterIdOf(s.observation),
       self,
-      this.config.maxLagMs,
+      this.config.maxLag,
     );
     if (!target) {
       this.endHandover(
@@ -1328,7 +1328,7 @@ class Draft {
     this.log('info', 'signal.forward', `forwarding ${h.signal} to the app`, {
       signal: h.signal,
       pid: s.app.pid,
-      shutdownTimeoutMs: this.config.shutdownTimeoutMs,
+      shutdownTimeout: this.config.shutdownTimeout,
     });
     this.actions.push({ type: 'stop-app', signal: h.signal });
   }
@@ -1352,7 +1352,7 @@ class Draft {
     this.enter('fenced', why, 'fence.enter', {
       level: 'error',
       action,
-      fenceTimeoutMs: this.config.fenceTimeoutMs,
+      fenceTimeout: this.config.fenceTimeout,
     });
     if (s.app.status === 'running' || s.app.status === 'starting') {
       // S4/S7: a fenced node writes nothing, so its app must not run either.
@@ -1393,7 +1393,7 @@ class Draft {
         (sum, spell) => sum + spell.until - Math.max(spell.since, this.now - FENCE_WINDOW_MS),
         0,
       );
-    if (fencedMs >= this.config.fenceTimeoutMs) {
+    if (fencedMs >= this.config.fenceTimeout) {
       const flaps = this.recentSpells().length;
       this.exit(
         EXIT.fenced,
@@ -1503,7 +1503,7 @@ class Draft {
       label,
       command: cmd.command,
       env,
-      timeoutMs: this.config.migrateTimeoutMs,
+      timeoutMs: this.config.migrateTimeout,
     });
   }
 
@@ -1560,7 +1560,7 @@ class Draft {
     // /status says why it waits now, not why it began to (e.g. lag fine, db not replicated
     // yet); the log line is written on entering the phase only.
     else s.reason = reason;
-    const limit = this.config.syncTimeoutMs;
+    const limit = this.config.syncTimeout;
     if (limit > 0 && this.now - s.waitingSince >= limit) {
       this.exit(
         EXIT.syncTimeout,

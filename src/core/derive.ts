@@ -46,7 +46,7 @@ export interface SyncView {
  * started 2.4 s before the primary created the db). Older LiteFS has no `.lag`: then a LiteFS
  * that started us is ready, and the same per-db test shows the initial replication happened.
  */
-export function syncOf(obs: Observation | undefined, maxLagMs: number): SyncView {
+export function syncOf(obs: Observation | undefined, maxLag: number): SyncView {
   if (!obs) return { synced: false, lagMs: undefined, detail: 'nothing observed yet' };
   const lag = obs.lag;
   if (lag.kind === 'error') {
@@ -58,8 +58,8 @@ export function syncOf(obs: Observation | undefined, maxLagMs: number): SyncView
       return { synced: false, lagMs: undefined, detail: 'initial replication not finished' };
     }
     lagMs = lag.value.ms;
-    if (lagMs > maxLagMs) {
-      return { synced: false, lagMs, detail: `lag ${lagMs}ms above --max-lag ${maxLagMs}ms` };
+    if (lagMs > maxLag) {
+      return { synced: false, lagMs, detail: `lag ${lagMs}ms above --max-lag ${maxLag}ms` };
     }
   }
   const missing = dbsNotReplicated(obs.dbs);
@@ -76,7 +76,7 @@ export function syncOf(obs: Observation | undefined, maxLagMs: number): SyncView
   }
   return lagMs === undefined
     ? { synced: true, lagMs, detail: 'no .lag file; every db has a replicated TXID' }
-    : { synced: true, lagMs, detail: `lag ${lagMs}ms within ${maxLagMs}ms; every db replicated` };
+    : { synced: true, lagMs, detail: `lag ${lagMs}ms within ${maxLag}ms; every db replicated` };
 }
 
 /**

@@ -170,7 +170,7 @@ export function diagnose(f: DoctorFacts, config: Policy): DoctorReport {
   const info = obs.info.ok ? obs.info.value : undefined;
   const self = config.hostname === undefined ? [] : [config.hostname];
   const role = running ? roleOf(obs, self) : null;
-  const sync = running && role === 'replica' ? syncOf(obs, config.maxLagMs) : undefined;
+  const sync = running && role === 'replica' ? syncOf(obs, config.maxLag) : undefined;
   const nodeClusterId = running ? clusterIdOf(obs) : '';
 
   if (config.standalone) {

@@ -17,8 +17,8 @@ function appRunning(s: SupervisorState): Verdict | undefined {
   return undefined;
 }
 
-function replicaLag(s: SupervisorState, maxLagMs: number): Verdict {
-  const sync = syncOf(s.observation, maxLagMs);
+function replicaLag(s: SupervisorState, maxLag: number): Verdict {
+  const sync = syncOf(s.observation, maxLag);
   return sync.synced
     ? { ok: true, reason: `running as replica, ${sync.detail}` }
     : { ok: false, reason: `running as replica but not synced: ${sync.detail}` };
@@ -42,7 +42,7 @@ export function healthVerdict(s: SupervisorState, config: Policy): Verdict {
         }
       : { ok: true, reason: 'running as primary' };
   }
-  if (s.role === 'replica') return replicaLag(s, config.maxLagMs);
+  if (s.role === 'replica') return replicaLag(s, config.maxLag);
   return { ok: false, reason: 'running, but no primary is known' };
 }
 
@@ -56,18 +56,18 @@ export function primaryVerdict(s: SupervisorState): Verdict {
 }
 
 /** GET /replica[?max_lag=DUR] */
-export function replicaVerdict(s: SupervisorState, maxLagMs: number): Verdict {
+export function replicaVerdict(s: SupervisorState, maxLag: number): Verdict {
   const notRunning = appRunning(s);
   if (notRunning) return notRunning;
   if (s.role !== 'replica') return { ok: false, reason: `role is ${s.role}` };
-  return replicaLag(s, maxLagMs);
+  return replicaLag(s, maxLag);
 }
 
 /** GET /status: the full JSON snapshot. */
 export function statusSnapshot(s: SupervisorState, config: Policy, version: string, now: number) {
   const obs = s.observation;
   const info = obs?.info.ok ? obs.info.value : undefined;
-  const sync = syncOf(obs, config.maxLagMs);
+  const sync = syncOf(obs, config.maxLag);
   const health = healthVerdict(s, config);
   return {
     /**

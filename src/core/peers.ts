@@ -162,7 +162,7 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
  * candidate (LiteFS would hand it to a non-candidate too) that follows this node now (its
  * primary is one of `self`: LiteFS's /handoff refuses a replica that is not connected, so a
  * LiteFS-only peer is held to the same), that its supervisor, when one answers, says is synced
- * within `maxLagMs`, and that has data wherever this node has data (docs/design.md section 4: never
+ * within `maxLag`, and that has data wherever this node has data (docs/design.md section 4: never
  * to an empty peer). Its TXID is not compared with this node's: the app keeps writing until
  * the lease moves, and LiteFS sends a connected replica every pending transaction before the
  * handoff frame (http/server.go handlePostStream), so the target holds at least this node's
@@ -172,7 +172,7 @@ export function handoverEligible(
   peer: AnsweredPeer,
   own: DbView[],
   self: readonly string[],
-  maxLagMs: number,
+  maxLag: number,
 ): { ok: true } | { ok: false; why: string } {
   if (!peer.candidate) return { ok: false, why: 'not a candidate' };
   if (!self.includes(peer.primaryHostname)) {
@@ -182,8 +182,8 @@ export function handoverEligible(
     };
   }
   if (peer.synced === false) return { ok: false, why: 'its supervisor says it is not synced' };
-  if (peer.lagMs !== undefined && peer.lagMs > maxLagMs) {
-    return { ok: false, why: `lag ${peer.lagMs}ms above --max-lag ${maxLagMs}ms` };
+  if (peer.lagMs !== undefined && peer.lagMs > maxLag) {
+    return { ok: false, why: `lag ${peer.lagMs}ms above --max-lag ${maxLag}ms` };
   }
   for (const db of own) {
     const theirs = peerDb(peer, db.name);
@@ -204,9 +204,9 @@ export function handoverTarget(
   own: DbView[],
   clusterId: string,
   self: readonly string[],
-  maxLagMs: number,
+  maxLag: number,
 ): AnsweredPeer | undefined {
-  return mostAdvanced(report, own, clusterId, (p) => handoverEligible(p, own, self, maxLagMs).ok);
+  return mostAdvanced(report, own, clusterId, (p) => handoverEligible(p, own, self, maxLag).ok);
 }
 
 /** The answering same-cluster peer that LiteFS shows as primary, if any. */

@@ -11,11 +11,11 @@ export interface Policy {
   mountDir: string;
   litefsUrl: string;
   db: string[];
-  migrateTimeoutMs: number;
+  migrateTimeout: number;
   /** S1: retries of a failed --migrate command (backoff 1 s, 2 s, 4 s...). */
   migrateRetries: number;
   promote: boolean;
-  promoteTimeoutMs: number;
+  promoteTimeout: number;
   onPromotion: OnPromotion;
   /** Issue 11: when --promote asks for the lease. */
   promoteWhen: PromoteWhen;
@@ -24,20 +24,20 @@ export interface Policy {
   /** This node's app version: the value of --version-env; undefined when unset or empty. */
   appVersion: string | undefined;
   /** Issue 11: handover on stop, bounded by this; 0 = off. */
-  handoffTimeoutMs: number;
+  handoffTimeout: number;
   bootstrap: Bootstrap;
   peers: string | undefined;
-  peerWaitMs: number;
+  peerWait: number;
   stateFile: string;
-  fenceTimeoutMs: number;
+  fenceTimeout: number;
   backupDir: string | undefined;
   minFreeDisk: number;
-  maxLagMs: number;
+  maxLag: number;
   /** 0 = wait forever. */
-  syncTimeoutMs: number;
+  syncTimeout: number;
   restart: RestartPolicy;
   restartMax: number;
-  shutdownTimeoutMs: number;
+  shutdownTimeout: number;
   standalone: boolean;
   /**
    * The hostname this node's LiteFS announces in the lease: litefs.yml `lease.hostname`, else

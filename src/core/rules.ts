@@ -141,7 +141,7 @@ export function s3MayBootstrap(
     ...missing.map((p) => `${p.url} (${p.error})`),
     ...(discovery ? [`peer discovery (${discovery})`] : []),
   ].join(', ');
-  if (f.waitedForPeersMs < config.peerWaitMs) {
+  if (f.waitedForPeersMs < config.peerWait) {
     return { allowed: false, wait: true, why: `waiting for peers to answer: ${who}`, action: '' };
   }
   return {
@@ -284,14 +284,14 @@ export function mayHandOverOnStop(f: {
   appRunning: boolean;
   commandRunning: boolean;
   fenced: boolean;
-  config: Pick<Policy, 'handoffTimeoutMs' | 'peers' | 'standalone'>;
+  config: Pick<Policy, 'handoffTimeout' | 'peers' | 'standalone'>;
 }): boolean {
   return (
     f.role === 'primary' &&
     f.appRunning &&
     !f.commandRunning &&
     !f.fenced &&
-    f.config.handoffTimeoutMs > 0 &&
+    f.config.handoffTimeout > 0 &&
     f.config.peers !== undefined &&
     !f.config.standalone
   );

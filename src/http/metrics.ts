@@ -57,7 +57,7 @@ export function renderMetrics(
       r === s.role ? 1 : 0,
     ]),
   );
-  const lag = s.role === 'primary' ? 0 : syncOf(s.observation, config.maxLagMs).lagMs;
+  const lag = s.role === 'primary' ? 0 : syncOf(s.observation, config.maxLag).lagMs;
   if (lag !== undefined) {
     metric('litefs_supervisor_lag_seconds', 'gauge', 'Replication lag from .lag.', [
       ['', lag / 1000],

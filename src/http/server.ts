@@ -92,7 +92,7 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
   );
   app.get('/primary', (_req, reply) => answer(reply, primaryVerdict(getState())));
   app.get<{ Querystring: { max_lag?: string } }>('/replica', async (req, reply) => {
-    let maxLagMs = config.maxLagMs;
+    let maxLag = config.maxLag;
     const raw = req.query.max_lag;
     if (raw !== undefined) {
       const parsed = parseDuration(String(raw));
@@ -102,10 +102,10 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
           error: `max_lag: ${JSON.stringify(String(raw))} is not a duration; use e.g. 500ms, 10s, 1m`,
         });
       }
-      maxLagMs = parsed.value;
+      maxLag = parsed.value;
     }
     await fresh();
-    return answer(reply, replicaVerdict(getState(), maxLagMs));
+    return answer(reply, replicaVerdict(getState(), maxLag));
   });
   app.get('/status', async (_req, reply) => {
     await fresh();

@@ -257,7 +257,7 @@ t.test('every option has its environment name and works from the environment', a
       { layer: 'environment', name: spec.env },
       spec.env,
     );
-    if (spec.name === 'config') t.equal(r.config.maxLagMs, 3000, 'config file from env was read');
+    if (spec.name === 'config') t.equal(r.config.maxLag, 3000, 'config file from env was read');
   }
 });
 
@@ -306,7 +306,7 @@ t.test('precedence: command line > environment > config file > litefs.yml > defa
       files: yml ? files : { '/c.yml': files['/c.yml'] },
     });
   const pick = (r: ReturnType<typeof load>) =>
-    r.ok ? [r.config.mountDir, r.config.maxLagMs] : messages(r);
+    r.ok ? [r.config.mountDir, r.config.maxLag] : messages(r);
   t.same(pick(run(true, true, true, true)), ['/cli', 1000], 'command line wins');
   t.same(pick(run(false, true, true, true)), ['/env', 2000], 'then environment');
   t.same(pick(run(false, false, true, true)), ['/file', 3000], 'then config file');
@@ -461,7 +461,7 @@ t.test('config file: unknown keys, bad files', async (t) => {
     t.equal(typed.config.backupKeep, 4);
     t.equal(typed.config.promote, true);
     t.equal(typed.config.minFreeDisk, 2.5);
-    t.equal(typed.config.syncTimeoutMs, 0);
+    t.equal(typed.config.syncTimeout, 0);
     t.equal(typed.config.configFile, '/c.yml');
   }
   const unreadable = loadConfig({

@@ -35,7 +35,7 @@ function sup(
 /** A primary whose app runs (no migrations), with --peers and --handoff-timeout 1s. */
 function runningPrimary(cfg: Partial<Config> = {}) {
   const sim = new Sim(
-    testConfig({ peers: PEERS, handoffTimeoutMs: 1000, migrate: [], maxLagMs: 10_000, ...cfg }),
+    testConfig({ peers: PEERS, handoffTimeout: 1000, migrate: [], maxLag: 10_000, ...cfg }),
   );
   sim.loadHwm(undefined);
   sim.see({ role: 'primary' });
@@ -192,7 +192,7 @@ t.test('handover on stop: a primary with a synced candidate', async (t) => {
 
 t.test('no handover: stops as before', async (t) => {
   t.test('a replica', async (t) => {
-    const sim = new Sim(testConfig({ peers: PEERS, handoffTimeoutMs: 1000, migrate: [] }));
+    const sim = new Sim(testConfig({ peers: PEERS, handoffTimeout: 1000, migrate: [] }));
     sim.loadHwm(undefined);
     sim.see({ role: 'replica' });
     sim.feed({ type: 'app-started', pid: 42 });
@@ -201,7 +201,7 @@ t.test('no handover: stops as before', async (t) => {
     t.same(sim.types(), ['stop-app']);
   });
   t.test('--handoff-timeout 0', async (t) => {
-    const sim = runningPrimary({ handoffTimeoutMs: 0 });
+    const sim = runningPrimary({ handoffTimeout: 0 });
     sim.feed({ type: 'signal', signal: 'SIGTERM' });
     t.same(sim.types(), ['stop-app']);
   });

@@ -19,7 +19,7 @@ const holder = (o: { nodeId?: string; candidate?: boolean } = {}) =>
   peer({ txid: 0n, pages: 9, ...o });
 
 function withPeers(cfg = {}, hwm?: Record<string, bigint>) {
-  const sim = new Sim(testConfig({ peers: PEERS, fenceTimeoutMs: 60_000, ...cfg }));
+  const sim = new Sim(testConfig({ peers: PEERS, fenceTimeout: 60_000, ...cfg }));
   sim.loadHwm(hwm);
   return sim;
 }
@@ -62,7 +62,7 @@ t.test('S2 on evidence: empty here while a peer has data at TXID 0', async (t) =
 
 t.test('S3 on evidence: a peer whose evidence cannot be read is not empty', async (t) => {
   t.test('refuses: waits --peer-wait, then fenced, never bootstraps', async (t) => {
-    const sim = withPeers({ peerWaitMs: 30_000 });
+    const sim = withPeers({ peerWait: 30_000 });
     sim.see(fresh);
     sim.answerPeers(
       report([{ url: 'http://[fdaa::3]:20202', ok: false, error: 'GET /export: hangs' }]),
@@ -74,7 +74,7 @@ t.test('S3 on evidence: a peer whose evidence cannot be read is not empty', asyn
     t.same(runs(sim), []);
   });
   t.test('allows: once it answers with no data', async (t) => {
-    const sim = withPeers({ peerWaitMs: 30_000 });
+    const sim = withPeers({ peerWait: 30_000 });
     sim.see(fresh);
     sim.answerPeers(report([silent()]));
     sim.see(fresh, 3_000);
@@ -105,7 +105,7 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'D4' }]);
   });
   t.test('fenced time adds up across lease flaps: exit 4', async (t) => {
-    const sim = withPeers({ fenceTimeoutMs: 20_000 });
+    const sim = withPeers({ fenceTimeout: 20_000 });
     // Between spells it is a replica still syncing (so its app does not start here).
     const replica = {
       role: 'replica' as const,
@@ -181,7 +181,7 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     t.not(sim.state.phase, 'running');
   });
   t.test('allows: spells older than 10 minutes no longer count', async (t) => {
-    const sim = withPeers({ fenceTimeoutMs: 20_000 });
+    const sim = withPeers({ fenceTimeout: 20_000 });
     const replica = {
       role: 'replica' as const,
       primary: 'node-b',

@@ -98,7 +98,7 @@ t.test('S3 bootstrap of an empty primary', async (t) => {
     t.equal(sim.state.phase, 'migrating');
   });
   t.test('refuses: a peer does not answer within --peer-wait', async (t) => {
-    const sim = primaryWithPeers({ peerWaitMs: 30_000 });
+    const sim = primaryWithPeers({ peerWait: 30_000 });
     sim.see(empty);
     sim.answerPeers(report([silent()]));
     t.equal(sim.state.phase, 'checking', 'waits for it');
@@ -119,7 +119,7 @@ t.test('S3 bootstrap of an empty primary', async (t) => {
     t.equal(sim.state.phase, 'migrating');
   });
   t.test('refuses: discovery failed (peers may be hidden)', async (t) => {
-    const sim = primaryWithPeers({ peerWaitMs: 1000 });
+    const sim = primaryWithPeers({ peerWait: 1000 });
     sim.see(empty);
     sim.answerPeers(report([], 'queryA ESERVFAIL myapp.internal'));
     sim.see(empty, 1000);
@@ -200,7 +200,7 @@ t.test('S4 fenced: no writes, hand the lease over, exit 4 when nobody takes it',
     t.equal(sim.actions.filter((a) => a.type === 'handoff').length, 2);
   });
   t.test('nobody to hand off to: exit 4 after --fence-timeout, nothing written', async (t) => {
-    const sim = new Sim(testConfig({ fenceTimeoutMs: 60_000 }));
+    const sim = new Sim(testConfig({ fenceTimeout: 60_000 }));
     sim.loadHwm({ 'sqlite.db': 50n });
     sim.see(empty);
     for (let i = 0; i < 59; i++) sim.see(empty, 1000);
@@ -280,7 +280,7 @@ t.test('S5 sync-first promotion', async (t) => {
     t.equal(sim.last('start-app')?.type, 'start-app');
   });
   t.test('gives up after 3 requests and starts the app as a replica', async (t) => {
-    const sim = new Sim(testConfig({ ...cfg, promoteTimeoutMs: 30_000 }));
+    const sim = new Sim(testConfig({ ...cfg, promoteTimeout: 30_000 }));
     for (let i = 0; i < 4; i++) sim.see({ role: 'replica', lag: 0 }, 30_000);
     t.equal(sim.types().filter((x) => x === 'promote').length, 3);
     t.equal(sim.last('start-app')?.type, 'start-app');

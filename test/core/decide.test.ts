@@ -157,7 +157,7 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
     t.test(
       `refuses with --bootstrap never (${name}): fenced, nothing runs, exit 4 after --fence-timeout`,
       async (t) => {
-        const sim = new Sim(testConfig({ bootstrap: 'never', fenceTimeoutMs: 60_000 }));
+        const sim = new Sim(testConfig({ bootstrap: 'never', fenceTimeout: 60_000 }));
         sim.see({ role: 'primary', dbs: [d] });
         t.equal(sim.state.phase, 'fenced');
         t.ok(sim.events().includes('fence.enter'));
@@ -172,7 +172,7 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
   t.test(
     'an unreadable db is not empty: the primary waits, then goes on once it reads',
     async (t) => {
-      const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+      const sim = new Sim(testConfig({ syncTimeout: 10_000 }));
       const broken = db({ exists: false, txid: 'absent', error: 'EIO: i/o error' });
       sim.see({ role: 'primary', dbs: [broken] });
       sim.see({ role: 'primary', dbs: [broken] }, 1000);
@@ -185,7 +185,7 @@ t.test('S3 bootstrap (the part in scope: an empty primary)', async (t) => {
     },
   );
   t.test('an unreadable db for longer than --sync-timeout exits 5', async (t) => {
-    const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+    const sim = new Sim(testConfig({ syncTimeout: 10_000 }));
     const broken = db({ error: 'EIO' });
     sim.see({ role: 'primary', dbs: [broken] });
     sim.see({ role: 'primary', dbs: [broken] }, 10_000);
@@ -247,7 +247,7 @@ t.test('waiting and --sync-timeout (exit 5)', async (t) => {
   ];
   for (const [name, spec, phase] of waits) {
     t.test(name, async (t) => {
-      const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+      const sim = new Sim(testConfig({ syncTimeout: 10_000 }));
       sim.see(spec);
       t.equal(sim.state.phase, phase);
       sim.see(spec, 9_999);
@@ -258,14 +258,14 @@ t.test('waiting and --sync-timeout (exit 5)', async (t) => {
     });
   }
   t.test('the timeout covers the whole wait, across waiting states', async (t) => {
-    const sim = new Sim(testConfig({ syncTimeoutMs: 10_000 }));
+    const sim = new Sim(testConfig({ syncTimeout: 10_000 }));
     sim.see({ role: 'down' });
     sim.see({ role: 'unknown' }, 6_000);
     sim.see({ role: 'replica', lag: 'unsynced' }, 4_000);
     t.equal(sim.state.exited, 5);
   });
   t.test('0 waits forever', async (t) => {
-    const sim = new Sim(testConfig({ syncTimeoutMs: 0 }));
+    const sim = new Sim(testConfig({ syncTimeout: 0 }));
     for (let i = 0; i < 10; i++) sim.see({ role: 'down' }, 3_600_000);
     t.equal(sim.state.exited, undefined);
   });
@@ -488,7 +488,7 @@ t.test('S12 decide never asks to write to LiteFS', async (t) => {
 });
 
 t.test('transitions are recorded with a reason and kept to 50', async (t) => {
-  const sim = new Sim(testConfig({ syncTimeoutMs: 0 }));
+  const sim = new Sim(testConfig({ syncTimeout: 0 }));
   for (let i = 0; i < 40; i++) {
     sim.see({ role: 'down' }, 10);
     sim.see({ role: 'unknown' }, 10);

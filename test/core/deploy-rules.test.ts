@@ -131,7 +131,7 @@ t.test('mayHandOverOnStop', async (t) => {
     appRunning: true,
     commandRunning: false,
     fenced: false,
-    config: { handoffTimeoutMs: 1000, peers: 'x.internal', standalone: false },
+    config: { handoffTimeout: 1000, peers: 'x.internal', standalone: false },
   };
   t.ok(mayHandOverOnStop(base), 'a running primary with peers');
   const no: [string, Partial<typeof base> & Record<string, unknown>][] = [
@@ -140,7 +140,7 @@ t.test('mayHandOverOnStop', async (t) => {
     ['no app running', { appRunning: false }],
     ['a migration running (S10)', { commandRunning: true }],
     ['fenced (S4 hands over already)', { fenced: true }],
-    ['--handoff-timeout 0', { config: { ...base.config, handoffTimeoutMs: 0 } }],
+    ['--handoff-timeout 0', { config: { ...base.config, handoffTimeout: 0 } }],
     ['no --peers', { config: { ...base.config, peers: undefined as never } }],
     ['standalone', { config: { ...base.config, standalone: true } }],
   ];

@@ -159,7 +159,7 @@ export class Harness {
 
   /** Timers whose delay is not the poll interval: the restart backoff, in this harness. */
   backoffTimers(): TimerRecord[] {
-    return this.timers.filter((x) => x.ms !== this.deps.config.pollIntervalMs);
+    return this.timers.filter((x) => x.ms !== this.deps.config.pollInterval);
   }
 
   events(): string[] {

@@ -101,8 +101,8 @@ t.test('the stop signal reaches the app and leaves LiteFS time to release the le
   const kill = killTimeoutMs(fly.kill_timeout);
   // Issue 11: a primary first hands the lease over (at most --handoff-timeout), then stops.
   t.ok(
-    kill >= config.handoffTimeoutMs + config.shutdownTimeoutMs + LITEFS_RELEASE_MS,
-    `kill_timeout ${kill}ms >= --handoff-timeout ${config.handoffTimeoutMs}ms + --shutdown-timeout ${config.shutdownTimeoutMs}ms + ${LITEFS_RELEASE_MS}ms for LiteFS`,
+    kill >= config.handoffTimeout + config.shutdownTimeout + LITEFS_RELEASE_MS,
+    `kill_timeout ${kill}ms >= --handoff-timeout ${config.handoffTimeout}ms + --shutdown-timeout ${config.shutdownTimeout}ms + ${LITEFS_RELEASE_MS}ms for LiteFS`,
   );
   t.ok(kill <= 300_000, 'kill_timeout within Fly maximum (300 s)');
   t.ok(
@@ -155,8 +155,8 @@ t.test('a deploy waits longer than a migration may take', async (t) => {
   t.equal(deploy.max_unavailable, 1);
   const wait = ms(deploy.wait_timeout, 'wait_timeout');
   t.ok(
-    wait > config.migrateTimeoutMs,
-    `wait_timeout ${wait}ms > --migrate-timeout ${config.migrateTimeoutMs}ms`,
+    wait > config.migrateTimeout,
+    `wait_timeout ${wait}ms > --migrate-timeout ${config.migrateTimeout}ms`,
   );
 });
 
