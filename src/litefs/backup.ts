@@ -5,14 +5,14 @@
 // nothing here throws. Only the backup dir is written, never LiteFS's mount or data dir (S12).
 
 import type { Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DiskSpace } from '../core/observation.js';
 import { formatTxid } from '../core/parse.js';
 import { s8BackupRoom } from '../core/rules.js';
 import type { BackupResult } from '../core/state.js';
-import { describeFsError, diskSpace, errorCode, syncDirectory } from '../system/disk.js';
+import { describeFsError, diskSpace, errorCode, type Filled, replaceFile } from '../system/disk.js';
 import type { ExportOptions, LitefsResult } from './client.js';
 
 /** The part of LitefsClient a backup needs. */
@@ -100,49 +100,34 @@ async function backup(o: BackupOptions): Promise<BackupResult> {
   if (room.kind === 'skipped')
     return { kind: 'skipped', why: `backup of ${db} skipped: ${room.why}` };
 
-  let step = `creating ${dir}`;
-  let tmpExists = false;
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    step = `opening ${tmp}`;
-    const fh = await open(tmp, 'w', 0o600);
-    tmpExists = true;
-    const sink = fileSink(fh, room.budgetBytes, o.minFreeDiskPct);
-    let exported: LitefsResult<{ bytes: number }>;
-    try {
-      step = `exporting ${db} to ${tmp}`;
-      exported = await o.client.exportDb(db, sink.stream, o.signal ? { signal: o.signal } : {});
-      // A write can still be in flight when the copy is abandoned; let it land before closing.
-      await sink.idle();
-      if (exported.ok) {
-        step = `fsync ${tmp}`;
-        await fh.sync();
-      }
-    } finally {
-      await fh.close().catch(() => {});
-    }
-    if (!exported.ok) {
-      await rm(tmp, { force: true }).catch(() => {});
-      tmpExists = false;
-      return { kind: 'failed', error: `backup of ${db}: ${exported.error}` };
-    }
-    step = `renaming ${tmp} to ${target}`;
-    await rename(tmp, target);
-    tmpExists = false;
-    step = `fsync directory ${dir}`;
-    await syncDirectory(dir);
-
+    const written = await replaceFile(
+      target,
+      { tmp, dirMode: 0o700, fileMode: 0o600 },
+      async (fh, step): Promise<Filled<number>> => {
+        const sink = fileSink(fh, room.budgetBytes, o.minFreeDiskPct);
+        step(`exporting ${db} to ${tmp}`);
+        const exported = await o.client.exportDb(
+          db,
+          sink.stream,
+          o.signal ? { signal: o.signal } : {},
+        );
+        // A write can still be in flight when the copy is abandoned; let it land before closing.
+        await sink.idle();
+        return exported.ok ? { ok: true, value: exported.value.bytes } : exported;
+      },
+    );
+    if (!written.ok) return { kind: 'failed', error: `backup of ${db}: ${written.error}` };
     const pruned = await prune(dir, db, o.keep, name);
     return {
       kind: 'written',
       path: target,
-      bytes: exported.value.bytes,
+      bytes: written.value,
       removed: pruned.removed,
       ...(pruned.errors.length > 0 ? { retentionError: pruned.errors.join('; ') } : {}),
     };
   } catch (err) {
-    if (tmpExists) await rm(tmp, { force: true }).catch(() => {});
-    return { kind: 'failed', error: `backup of ${db}: ${step}: ${describeFsError(err)}` };
+    return { kind: 'failed', error: `backup of ${db}: ${(err as Error).message}` };
   }
 }
 

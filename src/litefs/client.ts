@@ -7,7 +7,6 @@ import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
 import {
-  isSqliteHeader,
   parseDebugVars,
   parseEvidence,
   parseInfo,
@@ -143,8 +142,8 @@ export class LitefsClient {
         body,
         async function* count(source: AsyncIterable<Buffer>) {
           for await (const chunk of source) {
-            if (head.length < SQLITE_HEAD_BYTES) {
-              head = Buffer.concat([head, chunk]).subarray(0, SQLITE_HEAD_BYTES);
+            if (head.length < SQLITE_HEADER_BYTES) {
+              head = Buffer.concat([head, chunk]).subarray(0, SQLITE_HEADER_BYTES);
             }
             bytes += chunk.length;
             yield chunk;
@@ -313,8 +312,6 @@ export class LitefsClient {
   }
 }
 
-const SQLITE_HEAD_BYTES = 18;
-
 /**
  * LiteFS has sent 200 before it copies the database (db.go Export writes straight into the
  * response), so a copy that fails midway still ends as a 200 whose body is the partial file
@@ -323,11 +320,9 @@ const SQLITE_HEAD_BYTES = 18;
  */
 function checkSqliteCopy(head: Buffer, bytes: number): string | undefined {
   if (bytes === 0) return 'empty body';
-  if (head.length < SQLITE_HEAD_BYTES || !isSqliteHeader(head)) return 'no SQLite header';
-  // Header offset 16: page size, big-endian; 1 means 65536 (sqlite.org/fileformat.html).
-  const raw = head.readUInt16BE(16);
-  const pageSize = raw === 1 ? 65536 : raw;
-  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return `bad page size ${raw}`;
+  const parsed = parseSqliteHeader(head, bytes);
+  if (!parsed.ok) return parsed.error;
+  const { pageSize } = parsed.value;
   if (bytes % pageSize !== 0)
     return `${bytes} bytes is not a whole number of ${pageSize}-byte pages`;
   return undefined;

@@ -5,13 +5,19 @@
 // to "no HWM" with peers still applying (S10). It lives outside LiteFS's mount and data dir
 // (S12).
 
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { HwmFile, HwmLoad } from '../core/hwm-types.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { formatTxid } from '../core/parse.js';
 import { isRecord, kindOf, showValue } from '../core/values.js';
-import { describeFsError, errorCode, statNearest, syncDirectory } from '../system/disk.js';
+import {
+  describeFsError,
+  errorCode,
+  type ReplaceFileError,
+  replaceFile,
+  statNearest,
+} from '../system/disk.js';
 
 // --- load ------------------------------------------------------------------------------------
 
@@ -211,38 +217,24 @@ async function pump(key: string, q: Queue): Promise<void> {
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = dirname(resolve(path));
-  const tmp = `${path}.tmp-${process.pid}`;
-  let step = `creating directory ${dir}`;
-  let tmpCreated = false;
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    step = `opening ${tmp}`;
-    const fh = await open(tmp, 'w', 0o644);
-    tmpCreated = true;
-    try {
-      step = `writing ${tmp}`;
-      await fh.writeFile(text, 'utf8');
-      step = `fsync ${tmp}`;
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      throw err;
-    }
-    step = `closing ${tmp}`;
-    await fh.close();
-    step = `renaming ${tmp} to ${path}`;
-    await rename(tmp, path);
-    tmpCreated = false;
-    step = `fsync directory ${dir}`;
-    await syncDirectory(dir);
+    await replaceFile(
+      path,
+      { tmp: `${path}.tmp-${process.pid}`, dirMode: 0o755, fileMode: 0o644 },
+      async (fh, step) => {
+        step(`writing ${path}.tmp-${process.pid}`);
+        await fh.writeFile(text, 'utf8');
+        return { ok: true, value: undefined };
+      },
+    );
   } catch (err) {
-    if (tmpCreated) await rm(tmp, { force: true }).catch(() => {});
-    const code = errorCode(err);
-    const error = new Error(`cannot write state file ${path}: ${step}: ${describeFsError(err)}`, {
-      cause: err,
-    });
-    throw Object.assign(error, { code });
+    const e = err as ReplaceFileError;
+    throw Object.assign(
+      new Error(`cannot write state file ${path}: ${e.message}`, { cause: e.cause }),
+      {
+        code: e.code,
+      },
+    );
   }
 }
 

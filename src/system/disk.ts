@@ -4,7 +4,7 @@
 // measurement is a `{ ok: false }` value the caller can report.
 
 import type { Stats } from 'node:fs';
-import { open, stat, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DiskSpace } from '../core/observation.js';
 
@@ -79,5 +79,66 @@ export async function syncDirectory(dir: string): Promise<void> {
     if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
   } finally {
     await fh.close().catch(() => {});
+  }
+}
+
+/** What a `replaceFile` filler gives: a value to keep the file with, or why to drop it. */
+export type Filled<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** A failed step of `replaceFile`: the step (`renaming a to b`) and the system error. */
+export class ReplaceFileError extends Error {
+  readonly code: string | undefined;
+  constructor(step: string, cause: unknown) {
+    super(`${step}: ${describeFsError(cause)}`, { cause });
+    this.code = errorCode(cause);
+  }
+}
+
+/**
+ * Writes `path` whole or not at all: `fill` writes a temp file beside it (`tmp`), which is
+ * fsynced, renamed over `path`, and the directory fsynced. When `fill` says no, or any step
+ * fails, the temp file is removed and `path` is as it was. `fill` names its own steps through
+ * `step` so that the error says which one failed. Throws ReplaceFileError.
+ */
+export async function replaceFile<T>(
+  path: string,
+  o: { tmp: string; dirMode: number; fileMode: number },
+  fill: (fh: FileHandle, step: (what: string) => void) => Promise<Filled<T>>,
+): Promise<Filled<T>> {
+  const dir = dirname(resolve(path));
+  let step = `creating directory ${dir}`;
+  let tmpCreated = false;
+  try {
+    await mkdir(dir, { recursive: true, mode: o.dirMode });
+    step = `opening ${o.tmp}`;
+    const fh = await open(o.tmp, 'w', o.fileMode);
+    tmpCreated = true;
+    let filled: Filled<T>;
+    try {
+      filled = await fill(fh, (what) => {
+        step = what;
+      });
+      if (filled.ok) {
+        step = `fsync ${o.tmp}`;
+        await fh.sync();
+      }
+    } finally {
+      // After the fsync the bytes are on disk: a failing close loses nothing.
+      await fh.close().catch(() => {});
+    }
+    if (!filled.ok) {
+      await rm(o.tmp, { force: true }).catch(() => {});
+      tmpCreated = false;
+      return filled;
+    }
+    step = `renaming ${o.tmp} to ${path}`;
+    await rename(o.tmp, path);
+    tmpCreated = false;
+    step = `fsync directory ${dir}`;
+    await syncDirectory(dir);
+    return filled;
+  } catch (err) {
+    if (tmpCreated) await rm(o.tmp, { force: true }).catch(() => {});
+    throw new ReplaceFileError(step, err);
   }
 }

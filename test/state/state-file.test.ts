@@ -16,6 +16,7 @@ import {
   sameFilesystem,
   writeStateFile,
 } from '../../src/state/state-file.js';
+import * as disk from '../../src/system/disk.js';
 import { asNobody, openUpTo } from '../helpers/unprivileged.js';
 import { tmpDir } from '../helpers/wait.js';
 
@@ -270,11 +271,13 @@ t.test('concurrent writes are serialised and coalesced; the last content wins', 
   const { writeStateFile: write } = await t.mockImport<
     typeof import('../../src/state/state-file.js')
   >('../../src/state/state-file.js', {
-    'node:fs/promises': {
-      ...fsp,
-      rename: async (from: string, to: string) => {
-        if (to === path) renamed.push(JSON.parse(readFileSync(from, 'utf8')).dbs.a.txid);
-        return fsp.rename(from, to);
+    '../../src/system/disk.js': {
+      ...disk,
+      // Each replaced file, as it stands once the rename is done (writes are serialised).
+      replaceFile: async (...args: Parameters<typeof disk.replaceFile>) => {
+        const done = await disk.replaceFile(...args);
+        if (args[0] === path) renamed.push(JSON.parse(readFileSync(path, 'utf8')).dbs.a.txid);
+        return done;
       },
     },
   });

@@ -1,8 +1,22 @@
-import { mkdirSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { freePercent } from '../../src/core/observation.js';
-import { diskSpace, statNearest, syncDirectory } from '../../src/system/disk.js';
+import {
+  diskSpace,
+  ReplaceFileError,
+  replaceFile,
+  statNearest,
+  syncDirectory,
+} from '../../src/system/disk.js';
 import { tmpDir } from '../helpers/wait.js';
 
 t.test('diskSpace of an existing dir: bavail and blocks times bsize', async (t) => {
@@ -60,4 +74,38 @@ t.test('syncDirectory', async (t) => {
   mkdirSync(join(dir, 'd'));
   await t.resolves(syncDirectory(join(dir, 'd')));
   await t.rejects(syncDirectory(join(dir, 'missing')), { code: 'ENOENT' });
+});
+
+t.test('replaceFile: the file is replaced whole, or left as it was', async (t) => {
+  const dir = tmpDir(t);
+  const path = join(dir, 'sub', 'f.txt');
+  const tmp = `${path}.tmp`;
+  const modes = { tmp, dirMode: 0o700, fileMode: 0o600 };
+  const wrote = await replaceFile(path, modes, async (fh, step) => {
+    step('writing one');
+    await fh.writeFile('one');
+    return { ok: true, value: 3 };
+  });
+  t.same(wrote, { ok: true, value: 3 });
+  t.equal(readFileSync(path, 'utf8'), 'one');
+  t.equal(statSync(path).mode & 0o777, 0o600);
+
+  // The filler says no: the old file stays, the temp file is gone.
+  const refused = await replaceFile(path, modes, async (fh) => {
+    await fh.writeFile('half');
+    return { ok: false, error: 'copy broke' };
+  });
+  t.same(refused, { ok: false, error: 'copy broke' });
+  t.equal(readFileSync(path, 'utf8'), 'one');
+  t.same(readdirSync(join(dir, 'sub')), ['f.txt']);
+
+  // A failing step throws with the step's name; the old file stays, no temp file.
+  const err = await replaceFile(path, modes, async (_fh, step) => {
+    step('writing two');
+    throw Object.assign(new Error('no space'), { code: 'ENOSPC' });
+  }).catch((e: unknown) => e);
+  t.ok(err instanceof ReplaceFileError);
+  t.match(err, { code: 'ENOSPC', message: /^writing two: / });
+  t.equal(readFileSync(path, 'utf8'), 'one');
+  t.same(readdirSync(join(dir, 'sub')), ['f.txt']);
 });
