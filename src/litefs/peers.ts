@@ -181,24 +181,17 @@ export async function askPeers(options: AskPeersOptions): Promise<PeerReport> {
       timeoutMs,
       ...(options.resolver ? { resolver: options.resolver } : {}),
     });
-    const clientFor =
-      options.clientFor ??
-      ((url: string) =>
+    const client =
+      (connections: number) =>
+      (url: string): LitefsClient =>
         new LitefsClient({
           url,
           headersTimeoutMs: timeoutMs,
           bodyTimeoutMs: timeoutMs,
-          connections: 2,
-        }));
-    const evidenceClientFor =
-      options.evidenceClientFor ??
-      ((url: string) =>
-        new LitefsClient({
-          url,
-          headersTimeoutMs: timeoutMs,
-          bodyTimeoutMs: timeoutMs,
-          connections: 1,
-        }));
+          connections,
+        });
+    const clientFor = options.clientFor ?? client(2);
+    const evidenceClientFor = options.evidenceClientFor ?? client(1);
     const explicit = options.spec.kind === 'urls' ? options.spec.healthPorts : {};
     const results = await Promise.all(
       discovery.urls.map((url) =>
