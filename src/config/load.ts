@@ -21,7 +21,6 @@ import {
 import {
   CONFIG_SCHEMA,
   crossFieldIssues,
-  LAYER_SCHEMA,
   type Mode,
   OPTIONS,
   OPTIONS_BY_KEY,
@@ -134,39 +133,28 @@ export function loadConfig(input: LoadInput): LoadResult {
   const invalid = new Set<string>();
 
   /**
-   * A layer's values, keyed by camelCase name, checked by LAYER_SCHEMA: every refused value is
+   * A layer's values, keyed by camelCase name, each checked on its own: every refused value is
    * an error naming its source (even when a higher layer overrides it); the rest are kept.
    */
   const layer = (raw: Record<string, unknown>, sourceOf: (key: string) => ValueSource): Layer => {
-    const r = LAYER_SCHEMA.safeParse(raw);
-    const refused = new Set<string>();
-    for (const issue of r.success ? [] : r.error.issues) {
-      // Unknown keys only come from a --config file, which reports them itself.
-      if (issue.code === 'unrecognized_keys') continue;
-      const key = String(issue.path[0]);
-      const spec = OPTIONS_BY_KEY.get(key) as OptionSpec;
-      refused.add(key);
-      invalid.add(spec.name);
-      const given = raw[key];
-      const index = issue.path[1];
-      const item = Array.isArray(given) && typeof index === 'number' ? given[index] : given;
-      const source = sourceOf(key);
-      errors.push({
-        option: spec.flag,
-        source,
-        value: asText(item),
-        accepted: spec.kind.accepted,
-        message: `${describeSource(spec, source)}: ${issue.message}`,
-      });
-    }
-    const kept = Object.entries(raw).filter(([k]) => !refused.has(k) && OPTIONS_BY_KEY.has(k));
-    const values: Record<string, unknown> = r.success
-      ? r.data
-      : LAYER_SCHEMA.parse(Object.fromEntries(kept));
     const out: Layer = new Map();
-    for (const [key, value] of Object.entries(values)) {
+    for (const [key, given] of Object.entries(raw)) {
       const spec = OPTIONS_BY_KEY.get(key) as OptionSpec;
-      if (value !== undefined) out.set(spec.name, { raw: raw[key], value, source: sourceOf(key) });
+      const source = sourceOf(key);
+      const r = spec.kind.schema.safeParse(given);
+      if (r.success) out.set(spec.name, { raw: given, value: r.data, source });
+      else invalid.add(spec.name);
+      for (const issue of r.success ? [] : r.error.issues) {
+        const index = issue.path[0];
+        const item = Array.isArray(given) && typeof index === 'number' ? given[index] : given;
+        errors.push({
+          option: spec.flag,
+          source,
+          value: asText(item),
+          accepted: spec.kind.accepted,
+          message: `${describeSource(spec, source)}: ${issue.message}`,
+        });
+      }
     }
     return out;
   };
@@ -249,13 +237,11 @@ export function loadConfig(input: LoadInput): LoadResult {
 
   // Defaults derived from litefs.yml and the environment (docs/design.md section 6), used only
   // where no layer above set the option; the table's own defaults come after them.
-  const derivedRaw: Record<string, unknown> = {};
-  const derivedFrom = new Map<string, ValueSource>();
+  const derived: Layer = new Map();
   const derive = (key: string, raw: unknown, source: ValueSource) => {
     const spec = OPTIONS_BY_KEY.get(key) as OptionSpec;
     if (given(spec.name) !== undefined) return;
-    derivedRaw[key] = raw;
-    derivedFrom.set(key, source);
+    for (const [name, v] of layer({ [key]: raw }, () => source)) derived.set(name, v);
   };
   const yml = (key: string): ValueSource => ({ layer: 'litefs.yml', path: facts?.path ?? '', key });
   if (facts?.fuseDir !== undefined) derive('mountDir', facts.fuseDir, yml('fuse.dir'));
@@ -277,27 +263,19 @@ export function loadConfig(input: LoadInput): LoadResult {
   if (!standalone && flyApp) {
     derive('peers', `${flyApp}.internal`, { layer: 'environment', name: 'FLY_APP_NAME' });
   }
-  const fromYml = layer(derivedRaw, (key) => derivedFrom.get(key) ?? { layer: 'default' });
+  const effective = (name: string) => given(name) ?? derived.get(name);
   // The state file beside the data dir, on the same volume (S2's high-water mark).
-  const dataDir = (given('data-dir') ?? fromYml.get('data-dir'))?.value as string | undefined;
-  const stateFile =
-    given('state-file') !== undefined || dataDir === undefined
-      ? new Map()
-      : layer(
-          {
-            stateFile: path.join(
-              path.dirname(path.resolve(input.cwd, dataDir)),
-              'litefs-supervisor.json',
-            ),
-          },
-          () => ({ layer: 'default' }),
-        );
+  const dataDir = effective('data-dir')?.value as string | undefined;
+  if (dataDir !== undefined) {
+    const parent = path.dirname(path.resolve(input.cwd, dataDir));
+    derive('stateFile', path.join(parent, 'litefs-supervisor.json'), { layer: 'default' });
+  }
 
   // The winners as written, parsed together into the Config (defaults fill the rest).
   const winners: Record<string, unknown> = {};
   const sources: Partial<Record<OptionName, ValueSource>> = {};
   for (const spec of OPTIONS) {
-    const chosen = given(spec.name) ?? fromYml.get(spec.name) ?? stateFile.get(spec.name);
+    const chosen = effective(spec.name);
     if (chosen === undefined) continue;
     sources[spec.name] = chosen.source;
     if (spec.field !== undefined) winners[spec.field] = chosen.raw;

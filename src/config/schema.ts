@@ -362,7 +362,6 @@ interface OptionInput<N extends string, T, A extends boolean, D extends string |
   /** For derived defaults: how --help describes them. */
   defaultHelp?: string;
   help: string;
-  group: Group;
 }
 
 /** Optional in the input, and a field that is present (maybe undefined) in the output. */
@@ -406,265 +405,242 @@ function loaderOption<const N extends string, T, A extends boolean>(
     default: o.default,
     defaultText: o.defaultHelp ?? o.default ?? (o.kind.type === 'boolean' ? 'off' : 'none'),
     help: o.help,
-    group: o.group,
+    group: 'General',
   };
 }
 
+/** Options under one heading of --help and the docs, in order. */
+function section<const T extends readonly OptionSpec[]>(group: Group, options: T): T {
+  return options.map((o) => ({ ...o, group })) as unknown as T;
+}
+
 export const OPTIONS = [
-  loaderOption(
-    {
-      name: 'config',
-      kind: text('FILE', 'a file path'),
-      help: 'YAML or JSON file with the same options, keys in camelCase (maxLag: 10s). Unknown keys are errors.',
-      group: 'General',
-    },
-    false,
-  ),
-  loaderOption({
-    name: 'litefs-config',
-    kind: text('FILE', 'a file path, or none'),
-    defaultHelp: './litefs.yml, ~/litefs.yml, /etc/litefs.yml (first found)',
-    help: `litefs.yml to read defaults and warnings from, with LiteFS's \${...} expansion; none disables it.`,
-    group: 'General',
-  }),
-  option({
-    name: 'standalone',
-    kind: boolean(),
-    help: 'No LiteFS (local development): always primary, each --db is a plain file under --mount-dir, no peers.',
-    group: 'General',
-  }),
-
-  option({
-    name: 'mount-dir',
-    kind: text('DIR', 'a directory path'),
-    default: LITEFS_DEFAULT_FUSE_DIR,
-    defaultHelp: `litefs.yml fuse.dir, else ${LITEFS_DEFAULT_FUSE_DIR}`,
-    help: 'LiteFS FUSE mount directory.',
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'data-dir',
-    kind: text('DIR', 'a directory path'),
-    defaultHelp: 'litefs.yml data.dir (LiteFS default /var/lib/litefs)',
-    help: "LiteFS's internal directory: only read for free space and the --state-file default, never written.",
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'litefs-url',
-    kind: url(),
-    default: `http://127.0.0.1:${LITEFS_DEFAULT_PORT}`,
-    defaultHelp: `http://127.0.0.1: + port of litefs.yml http.addr, else ${LITEFS_DEFAULT_PORT}`,
-    help: 'LiteFS HTTP API.',
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'db',
-    kind: list('NAME', DB_ACCEPTED, parseDbName, { unique: true }),
-    defaultHelp: 'litefs.yml proxy.db',
-    help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'max-lag',
-    kind: duration(),
-    default: '10s',
-    help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'sync-timeout',
-    kind: duration(),
-    default: '10m',
-    help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
-    group: 'LiteFS',
-  }),
-  option({
-    name: 'poll-interval',
-    // 0 would poll LiteFS in a busy loop.
-    kind: duration({ positive: true }),
-    default: '1s',
-    help: 'How often /info and the mount files are read, besides the /events stream; while the app runs and /events is connected, every 10s (the lag routes of the health API still ask for a reading this fresh).',
-    group: 'LiteFS',
-  }),
-
-  option({
-    name: 'migrate',
-    kind: command(),
-    help: 'Shell command run in order, on the primary only, once its database is synced.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'migrate-timeout',
-    kind: duration(),
-    default: '10m',
-    help: 'Time limit for each --migrate command.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'migrate-retries',
-    kind: int(0, 100),
-    default: '3',
-    help: 'Retries of a failed --migrate command while this node stays primary, after 1 s, 2 s, 4 s... (each re-confirmed). Then: exit 3 before the app started; with the app running, keep it and retry every 5 minutes.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'before',
-    kind: command(),
-    help: 'Shell command run on every node once synced, before the app.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'restart',
-    kind: oneOf(['never', 'on-failure', 'always'] as const),
-    default: 'never',
-    help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'restart-max',
-    kind: int(0),
-    default: '5',
-    help: 'Most app restarts allowed in 10 minutes.',
-    group: 'Migrations and the app',
-  }),
-  option({
-    name: 'shutdown-timeout',
-    kind: duration(),
-    default: '3s',
-    help: 'After forwarding a signal, SIGKILL the process group after this. Keep it below fly.toml kill_timeout (default 5s): LiteFS still needs time to release the lease.',
-    group: 'Migrations and the app',
-  }),
-
-  option({
-    name: 'promote',
-    kind: boolean(),
-    help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'promote-timeout',
-    // 0 would repeat POST /promote in a busy loop.
-    kind: duration({ positive: true }),
-    default: '30s',
-    help: 'Wait this long for the lease after asking for it, then ask again.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'promote-when',
-    kind: oneOf(['new-version', 'always'] as const),
-    default: 'new-version',
-    help: "With --promote, when a synced candidate asks for the lease: new-version (only when the primary's supervisor reports another app version than --version-env gives here, or none: the lease moves once per deploy) or always (every start asks).",
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'version-env',
-    kind: text('NAME', 'an environment variable name'),
-    default: 'FLY_IMAGE_REF',
-    help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'handoff-timeout',
-    kind: duration(),
-    default: '1s',
-    help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'on-promotion',
-    kind: oneOf(['migrate', 'none'] as const),
-    default: 'migrate',
-    help: 'What a replica with a running app does when it becomes primary.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'bootstrap',
-    kind: oneOf(['auto', 'never', 'force'] as const),
-    default: 'auto',
-    help: 'Whether an empty primary may initialise a new cluster: auto (only if every peer answered and none has data), never, force.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'peers',
-    kind: peers(),
-    defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
-    help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'peer-health-port',
-    kind: int(1, 65535),
-    defaultHelp: 'the port of --health-addr',
-    help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'peer-wait',
-    kind: duration(),
-    default: '30s',
-    help: 'How long to wait for unanswered peers before fencing.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'state-file',
-    kind: text('PATH', 'a file path'),
-    default: '/var/lib/litefs-supervisor.json',
-    defaultHelp:
-      '<parent of data dir>/litefs-supervisor.json, else /var/lib/litefs-supervisor.json',
-    help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
-    group: 'Primary safety',
-  }),
-  option({
-    name: 'fence-timeout',
-    kind: duration(),
-    default: '60s',
-    help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
-    group: 'Primary safety',
-  }),
-
-  option({
-    name: 'backup-dir',
-    kind: text('DIR', 'a directory path'),
-    defaultHelp: 'off',
-    help: 'Save a copy of each database here before migrating it.',
-    group: 'Backups and disk',
-  }),
-  option({
-    name: 'backup-keep',
-    kind: int(1),
-    default: '3',
-    help: 'Number of backups kept per database.',
-    group: 'Backups and disk',
-  }),
-  option({
-    name: 'min-free-disk',
-    kind: percent(),
-    default: '10',
-    help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
-    group: 'Backups and disk',
-  }),
-
-  option({
-    name: 'health-addr',
-    kind: healthAddr(),
-    default: ':9090',
-    help: 'Address of the health API (GET /health, /status, /metrics); off disables it.',
-    group: 'Health and logs',
-  }),
-  option({
-    name: 'log-format',
-    kind: oneOf(['logfmt', 'json', 'pretty'] as const),
-    default: 'logfmt',
-    help: 'Log line format (stderr).',
-    group: 'Health and logs',
-  }),
-  option({
-    name: 'log-level',
-    kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
-    default: 'info',
-    help: 'Lowest level logged.',
-    group: 'Health and logs',
-  }),
+  ...section('General', [
+    loaderOption(
+      {
+        name: 'config',
+        kind: text('FILE', 'a file path'),
+        help: 'YAML or JSON file with the same options, keys in camelCase (maxLag: 10s). Unknown keys are errors.',
+      },
+      false,
+    ),
+    loaderOption({
+      name: 'litefs-config',
+      kind: text('FILE', 'a file path, or none'),
+      defaultHelp: './litefs.yml, ~/litefs.yml, /etc/litefs.yml (first found)',
+      help: `litefs.yml to read defaults and warnings from, with LiteFS's \${...} expansion; none disables it.`,
+    }),
+    option({
+      name: 'standalone',
+      kind: boolean(),
+      help: 'No LiteFS (local development): always primary, each --db is a plain file under --mount-dir, no peers.',
+    }),
+  ]),
+  ...section('LiteFS', [
+    option({
+      name: 'mount-dir',
+      kind: text('DIR', 'a directory path'),
+      default: LITEFS_DEFAULT_FUSE_DIR,
+      defaultHelp: `litefs.yml fuse.dir, else ${LITEFS_DEFAULT_FUSE_DIR}`,
+      help: 'LiteFS FUSE mount directory.',
+    }),
+    option({
+      name: 'data-dir',
+      kind: text('DIR', 'a directory path'),
+      defaultHelp: 'litefs.yml data.dir (LiteFS default /var/lib/litefs)',
+      help: "LiteFS's internal directory: only read for free space and the --state-file default, never written.",
+    }),
+    option({
+      name: 'litefs-url',
+      kind: url(),
+      default: `http://127.0.0.1:${LITEFS_DEFAULT_PORT}`,
+      defaultHelp: `http://127.0.0.1: + port of litefs.yml http.addr, else ${LITEFS_DEFAULT_PORT}`,
+      help: 'LiteFS HTTP API.',
+    }),
+    option({
+      name: 'db',
+      kind: list('NAME', DB_ACCEPTED, parseDbName, { unique: true }),
+      defaultHelp: 'litefs.yml proxy.db',
+      help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
+    }),
+    option({
+      name: 'max-lag',
+      kind: duration(),
+      default: '10s',
+      help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
+    }),
+    option({
+      name: 'sync-timeout',
+      kind: duration(),
+      default: '10m',
+      help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
+    }),
+    option({
+      name: 'poll-interval',
+      // 0 would poll LiteFS in a busy loop.
+      kind: duration({ positive: true }),
+      default: '1s',
+      help: 'How often /info and the mount files are read, besides the /events stream; while the app runs and /events is connected, every 10s (the lag routes of the health API still ask for a reading this fresh).',
+    }),
+  ]),
+  ...section('Migrations and the app', [
+    option({
+      name: 'migrate',
+      kind: command(),
+      help: 'Shell command run in order, on the primary only, once its database is synced.',
+    }),
+    option({
+      name: 'migrate-timeout',
+      kind: duration(),
+      default: '10m',
+      help: 'Time limit for each --migrate command.',
+    }),
+    option({
+      name: 'migrate-retries',
+      kind: int(0, 100),
+      default: '3',
+      help: 'Retries of a failed --migrate command while this node stays primary, after 1 s, 2 s, 4 s... (each re-confirmed). Then: exit 3 before the app started; with the app running, keep it and retry every 5 minutes.',
+    }),
+    option({
+      name: 'before',
+      kind: command(),
+      help: 'Shell command run on every node once synced, before the app.',
+    }),
+    option({
+      name: 'restart',
+      kind: oneOf(['never', 'on-failure', 'always'] as const),
+      default: 'never',
+      help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
+    }),
+    option({
+      name: 'restart-max',
+      kind: int(0),
+      default: '5',
+      help: 'Most app restarts allowed in 10 minutes.',
+    }),
+    option({
+      name: 'shutdown-timeout',
+      kind: duration(),
+      default: '3s',
+      help: 'After forwarding a signal, SIGKILL the process group after this. Keep it below fly.toml kill_timeout (default 5s): LiteFS still needs time to release the lease.',
+    }),
+  ]),
+  ...section('Primary safety', [
+    option({
+      name: 'promote',
+      kind: boolean(),
+      help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
+    }),
+    option({
+      name: 'promote-timeout',
+      // 0 would repeat POST /promote in a busy loop.
+      kind: duration({ positive: true }),
+      default: '30s',
+      help: 'Wait this long for the lease after asking for it, then ask again.',
+    }),
+    option({
+      name: 'promote-when',
+      kind: oneOf(['new-version', 'always'] as const),
+      default: 'new-version',
+      help: "With --promote, when a synced candidate asks for the lease: new-version (only when the primary's supervisor reports another app version than --version-env gives here, or none: the lease moves once per deploy) or always (every start asks).",
+    }),
+    option({
+      name: 'version-env',
+      kind: text('NAME', 'an environment variable name'),
+      default: 'FLY_IMAGE_REF',
+      help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
+    }),
+    option({
+      name: 'handoff-timeout',
+      kind: duration(),
+      default: '1s',
+      help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
+    }),
+    option({
+      name: 'on-promotion',
+      kind: oneOf(['migrate', 'none'] as const),
+      default: 'migrate',
+      help: 'What a replica with a running app does when it becomes primary.',
+    }),
+    option({
+      name: 'bootstrap',
+      kind: oneOf(['auto', 'never', 'force'] as const),
+      default: 'auto',
+      help: 'Whether an empty primary may initialise a new cluster: auto (only if every peer answered and none has data), never, force.',
+    }),
+    option({
+      name: 'peers',
+      kind: peers(),
+      defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
+      help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
+    }),
+    option({
+      name: 'peer-health-port',
+      kind: int(1, 65535),
+      defaultHelp: 'the port of --health-addr',
+      help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
+    }),
+    option({
+      name: 'peer-wait',
+      kind: duration(),
+      default: '30s',
+      help: 'How long to wait for unanswered peers before fencing.',
+    }),
+    option({
+      name: 'state-file',
+      kind: text('PATH', 'a file path'),
+      default: '/var/lib/litefs-supervisor.json',
+      defaultHelp:
+        '<parent of data dir>/litefs-supervisor.json, else /var/lib/litefs-supervisor.json',
+      help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
+    }),
+    option({
+      name: 'fence-timeout',
+      kind: duration(),
+      default: '60s',
+      help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
+    }),
+  ]),
+  ...section('Backups and disk', [
+    option({
+      name: 'backup-dir',
+      kind: text('DIR', 'a directory path'),
+      defaultHelp: 'off',
+      help: 'Save a copy of each database here before migrating it.',
+    }),
+    option({
+      name: 'backup-keep',
+      kind: int(1),
+      default: '3',
+      help: 'Number of backups kept per database.',
+    }),
+    option({
+      name: 'min-free-disk',
+      kind: percent(),
+      default: '10',
+      help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
+    }),
+  ]),
+  ...section('Health and logs', [
+    option({
+      name: 'health-addr',
+      kind: healthAddr(),
+      default: ':9090',
+      help: 'Address of the health API (GET /health, /status, /metrics); off disables it.',
+    }),
+    option({
+      name: 'log-format',
+      kind: oneOf(['logfmt', 'json', 'pretty'] as const),
+      default: 'logfmt',
+      help: 'Log line format (stderr).',
+    }),
+    option({
+      name: 'log-level',
+      kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+      default: 'info',
+      help: 'Lowest level logged.',
+    }),
+  ]),
 ] as const;
 
 export type OptionName = (typeof OPTIONS)[number]['name'];
@@ -675,14 +651,6 @@ export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(
 /** By camelCase name (--config's key, the command line's too): every option. */
 export const OPTIONS_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(
   OPTIONS.map((o) => [camel(o.name), o]),
-);
-
-/**
- * What one layer (command line, environment, --config file, litefs.yml) may say: any option,
- * by its camelCase name, each optional; unknown keys are errors.
- */
-export const LAYER_SCHEMA = z.strictObject(
-  Object.fromEntries(OPTIONS.map((o) => [camel(o.name), z.optional(o.kind.schema)])),
 );
 
 type FieldOption = Extract<(typeof OPTIONS)[number], { field: string }>;
