@@ -38,7 +38,7 @@ function usage(o) {
 
 function defaultCell(o) {
   // A literal default is a value (code); a derived one is a description (text).
-  if (o.default !== undefined) return code(o.default);
+  if (o.default !== undefined && o.defaultText === o.default) return code(o.default);
   return cell(o.defaultText);
 }
 
@@ -47,6 +47,7 @@ function description(o) {
   if (o.kind.type === 'list') parts.push('Repeatable; in the environment one value per line.');
   if (o.kind.type === 'duration') parts.push('A Go-style duration (500ms, 10s, 5m, 1h30m).');
   if (o.kind.type === 'boolean') parts.push('A flag; as a value true, false, 1 or 0.');
+  if (o.kind.range !== undefined) parts.push(`Range: ${o.kind.range}.`);
   return cell(parts.join(' '));
 }
 

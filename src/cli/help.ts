@@ -26,6 +26,7 @@ function optionLines(o: OptionSpec): string[] {
   return [
     `  ${usage}${repeat}`,
     ...wrap(o.help, '      '),
+    ...(o.kind.range === undefined ? [] : [`      range: ${o.kind.range}`]),
     ...wrap(`default: ${o.defaultText}`, '      '),
     `      env: ${o.env}`,
   ];

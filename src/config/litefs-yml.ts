@@ -245,3 +245,13 @@ export function loadLitefsYml(opts: {
   }
   return { ok: true, facts: undefined, searched: candidates };
 }
+
+/**
+ * The top-level keys of litefs.yml (cmd/litefs/config.go, `Config`'s yaml tags): a --config
+ * file made of these is a litefs.yml given to the wrong option.
+ */
+export const LITEFS_TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(
+  'exit-on-error skip-sync strict-verify exec data fuse http proxy lease backup log tracing'.split(
+    ' ',
+  ),
+);

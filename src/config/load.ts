@@ -7,277 +7,39 @@ import { readFileSync } from 'node:fs';
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ParseResult } from '../core/litefs-types.js';
+import { type ConfigError, type RawOptions, suggest, type ValueSource } from './args.js';
 import { runsLitefsSupervisor } from './exec-line.js';
 import {
   type Getenv,
   httpAddrPort,
   LITEFS_DEFAULT_DATA_DIR,
-  LITEFS_DEFAULT_FUSE_DIR,
   LITEFS_DEFAULT_PORT,
+  LITEFS_TOP_LEVEL_KEYS,
   loadLitefsYml,
   type ReadFile,
 } from './litefs-yml.js';
 import {
+  CONFIG_SCHEMA,
   crossFieldIssues,
   type Mode,
   OPTIONS,
-  OPTIONS_BY_FILE_KEY,
+  OPTIONS_BY_KEY,
   OPTIONS_BY_NAME,
   type OptionName,
   type OptionSpec,
-  parseBoolean,
   parseHealthAddr,
-  parseHttpUrl,
   showReceived,
-  URL_ACCEPTED,
 } from './schema.js';
 import type { Config, LitefsYmlFacts } from './types.js';
 
+export {
+  type ConfigError,
+  type ParsedArgs,
+  parseArgs,
+  type RawOptions,
+  type ValueSource,
+} from './args.js';
 export type { Mode } from './schema.js';
-
-/** Option values as written on the command line: text, or a list for repeatable options. */
-export type RawOptions = Partial<Record<OptionName, string | string[]>>;
-
-export type ValueSource =
-  | { layer: 'command line' }
-  | { layer: 'environment'; name: string }
-  | { layer: 'config file'; path: string; key: string }
-  | { layer: 'litefs.yml'; path: string; key: string }
-  | { layer: 'default' };
-
-export interface ConfigError {
-  /** `--max-lag`; `--` for the app command. */
-  option: string;
-  /** Where the refused value came from; undefined for rules over several values. */
-  source: ValueSource | undefined;
-  /** The value received, as text (JSON for non-text values); undefined when none. */
-  value: string | undefined;
-  /** What would have been accepted. */
-  accepted: string;
-  /** One line, ready to print. */
-  message: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Command line
-
-export type ParsedArgs =
-  | {
-      ok: true;
-      command: 'run' | 'check' | 'doctor';
-      options: RawOptions;
-      app: string[];
-      /** `doctor --json`; only set for doctor. */
-      json?: boolean;
-    }
-  | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
-  | { ok: true; command: 'help' }
-  | { ok: true; command: 'version' }
-  | { ok: false; errors: ConfigError[] };
-
-const CLI: ValueSource = { layer: 'command line' };
-const STATUS_OPTIONS = ['--health-url', '--json'];
-
-function cliError(option: string, value: string | undefined, problem: string, accepted: string) {
-  return {
-    option,
-    source: CLI,
-    value,
-    accepted,
-    message: `${option}: ${problem}; ${accepted}`,
-  } satisfies ConfigError;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, (prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
-
-function suggest(word: string, candidates: Iterable<string>): string {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 4))
-    ? ` (did you mean ${best}?)`
-    : '';
-}
-
-type Command = 'run' | 'check' | 'doctor' | 'status';
-
-// After an unknown option the parser also skips the next argument when it does not look like
-// an option: it was most likely that option's value, and reporting it again is noise.
-function unknownOption(arg: string, command: Command): ConfigError {
-  const name = arg.split('=')[0] ?? arg;
-  const accepted =
-    command === 'status'
-      ? 'status accepts --health-url URL and --json'
-      : 'see litefs-supervisor --help for the options';
-  if (command !== 'status' && STATUS_OPTIONS.includes(name)) {
-    const of =
-      name === '--json'
-        ? '`litefs-supervisor status` and `litefs-supervisor doctor`'
-        : '`litefs-supervisor status`';
-    return cliError(name, undefined, `is an option of ${of}`, accepted);
-  }
-  const known = command === 'status' ? STATUS_OPTIONS : OPTIONS.map((o) => o.flag);
-  return cliError(
-    name,
-    undefined,
-    `unknown option${suggest(name.replace(/^-+/, '--'), known)}`,
-    accepted,
-  );
-}
-
-/**
- * Splits argv (without node and the script) into a command and raw option text. Values are
- * checked by loadConfig, so that bad values and bad litefs.yml/env input are reported together.
- */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  let args = [...argv];
-  let command: Command = 'run';
-  if (args[0] === 'check' || args[0] === 'status' || args[0] === 'doctor') {
-    command = args[0];
-    args = args.slice(1);
-  }
-  const dashDash = args.indexOf('--');
-  const opts = dashDash === -1 ? args : args.slice(0, dashDash);
-  const app = dashDash === -1 ? [] : args.slice(dashDash + 1);
-  if (opts.includes('--help') || opts.includes('-h')) return { ok: true, command: 'help' };
-  if (opts.includes('--version')) return { ok: true, command: 'version' };
-
-  const errors: ConfigError[] = [];
-  if (command === 'status') {
-    let healthUrl: string | undefined;
-    let json = false;
-    for (let i = 0; i < opts.length; i++) {
-      const arg = opts[i] ?? '';
-      const eq = arg.indexOf('=');
-      const name = eq === -1 ? arg : arg.slice(0, eq);
-      const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      if (name === '--json') {
-        const r = inline === undefined ? { ok: true as const, value: true } : parseBoolean(inline);
-        if (r.ok) json = r.value;
-        else errors.push(cliError('--json', inline, r.error, 'use --json or --json=false'));
-      } else if (name === '--health-url') {
-        const value = inline ?? opts[i + 1];
-        if (inline === undefined) i++;
-        if (value === undefined || (inline === undefined && value.startsWith('--'))) {
-          errors.push(cliError(name, undefined, 'needs a value', URL_ACCEPTED));
-          continue;
-        }
-        const r = parseHttpUrl(value, URL_ACCEPTED);
-        if (r.ok) healthUrl = r.value;
-        else errors.push(cliError(name, value, r.error, URL_ACCEPTED));
-      } else if (arg.startsWith('-')) {
-        errors.push(unknownOption(arg, command));
-        if (eq === -1 && !(opts[i + 1] ?? '-').startsWith('-')) i++;
-      } else {
-        errors.push(
-          cliError(arg, arg, 'unexpected argument', 'status accepts --health-url URL and --json'),
-        );
-      }
-    }
-    if (dashDash !== -1) {
-      errors.push(cliError('--', undefined, 'status takes no command', 'remove -- and after'));
-    }
-    return errors.length > 0 ? { ok: false, errors } : { ok: true, command, healthUrl, json };
-  }
-
-  const options: Record<string, string | string[]> = {};
-  let json = false;
-  for (let i = 0; i < opts.length; i++) {
-    const arg = opts[i] ?? '';
-    if (command === 'doctor' && (arg === '--json' || arg.startsWith('--json='))) {
-      const inline = arg === '--json' ? undefined : arg.slice('--json='.length);
-      const r = inline === undefined ? { ok: true as const, value: true } : parseBoolean(inline);
-      if (r.ok) json = r.value;
-      else errors.push(cliError('--json', inline, r.error, 'use --json or --json=false'));
-      continue;
-    }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg !== '-') {
-        errors.push(unknownOption(arg, command));
-        if (!arg.includes('=') && !(opts[i + 1] ?? '-').startsWith('-')) i++;
-      } else {
-        errors.push(
-          cliError(
-            showReceived(arg),
-            arg,
-            'unexpected argument',
-            'put the app command after --, like litefs-supervisor --db sqlite.db -- npm start',
-          ),
-        );
-      }
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    const spec = OPTIONS_BY_NAME.get(flag.slice(2));
-    if (!spec) {
-      errors.push(unknownOption(arg, command));
-      if (inline === undefined && !(opts[i + 1] ?? '-').startsWith('-')) i++;
-      continue;
-    }
-    let value: string;
-    if (spec.kind.type === 'boolean') {
-      value = inline ?? 'true';
-    } else if (inline !== undefined) {
-      value = inline;
-    } else {
-      const next = opts[i + 1];
-      // `--db --promote` is a forgotten value, not a database named "--promote".
-      if (next === undefined || next.startsWith('--')) {
-        errors.push(
-          cliError(
-            flag,
-            undefined,
-            `needs a value (${spec.kind.placeholder})`,
-            `write ${flag} VALUE or ${flag}=VALUE`,
-          ),
-        );
-        continue;
-      }
-      value = next;
-      i++;
-    }
-    const previous = options[spec.name];
-    if (spec.kind.type === 'list') {
-      options[spec.name] = [...((previous as string[] | undefined) ?? []), value];
-    } else if (previous !== undefined) {
-      errors.push(
-        cliError(
-          flag,
-          value,
-          `given twice (${showReceived(previous)} and ${showReceived(value)})`,
-          'give it once',
-        ),
-      );
-    } else {
-      options[spec.name] = value;
-    }
-  }
-  if (errors.length > 0) return { ok: false, errors };
-  const base = { ok: true as const, command, options: options as RawOptions, app };
-  return command === 'doctor' ? { ...base, json } : base;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Layers
 
 export interface LoadInput {
   mode: Mode;
@@ -310,9 +72,16 @@ export type LoadResult =
   | { ok: false; errors: ConfigError[] };
 
 interface Sourced {
+  /** As written: parsed again, with the other winners, into the Config. */
+  raw: unknown;
   value: unknown;
   source: ValueSource;
 }
+
+/** One layer's accepted values, by option name. */
+type Layer = Map<string, Sourced>;
+
+const CLI: ValueSource = { layer: 'command line' };
 
 function describeSource(spec: OptionSpec, source: ValueSource): string {
   switch (source.layer) {
@@ -362,96 +131,65 @@ export function loadConfig(input: LoadInput): LoadResult {
   const errors: ConfigError[] = [];
   const warnings: string[] = [];
   const invalid = new Set<string>();
-  const cli = new Map<string, Sourced>();
-  const envLayer = new Map<string, Sourced>();
-  const file = new Map<string, Sourced>();
 
-  const accept = (spec: OptionSpec, raw: unknown, source: ValueSource): Sourced | undefined => {
-    const r = spec.kind.schema.safeParse(raw);
-    if (r.success) return { value: r.data, source };
-    invalid.add(spec.name);
-    for (const issue of r.error.issues) {
-      const item =
-        Array.isArray(raw) && typeof issue.path[0] === 'number' ? raw[issue.path[0]] : raw;
-      errors.push({
-        option: spec.flag,
-        source,
-        value: asText(item),
-        accepted: spec.kind.accepted,
-        message: `${describeSource(spec, source)}: ${issue.message}`,
-      });
+  /**
+   * A layer's values, keyed by camelCase name, each checked on its own: every refused value is
+   * an error naming its source (even when a higher layer overrides it); the rest are kept.
+   */
+  const layer = (raw: Record<string, unknown>, sourceOf: (key: string) => ValueSource): Layer => {
+    const out: Layer = new Map();
+    for (const [key, given] of Object.entries(raw)) {
+      const spec = OPTIONS_BY_KEY.get(key) as OptionSpec;
+      const source = sourceOf(key);
+      const r = spec.kind.schema.safeParse(given);
+      if (r.success) out.set(spec.name, { raw: given, value: r.data, source });
+      else invalid.add(spec.name);
+      for (const issue of r.success ? [] : r.error.issues) {
+        const index = issue.path[0];
+        const item = Array.isArray(given) && typeof index === 'number' ? given[index] : given;
+        errors.push({
+          option: spec.flag,
+          source,
+          value: asText(item),
+          accepted: spec.kind.accepted,
+          message: `${describeSource(spec, source)}: ${issue.message}`,
+        });
+      }
     }
-    return undefined;
-  };
-  const put = (layer: Map<string, Sourced>, spec: OptionSpec, raw: unknown, src: ValueSource) => {
-    const v = accept(spec, raw, src);
-    if (v) layer.set(spec.name, v);
+    return out;
   };
 
+  const cliRaw: Record<string, unknown> = {};
+  const envRaw: Record<string, unknown> = {};
+  const envName = new Map<string, string>();
   for (const spec of OPTIONS) {
+    const key = camelKey(spec);
     const raw = input.options[spec.name];
-    if (raw !== undefined) put(cli, spec, raw, CLI);
+    if (raw !== undefined) cliRaw[key] = raw;
     const text = input.env[spec.env];
     // An empty variable counts as unset: images and platforms often set `X=` to clear one.
     if (text !== undefined && text !== '') {
-      const envRaw =
+      envRaw[key] =
         spec.kind.type === 'list' ? text.split(/\r?\n/).filter((l) => l.trim() !== '') : text;
-      put(envLayer, spec, envRaw, { layer: 'environment', name: spec.env });
+      envName.set(key, spec.env);
     }
   }
+  const cli = layer(cliRaw, () => CLI);
+  const envLayer = layer(envRaw, (key) => ({
+    layer: 'environment',
+    name: envName.get(key) ?? '',
+  }));
 
   // --config itself comes from the command line or the environment only.
   const configOpt = cli.get('config') ?? envLayer.get('config');
   let configFile: string | undefined;
+  let file: Layer = new Map();
   if (configOpt) {
-    const spec = OPTIONS_BY_NAME.get('config') as OptionSpec;
     configFile = path.resolve(input.cwd, configOpt.value as string);
-    const fail = (problem: string) => {
+    file = configFileLayer(configFile, configOpt.source, input.readFile, layer, (e) => {
       invalid.add('config');
-      errors.push({
-        option: '--config',
-        source: configOpt.source,
-        value: configFile,
-        accepted: 'a readable YAML or JSON file with option names in camelCase as keys',
-        message: `${describeSource(spec, configOpt.source)}: ${configFile} ${problem}`,
-      });
-    };
-    let text: string | undefined;
-    try {
-      text = input.readFile(configFile);
-    } catch (err) {
-      fail(`cannot be read: ${(err as Error).message}`);
-    }
-    if (text === undefined && !invalid.has('config')) fail('does not exist');
-    if (text !== undefined) {
-      const parsed = parseConfigFileText(configFile, text);
-      if (!parsed.ok) fail(`is ${parsed.error}`);
-      else if (parsed.value === null || parsed.value === undefined) {
-        // An empty file sets nothing.
-      } else if (typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
-        fail('must hold a mapping of option names (camelCase) to values');
-      } else {
-        for (const [key, raw] of Object.entries(parsed.value)) {
-          const optSpec = OPTIONS_BY_FILE_KEY.get(key);
-          if (!optSpec) {
-            invalid.add('config');
-            const hint =
-              key === 'config'
-                ? 'a config file cannot name another one'
-                : `unknown key${suggest(key, OPTIONS_BY_FILE_KEY.keys())}`;
-            errors.push({
-              option: '--config',
-              source: { layer: 'config file', path: configFile, key },
-              value: key,
-              accepted: 'the option names in camelCase, as listed by --help (maxLag, db, ...)',
-              message: `--config: ${showReceived(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
-            });
-            continue;
-          }
-          put(file, optSpec, raw, { layer: 'config file', path: configFile, key });
-        }
-      }
-    }
+      errors.push(e);
+    });
   }
 
   const given = (name: string): Sourced | undefined =>
@@ -498,21 +236,18 @@ export function loadConfig(input: LoadInput): LoadResult {
   }
 
   // Defaults derived from litefs.yml and the environment (docs/design.md section 6), used only
-  // where no layer above set the option.
-  const derived = new Map<string, Sourced>();
-  const derive = (name: string, raw: unknown, source: ValueSource) => {
-    const spec = OPTIONS_BY_NAME.get(name) as OptionSpec;
-    if (given(name) === undefined) put(derived, spec, raw, source);
+  // where no layer above set the option; the table's own defaults come after them.
+  const derived: Layer = new Map();
+  const derive = (key: string, raw: unknown, source: ValueSource) => {
+    const spec = OPTIONS_BY_KEY.get(key) as OptionSpec;
+    if (given(spec.name) !== undefined) return;
+    for (const [name, v] of layer({ [key]: raw }, () => source)) derived.set(name, v);
   };
-  const yml = (key: string): ValueSource => ({
-    layer: 'litefs.yml',
-    path: facts?.path ?? '',
-    key,
-  });
-  if (facts?.fuseDir !== undefined) derive('mount-dir', facts.fuseDir, yml('fuse.dir'));
-  if (facts?.dataDir !== undefined) derive('data-dir', facts.dataDir, yml('data.dir'));
+  const yml = (key: string): ValueSource => ({ layer: 'litefs.yml', path: facts?.path ?? '', key });
+  if (facts?.fuseDir !== undefined) derive('mountDir', facts.fuseDir, yml('fuse.dir'));
+  if (facts?.dataDir !== undefined) derive('dataDir', facts.dataDir, yml('data.dir'));
   // LiteFS itself falls back to /var/lib/litefs when litefs.yml has no data.dir.
-  else if (facts) derive('data-dir', LITEFS_DEFAULT_DATA_DIR, { layer: 'default' });
+  else if (facts) derive('dataDir', LITEFS_DEFAULT_DATA_DIR, { layer: 'default' });
   if (facts?.httpAddr !== undefined) {
     const port = httpAddrPort(facts.httpAddr);
     if (port === undefined) {
@@ -520,7 +255,7 @@ export function loadConfig(input: LoadInput): LoadResult {
         `litefs.yml http.addr ${showReceived(facts.httpAddr)} in ${facts.path} has no port the supervisor understands; using ${LITEFS_DEFAULT_PORT}. Pass --litefs-url if LiteFS listens elsewhere`,
       );
     } else {
-      derive('litefs-url', `http://127.0.0.1:${port}`, yml('http.addr'));
+      derive('litefsUrl', `http://127.0.0.1:${port}`, yml('http.addr'));
     }
   }
   if (facts?.proxyDb) derive('db', [facts.proxyDb], yml('proxy.db'));
@@ -528,39 +263,31 @@ export function loadConfig(input: LoadInput): LoadResult {
   if (!standalone && flyApp) {
     derive('peers', `${flyApp}.internal`, { layer: 'environment', name: 'FLY_APP_NAME' });
   }
-
-  const effective = (name: string): Sourced | undefined => given(name) ?? derived.get(name);
+  const effective = (name: string) => given(name) ?? derived.get(name);
+  // The state file beside the data dir, on the same volume (S2's high-water mark).
   const dataDir = effective('data-dir')?.value as string | undefined;
-  derive(
-    'state-file',
-    dataDir === undefined
-      ? '/var/lib/litefs-supervisor.json'
-      : path.join(path.dirname(path.resolve(input.cwd, dataDir)), 'litefs-supervisor.json'),
-    { layer: 'default' },
-  );
+  if (dataDir !== undefined) {
+    const parent = path.dirname(path.resolve(input.cwd, dataDir));
+    derive('stateFile', path.join(parent, 'litefs-supervisor.json'), { layer: 'default' });
+  }
 
-  const values: Record<string, unknown> = {};
+  // The winners as written, parsed together into the Config (defaults fill the rest).
+  const winners: Record<string, unknown> = {};
   const sources: Partial<Record<OptionName, ValueSource>> = {};
   for (const spec of OPTIONS) {
     const chosen = effective(spec.name);
-    if (chosen) sources[spec.name] = chosen.source;
-    if (spec.field === undefined) continue;
-    let value = chosen?.value ?? spec.defaultValue;
-    if (value === undefined && spec.kind.type === 'list') value = [];
-    if (value === undefined && spec.kind.type === 'boolean') value = false;
-    values[spec.field] = value;
+    if (chosen === undefined) continue;
+    sources[spec.name] = chosen.source;
+    if (spec.field !== undefined) winners[spec.field] = chosen.raw;
   }
-  values.mountDir ??= LITEFS_DEFAULT_FUSE_DIR;
-  values.litefsUrl ??= `http://127.0.0.1:${LITEFS_DEFAULT_PORT}`;
-  // Typed per field by the option table (schema.ts `option`), so this assembly is safe.
-  const config = {
-    ...values,
+  const parsed = CONFIG_SCHEMA.parse({
+    ...winners,
     configFile,
     litefsConfig: facts?.path,
     hostname: facts?.leaseHostname || input.hostname || undefined,
-    appVersion: input.env[String(values.versionEnv ?? 'FLY_IMAGE_REF')] || undefined,
     command: [...input.command],
-  } as Config;
+  });
+  const config: Config = { ...parsed, appVersion: input.env[parsed.versionEnv] || undefined };
 
   for (const issue of crossFieldIssues(config, input.mode, invalid)) {
     errors.push({ ...issue, source: undefined, value: undefined });
@@ -577,6 +304,80 @@ export function loadConfig(input: LoadInput): LoadResult {
     }
   }
   return { ok: true, config, litefsYml: facts, warnings, sources };
+}
+
+/**
+ * The --config file's layer. A file that is really a litefs.yml gets one error that says so,
+ * not one "unknown key" per LiteFS section.
+ */
+function configFileLayer(
+  configFile: string,
+  source: ValueSource,
+  readFile: ReadFile,
+  layer: (raw: Record<string, unknown>, sourceOf: (key: string) => ValueSource) => Layer,
+  report: (e: ConfigError) => void,
+): Layer {
+  const spec = OPTIONS_BY_NAME.get('config') as OptionSpec;
+  const fail = (problem: string) => {
+    report({
+      option: '--config',
+      source,
+      value: configFile,
+      accepted: 'a readable YAML or JSON file with option names in camelCase as keys',
+      message: `${describeSource(spec, source)}: ${configFile} ${problem}`,
+    });
+    return new Map() as Layer;
+  };
+  let text: string | undefined;
+  try {
+    text = readFile(configFile);
+  } catch (err) {
+    return fail(`cannot be read: ${(err as Error).message}`);
+  }
+  if (text === undefined) return fail('does not exist');
+  const parsed = parseConfigFileText(configFile, text);
+  if (!parsed.ok) return fail(`is ${parsed.error}`);
+  // An empty file sets nothing.
+  if (parsed.value === null || parsed.value === undefined) return new Map();
+  if (typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
+    return fail('must hold a mapping of option names (camelCase) to values');
+  }
+  const keys = Object.keys(parsed.value);
+  const litefsKeys = keys.filter((k) => LITEFS_TOP_LEVEL_KEYS.has(k));
+  if (litefsKeys.length > 0 && !keys.some((k) => OPTIONS_BY_KEY.has(k))) {
+    return fail(
+      `looks like a LiteFS config (keys ${litefsKeys.join(', ')}); pass it as --litefs-config, and give --config this supervisor's options in camelCase (maxLag: 10s)`,
+    );
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed.value)) {
+    if (OPTIONS_BY_KEY.has(key) && key !== 'config') {
+      raw[key] = value;
+      continue;
+    }
+    const hint =
+      key === 'config'
+        ? 'a config file cannot name another one'
+        : LITEFS_TOP_LEVEL_KEYS.has(key)
+          ? 'a litefs.yml key, not an option (LiteFS config goes in --litefs-config)'
+          : `unknown key${suggest(key, fileKeys())}`;
+    report({
+      option: '--config',
+      source: { layer: 'config file', path: configFile, key },
+      value: key,
+      accepted: 'the option names in camelCase, as listed by --help (maxLag, db, ...)',
+      message: `--config: ${showReceived(key)} in ${configFile}: ${hint}; keys are the option names in camelCase (--max-lag is maxLag)`,
+    });
+  }
+  return layer(raw, (key) => ({ layer: 'config file', path: configFile, key }));
+}
+
+function fileKeys(): string[] {
+  return OPTIONS.flatMap((o) => (o.fileKey === undefined ? [] : [o.fileKey]));
+}
+
+function camelKey(spec: OptionSpec): string {
+  return spec.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Warnings about litefs.yml settings that defeat the supervisor (docs/design.md S5, section 1). */

@@ -1,23 +1,27 @@
 // The one table of options (docs/design.md section 6). Flag names, environment names, --config keys,
-// defaults, --help text and validation all come from OPTIONS, so adding an option here is the
-// whole job: parseArgs, loadConfig, helpText and the tests iterate it.
+// Config fields and their types, defaults, ranges, --help text, the generated docs and the
+// command line parser's options all come from OPTIONS: adding an option is one entry here.
 //
 // zod carries the validation: each kind is a zod schema taking text (command line,
 // environment) or a YAML/JSON value (--config) to the typed Config value. The parsers inside
 // are small functions so that every message names the value received and what is accepted.
-// Each value is checked on its own, per layer, so an error can say where the value came from.
+// `Config` (types.ts) is the output type of CONFIG_SCHEMA, the strict object built from the table.
 
 // zod/mini: the same validation with a fraction of the code to load at start (issue 6).
 import * as z from 'zod/mini';
 import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { showValue } from '../core/values.js';
+import { LITEFS_DEFAULT_FUSE_DIR, LITEFS_DEFAULT_PORT } from './litefs-yml.js';
 import type { Config, HealthAddr } from './types.js';
 
 export const ENV_PREFIX = 'LITEFS_SUPERVISOR_';
 
-/** How a value is written and checked. `T` is what lands in Config. */
-export interface Kind<T> {
+/**
+ * How a value is written and checked. `T` is what lands in Config; `Always` is true for the
+ * kinds that hold a value even when nothing sets them (a list is [], a flag is off).
+ */
+export interface Kind<T, Always extends boolean = boolean> {
   type:
     | 'text'
     | 'duration'
@@ -35,6 +39,10 @@ export interface Kind<T> {
   placeholder: string;
   /** Enum values, for --help. */
   values?: readonly string[];
+  /** Accepted numbers (`0 to 100`, `1 or more`), for --help and the docs. */
+  range?: string;
+  /** The value (as written) when nothing sets the option and it has no default. */
+  unset: Always extends true ? string | readonly string[] : undefined;
   schema: z.ZodMiniType<T>;
 }
 
@@ -71,15 +79,13 @@ function textKind<T>(
   placeholder: string,
   accepted: string,
   parse: (s: string) => ParseResult<T>,
-  values?: readonly string[],
-): Kind<T> {
+  more: { values?: readonly string[]; range?: string } = {},
+): Kind<T, false> {
   const schema = z.pipe(scalarText(accepted), parsedBy(parse));
-  return values === undefined
-    ? { type, placeholder, accepted, schema }
-    : { type, placeholder, accepted, schema, values };
+  return { type, placeholder, accepted, schema, unset: undefined, ...more };
 }
 
-function text(placeholder: string, what: string): Kind<string> {
+export function text(placeholder: string, what: string): Kind<string, false> {
   const accepted = `give ${what}`;
   return textKind('text', placeholder, accepted, (s) =>
     s.trim() === '' ? fail(s, 'is empty', accepted) : { ok: true, value: s },
@@ -90,7 +96,7 @@ function text(placeholder: string, what: string): Kind<string> {
 // longer timeout would silently become an immediate one.
 const MAX_TIMER_MS = 2_147_483_647;
 
-function duration(opts: { positive?: boolean } = {}): Kind<number> {
+function duration(opts: { positive?: boolean } = {}): Kind<number, false> {
   return textKind('duration', 'DUR', DURATION_HINT, (s) => {
     const r = parseDuration(s);
     if (r.ok && opts.positive && r.value === 0) {
@@ -103,31 +109,43 @@ function duration(opts: { positive?: boolean } = {}): Kind<number> {
   });
 }
 
-function int(min: number, max?: number): Kind<number> {
+/** A whole number from `min` to `max` (no upper bound when undefined): the range's one home. */
+function int(min: number, max?: number): Kind<number, false> {
+  const range = max === undefined ? `${min} or more` : `${min} to ${max}`;
   const accepted =
-    max === undefined
-      ? `use a whole number, ${min} or more`
-      : `use a whole number from ${min} to ${max}`;
-  return textKind('int', 'N', accepted, (s) => {
-    if (!/^-?\d+$/.test(s)) return fail(s, 'is not a whole number', accepted);
-    const n = Number(s);
-    if (n < min || (max !== undefined && n > max)) return fail(s, 'is out of range', accepted);
-    return { ok: true, value: n };
-  });
+    max === undefined ? `use a whole number, ${range}` : `use a whole number from ${range}`;
+  return textKind(
+    'int',
+    'N',
+    accepted,
+    (s) => {
+      if (!/^-?\d+$/.test(s)) return fail(s, 'is not a whole number', accepted);
+      const n = Number(s);
+      if (n < min || (max !== undefined && n > max)) return fail(s, 'is out of range', accepted);
+      return { ok: true, value: n };
+    },
+    { range },
+  );
 }
 
-function percent(): Kind<number> {
+function percent(): Kind<number, false> {
   const accepted = 'use a percentage from 0 to 100, like 10 or 2.5';
-  return textKind('percent', 'PCT', accepted, (s) => {
-    const m = /^(-?\d+(?:\.\d+)?)%?$/.exec(s);
-    if (!m) return fail(s, 'is not a percentage', accepted);
-    const n = Number(m[1]);
-    if (n < 0 || n > 100) return fail(s, 'is out of range', accepted);
-    return { ok: true, value: n };
-  });
+  return textKind(
+    'percent',
+    'PCT',
+    accepted,
+    (s) => {
+      const m = /^(-?\d+(?:\.\d+)?)%?$/.exec(s);
+      if (!m) return fail(s, 'is not a percentage', accepted);
+      const n = Number(m[1]);
+      if (n < 0 || n > 100) return fail(s, 'is out of range', accepted);
+      return { ok: true, value: n };
+    },
+    { range: '0 to 100' },
+  );
 }
 
-function oneOf<const V extends string>(values: readonly V[]): Kind<V> {
+function oneOf<const V extends string>(values: readonly V[]): Kind<V, false> {
   const accepted = `use one of ${values.join(', ')}`;
   return textKind(
     'enum',
@@ -137,7 +155,7 @@ function oneOf<const V extends string>(values: readonly V[]): Kind<V> {
       (values as readonly string[]).includes(s)
         ? { ok: true, value: s as V }
         : fail(s, 'is not an accepted value', accepted),
-    values,
+    { values },
   );
 }
 
@@ -150,8 +168,8 @@ export function parseBoolean(s: string): ParseResult<boolean> {
   return fail(s, 'is not a boolean', BOOLEAN_ACCEPTED);
 }
 
-function boolean(): Kind<boolean> {
-  return textKind('boolean', '', BOOLEAN_ACCEPTED, parseBoolean);
+export function boolean(): Kind<boolean, true> {
+  return { ...textKind('boolean', '', BOOLEAN_ACCEPTED, parseBoolean), unset: 'false' };
 }
 
 const HEALTH_ADDR_ACCEPTED = 'use [HOST]:PORT like :9090, 0.0.0.0:9090 or [::1]:9090, or off';
@@ -165,7 +183,7 @@ export function parseHealthAddr(s: string): ParseResult<HealthAddr | 'off'> {
   return { ok: true, value: { host: m[1] ?? m[2] ?? '', port } };
 }
 
-function healthAddr(): Kind<HealthAddr | 'off'> {
+function healthAddr(): Kind<HealthAddr | 'off', false> {
   return textKind('healthAddr', '[HOST]:PORT|off', HEALTH_ADDR_ACCEPTED, parseHealthAddr);
 }
 
@@ -189,7 +207,7 @@ export function parseHttpUrl(s: string, accepted: string): ParseResult<string> {
 
 export const URL_ACCEPTED = 'use an http(s) URL like http://127.0.0.1:20202';
 
-function url(): Kind<string> {
+export function url(): Kind<string, false> {
   return textKind('url', 'URL', URL_ACCEPTED, (s) => parseHttpUrl(s, URL_ACCEPTED));
 }
 
@@ -204,7 +222,7 @@ export const PEER_HEALTH_SUFFIX = /#health=(\d{1,5})$/;
 const DNS_NAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
-function peers(): Kind<string> {
+function peers(): Kind<string, false> {
   return textKind('peers', 'NAME|URL,...', PEERS_ACCEPTED, (s) => {
     const items = s.split(',').map((i) => i.trim());
     if (items.some((i) => i === '')) return fail(s, 'has an empty entry', PEERS_ACCEPTED);
@@ -255,7 +273,7 @@ function list(
   accepted: string,
   item: (s: string) => ParseResult<string>,
   opts: { unique?: boolean } = {},
-): Kind<string[]> {
+): Kind<string[], true> {
   const itemSchema = z.pipe(scalarText(accepted), parsedBy(item));
   const schema = z.pipe(
     z.pipe(
@@ -281,10 +299,10 @@ function list(
       return values;
     }),
   );
-  return { type: 'list', placeholder, accepted, schema };
+  return { type: 'list', placeholder, accepted, schema, unset: [] };
 }
 
-function command(): Kind<string[]> {
+function command(): Kind<string[], true> {
   const accepted = 'give a shell command, like "npx prisma migrate deploy"';
   return list('CMD', accepted, (s) =>
     s.trim() === '' ? fail(s, 'is empty', accepted) : { ok: true, value: s },
@@ -299,337 +317,330 @@ export type Group =
   | 'Backups and disk'
   | 'Health and logs';
 
-export interface OptionSpec<N extends string = string> {
+/** `max-lag` -> `maxLag`: the --config key and the Config field of an option. */
+export type Camel<S extends string> = S extends `${infer H}-${infer T}`
+  ? `${H}${Capitalize<Camel<T>>}`
+  : S;
+
+function camel<N extends string>(name: N): Camel<N> {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as Camel<N>;
+}
+
+/**
+ * One option. `V` is its Config field's type, `F` the field (undefined for the two options the
+ * loader handles itself: --config and --litefs-config).
+ */
+export interface OptionSpec<
+  N extends string = string,
+  V = unknown,
+  F extends string | undefined = string | undefined,
+> {
   /** kebab-case: the flag is `--<name>`. */
   name: N;
   flag: string;
   /** `LITEFS_SUPERVISOR_<NAME>`. */
   env: string;
   /** camelCase key in a --config file; undefined when the option cannot be set there. */
-  fileKey: string | undefined;
-  /** Where the value lands in Config; undefined for the two options the loader handles itself. */
-  field: keyof Config | undefined;
+  fileKey: Camel<N> | undefined;
+  /** Where the value lands in Config. */
+  field: F;
   kind: Kind<unknown>;
-  /** Built-in default as text (parsed by kind.schema), undefined when none or derived. */
+  /** The Config field: the kind with its default (or `unset`, or undefined when neither). */
+  schema: z.ZodMiniType<V>;
+  /** Built-in default as written (parsed by kind.schema); undefined when none. */
   default: string | undefined;
-  /** The built-in default, parsed. */
-  defaultValue: unknown;
-  /** The default as --help shows it. */
+  /** The default as --help and the docs show it. */
   defaultText: string;
   help: string;
   group: Group;
 }
 
-function envName(name: string): string {
-  return ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
-}
-
-function camel(name: string): string {
-  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-interface OptionInput<N extends string, T> {
+interface OptionInput<N extends string, T, A extends boolean, D extends string | undefined> {
   name: N;
-  kind: Kind<T>;
-  default?: string;
+  kind: Kind<T, A>;
+  default?: D;
   /** For derived defaults: how --help describes them. */
   defaultHelp?: string;
   help: string;
-  group: Group;
 }
 
-function build<N extends string>(
-  o: OptionInput<N, unknown>,
-  field: keyof Config | undefined,
-  inFile: boolean,
-): OptionSpec<N> {
-  let defaultValue: unknown;
-  if (o.default !== undefined) {
-    const r = o.kind.schema.safeParse(o.default);
-    // A bad default is a bug in this table, caught by the first test that imports it.
-    if (!r.success) throw new Error(`--${o.name}: bad default ${o.default}`);
-    defaultValue = r.data;
-  }
+/** Optional in the input, and a field that is present (maybe undefined) in the output. */
+function orUndefined<T>(schema: z.ZodMiniType<T>): z.ZodMiniType<T | undefined> {
+  return z.prefault(z.union([schema, z.undefined()]), undefined);
+}
+
+/** An option whose value lands in Config under its camelCase name. */
+function option<
+  const N extends string,
+  T,
+  A extends boolean,
+  const D extends string | undefined = undefined,
+>(
+  o: OptionInput<N, T, A, D>,
+): OptionSpec<N, A extends true ? T : D extends string ? T : T | undefined, Camel<N>> {
+  const kind = o.kind as Kind<T>;
+  const written = o.default ?? kind.unset;
+  const schema =
+    written === undefined ? orUndefined(kind.schema) : z.prefault(kind.schema, written);
   return {
-    name: o.name,
-    flag: `--${o.name}`,
-    env: envName(o.name),
-    fileKey: inFile ? camel(o.name) : undefined,
-    field,
-    kind: o.kind as Kind<unknown>,
-    default: o.default,
-    defaultValue,
-    defaultText: o.defaultHelp ?? o.default ?? (o.kind.type === 'boolean' ? 'off' : 'none'),
-    help: o.help,
-    group: o.group,
+    ...loaderOption(o),
+    field: camel(o.name),
+    schema: schema as z.ZodMiniType<A extends true ? T : D extends string ? T : T | undefined>,
   };
 }
 
-// The field's type constrains the kind, so a schema can't produce what Config doesn't hold.
-function option<const N extends string, F extends keyof Config>(
-  field: F,
-  o: OptionInput<N, NonNullable<Config[F]>>,
-): OptionSpec<N> {
-  return build(o as OptionInput<N, unknown>, field, true);
+/** An option the loader reads itself, not a Config field. */
+function loaderOption<const N extends string, T, A extends boolean>(
+  o: OptionInput<N, T, A, string | undefined>,
+  inFile = true,
+): OptionSpec<N, never, undefined> {
+  return {
+    name: o.name,
+    flag: `--${o.name}`,
+    env: ENV_PREFIX + o.name.toUpperCase().replace(/-/g, '_'),
+    fileKey: inFile ? camel(o.name) : undefined,
+    field: undefined,
+    kind: o.kind as Kind<unknown>,
+    schema: z.never(),
+    default: o.default,
+    defaultText: o.defaultHelp ?? o.default ?? (o.kind.type === 'boolean' ? 'off' : 'none'),
+    help: o.help,
+    group: 'General',
+  };
+}
+
+/** Options under one heading of --help and the docs, in order. */
+function section<const T extends readonly OptionSpec[]>(group: Group, options: T): T {
+  return options.map((o) => ({ ...o, group })) as unknown as T;
 }
 
 export const OPTIONS = [
-  build(
-    {
-      name: 'config',
-      kind: text('FILE', 'a file path'),
-      help: 'YAML or JSON file with the same options, keys in camelCase (maxLag: 10s). Unknown keys are errors.',
-      group: 'General',
-    },
-    undefined,
-    false,
-  ),
-  build(
-    {
+  ...section('General', [
+    loaderOption(
+      {
+        name: 'config',
+        kind: text('FILE', 'a file path'),
+        help: 'YAML or JSON file with the same options, keys in camelCase (maxLag: 10s). Unknown keys are errors.',
+      },
+      false,
+    ),
+    loaderOption({
       name: 'litefs-config',
       kind: text('FILE', 'a file path, or none'),
       defaultHelp: './litefs.yml, ~/litefs.yml, /etc/litefs.yml (first found)',
       help: `litefs.yml to read defaults and warnings from, with LiteFS's \${...} expansion; none disables it.`,
-      group: 'General',
-    },
-    undefined,
-    true,
-  ),
-  option('standalone', {
-    name: 'standalone',
-    kind: boolean(),
-    help: 'No LiteFS (local development): always primary, each --db is a plain file under --mount-dir, no peers.',
-    group: 'General',
-  }),
-
-  option('mountDir', {
-    name: 'mount-dir',
-    kind: text('DIR', 'a directory path'),
-    defaultHelp: 'litefs.yml fuse.dir, else /litefs',
-    help: 'LiteFS FUSE mount directory.',
-    group: 'LiteFS',
-  }),
-  option('dataDir', {
-    name: 'data-dir',
-    kind: text('DIR', 'a directory path'),
-    defaultHelp: 'litefs.yml data.dir (LiteFS default /var/lib/litefs)',
-    help: "LiteFS's internal directory: only read for free space and the --state-file default, never written.",
-    group: 'LiteFS',
-  }),
-  option('litefsUrl', {
-    name: 'litefs-url',
-    kind: url(),
-    defaultHelp: 'http://127.0.0.1: + port of litefs.yml http.addr, else 20202',
-    help: 'LiteFS HTTP API.',
-    group: 'LiteFS',
-  }),
-  option('db', {
-    name: 'db',
-    kind: list('NAME', DB_ACCEPTED, parseDbName, { unique: true }),
-    defaultHelp: 'litefs.yml proxy.db',
-    help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
-    group: 'LiteFS',
-  }),
-  option('maxLag', {
-    name: 'max-lag',
-    kind: duration(),
-    default: '10s',
-    help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
-    group: 'LiteFS',
-  }),
-  option('syncTimeout', {
-    name: 'sync-timeout',
-    kind: duration(),
-    default: '10m',
-    help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
-    group: 'LiteFS',
-  }),
-  option('pollInterval', {
-    name: 'poll-interval',
-    // 0 would poll LiteFS in a busy loop.
-    kind: duration({ positive: true }),
-    default: '1s',
-    help: 'How often /info and the mount files are read, besides the /events stream; while the app runs and /events is connected, every 10s (the lag routes of the health API still ask for a reading this fresh).',
-    group: 'LiteFS',
-  }),
-
-  option('migrate', {
-    name: 'migrate',
-    kind: command(),
-    help: 'Shell command run in order, on the primary only, once its database is synced.',
-    group: 'Migrations and the app',
-  }),
-  option('migrateTimeout', {
-    name: 'migrate-timeout',
-    kind: duration(),
-    default: '10m',
-    help: 'Time limit for each --migrate command.',
-    group: 'Migrations and the app',
-  }),
-  option('migrateRetries', {
-    name: 'migrate-retries',
-    kind: int(0, 100),
-    default: '3',
-    help: 'Retries of a failed --migrate command while this node stays primary, after 1 s, 2 s, 4 s... (each re-confirmed). Then: exit 3 before the app started; with the app running, keep it and retry every 5 minutes.',
-    group: 'Migrations and the app',
-  }),
-  option('before', {
-    name: 'before',
-    kind: command(),
-    help: 'Shell command run on every node once synced, before the app.',
-    group: 'Migrations and the app',
-  }),
-  option('restart', {
-    name: 'restart',
-    kind: oneOf(['never', 'on-failure', 'always'] as const),
-    default: 'never',
-    help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
-    group: 'Migrations and the app',
-  }),
-  option('restartMax', {
-    name: 'restart-max',
-    kind: int(0),
-    default: '5',
-    help: 'Most app restarts allowed in 10 minutes.',
-    group: 'Migrations and the app',
-  }),
-  option('shutdownTimeout', {
-    name: 'shutdown-timeout',
-    kind: duration(),
-    default: '3s',
-    help: 'After forwarding a signal, SIGKILL the process group after this. Keep it below fly.toml kill_timeout (default 5s): LiteFS still needs time to release the lease.',
-    group: 'Migrations and the app',
-  }),
-
-  option('promote', {
-    name: 'promote',
-    kind: boolean(),
-    help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
-    group: 'Primary safety',
-  }),
-  option('promoteTimeout', {
-    name: 'promote-timeout',
-    // 0 would repeat POST /promote in a busy loop.
-    kind: duration({ positive: true }),
-    default: '30s',
-    help: 'Wait this long for the lease after asking for it, then ask again.',
-    group: 'Primary safety',
-  }),
-  option('promoteWhen', {
-    name: 'promote-when',
-    kind: oneOf(['new-version', 'always'] as const),
-    default: 'new-version',
-    help: "With --promote, when a synced candidate asks for the lease: new-version (only when the primary's supervisor reports another app version than --version-env gives here, or none: the lease moves once per deploy) or always (every start asks).",
-    group: 'Primary safety',
-  }),
-  option('versionEnv', {
-    name: 'version-env',
-    kind: text('NAME', 'an environment variable name'),
-    default: 'FLY_IMAGE_REF',
-    help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
-    group: 'Primary safety',
-  }),
-  option('handoffTimeout', {
-    name: 'handoff-timeout',
-    kind: duration(),
-    default: '1s',
-    help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
-    group: 'Primary safety',
-  }),
-  option('onPromotion', {
-    name: 'on-promotion',
-    kind: oneOf(['migrate', 'none'] as const),
-    default: 'migrate',
-    help: 'What a replica with a running app does when it becomes primary.',
-    group: 'Primary safety',
-  }),
-  option('bootstrap', {
-    name: 'bootstrap',
-    kind: oneOf(['auto', 'never', 'force'] as const),
-    default: 'auto',
-    help: 'Whether an empty primary may initialise a new cluster: auto (only if every peer answered and none has data), never, force.',
-    group: 'Primary safety',
-  }),
-  option('peers', {
-    name: 'peers',
-    kind: peers(),
-    defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
-    help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
-    group: 'Primary safety',
-  }),
-  option('peerHealthPort', {
-    name: 'peer-health-port',
-    kind: int(1, 65535),
-    defaultHelp: 'the port of --health-addr',
-    help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
-    group: 'Primary safety',
-  }),
-  option('peerWait', {
-    name: 'peer-wait',
-    kind: duration(),
-    default: '30s',
-    help: 'How long to wait for unanswered peers before fencing.',
-    group: 'Primary safety',
-  }),
-  option('stateFile', {
-    name: 'state-file',
-    kind: text('PATH', 'a file path'),
-    defaultHelp:
-      '<parent of data dir>/litefs-supervisor.json, else /var/lib/litefs-supervisor.json',
-    help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
-    group: 'Primary safety',
-  }),
-  option('fenceTimeout', {
-    name: 'fence-timeout',
-    kind: duration(),
-    default: '60s',
-    help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
-    group: 'Primary safety',
-  }),
-
-  option('backupDir', {
-    name: 'backup-dir',
-    kind: text('DIR', 'a directory path'),
-    defaultHelp: 'off',
-    help: 'Save a copy of each database here before migrating it.',
-    group: 'Backups and disk',
-  }),
-  option('backupKeep', {
-    name: 'backup-keep',
-    kind: int(1),
-    default: '3',
-    help: 'Number of backups kept per database.',
-    group: 'Backups and disk',
-  }),
-  option('minFreeDisk', {
-    name: 'min-free-disk',
-    kind: percent(),
-    default: '10',
-    help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
-    group: 'Backups and disk',
-  }),
-
-  option('healthAddr', {
-    name: 'health-addr',
-    kind: healthAddr(),
-    default: ':9090',
-    help: 'Address of the health API (GET /health, /status, /metrics); off disables it.',
-    group: 'Health and logs',
-  }),
-  option('logFormat', {
-    name: 'log-format',
-    kind: oneOf(['logfmt', 'json', 'pretty'] as const),
-    default: 'logfmt',
-    help: 'Log line format (stderr).',
-    group: 'Health and logs',
-  }),
-  option('logLevel', {
-    name: 'log-level',
-    kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
-    default: 'info',
-    help: 'Lowest level logged.',
-    group: 'Health and logs',
-  }),
+    }),
+    option({
+      name: 'standalone',
+      kind: boolean(),
+      help: 'No LiteFS (local development): always primary, each --db is a plain file under --mount-dir, no peers.',
+    }),
+  ]),
+  ...section('LiteFS', [
+    option({
+      name: 'mount-dir',
+      kind: text('DIR', 'a directory path'),
+      default: LITEFS_DEFAULT_FUSE_DIR,
+      defaultHelp: `litefs.yml fuse.dir, else ${LITEFS_DEFAULT_FUSE_DIR}`,
+      help: 'LiteFS FUSE mount directory.',
+    }),
+    option({
+      name: 'data-dir',
+      kind: text('DIR', 'a directory path'),
+      defaultHelp: 'litefs.yml data.dir (LiteFS default /var/lib/litefs)',
+      help: "LiteFS's internal directory: only read for free space and the --state-file default, never written.",
+    }),
+    option({
+      name: 'litefs-url',
+      kind: url(),
+      default: `http://127.0.0.1:${LITEFS_DEFAULT_PORT}`,
+      defaultHelp: `http://127.0.0.1: + port of litefs.yml http.addr, else ${LITEFS_DEFAULT_PORT}`,
+      help: 'LiteFS HTTP API.',
+    }),
+    option({
+      name: 'db',
+      kind: list('NAME', DB_ACCEPTED, parseDbName, { unique: true }),
+      defaultHelp: 'litefs.yml proxy.db',
+      help: 'Database (file name in the mount) whose state gates migrations. At least one is required.',
+    }),
+    option({
+      name: 'max-lag',
+      kind: duration(),
+      default: '10s',
+      help: 'A replica is synced (and healthy) when its lag is at most this and every --db has arrived with a replicated position.',
+    }),
+    option({
+      name: 'sync-timeout',
+      kind: duration(),
+      default: '10m',
+      help: 'Waiting longer than this for LiteFS, a primary or sync exits 5; 0 waits forever.',
+    }),
+    option({
+      name: 'poll-interval',
+      // 0 would poll LiteFS in a busy loop.
+      kind: duration({ positive: true }),
+      default: '1s',
+      help: 'How often /info and the mount files are read, besides the /events stream; while the app runs and /events is connected, every 10s (the lag routes of the health API still ask for a reading this fresh).',
+    }),
+  ]),
+  ...section('Migrations and the app', [
+    option({
+      name: 'migrate',
+      kind: command(),
+      help: 'Shell command run in order, on the primary only, once its database is synced.',
+    }),
+    option({
+      name: 'migrate-timeout',
+      kind: duration(),
+      default: '10m',
+      help: 'Time limit for each --migrate command.',
+    }),
+    option({
+      name: 'migrate-retries',
+      kind: int(0, 100),
+      default: '3',
+      help: 'Retries of a failed --migrate command while this node stays primary, after 1 s, 2 s, 4 s... (each re-confirmed). Then: exit 3 before the app started; with the app running, keep it and retry every 5 minutes.',
+    }),
+    option({
+      name: 'before',
+      kind: command(),
+      help: 'Shell command run on every node once synced, before the app.',
+    }),
+    option({
+      name: 'restart',
+      kind: oneOf(['never', 'on-failure', 'always'] as const),
+      default: 'never',
+      help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
+    }),
+    option({
+      name: 'restart-max',
+      kind: int(0),
+      default: '5',
+      help: 'Most app restarts allowed in 10 minutes.',
+    }),
+    option({
+      name: 'shutdown-timeout',
+      kind: duration(),
+      default: '3s',
+      help: 'After forwarding a signal, SIGKILL the process group after this. Keep it below fly.toml kill_timeout (default 5s): LiteFS still needs time to release the lease.',
+    }),
+  ]),
+  ...section('Primary safety', [
+    option({
+      name: 'promote',
+      kind: boolean(),
+      help: 'Sync-first promotion: a candidate asks for the lease only once synced and not behind. Use with lease.promote: false.',
+    }),
+    option({
+      name: 'promote-timeout',
+      // 0 would repeat POST /promote in a busy loop.
+      kind: duration({ positive: true }),
+      default: '30s',
+      help: 'Wait this long for the lease after asking for it, then ask again.',
+    }),
+    option({
+      name: 'promote-when',
+      kind: oneOf(['new-version', 'always'] as const),
+      default: 'new-version',
+      help: "With --promote, when a synced candidate asks for the lease: new-version (only when the primary's supervisor reports another app version than --version-env gives here, or none: the lease moves once per deploy) or always (every start asks).",
+    }),
+    option({
+      name: 'version-env',
+      kind: text('NAME', 'an environment variable name'),
+      default: 'FLY_IMAGE_REF',
+      help: 'Environment variable that holds this app version (Fly sets FLY_IMAGE_REF per deploy); reported in /status and compared by --promote-when new-version.',
+    }),
+    option({
+      name: 'handoff-timeout',
+      kind: duration(),
+      default: '1s',
+      help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
+    }),
+    option({
+      name: 'on-promotion',
+      kind: oneOf(['migrate', 'none'] as const),
+      default: 'migrate',
+      help: 'What a replica with a running app does when it becomes primary.',
+    }),
+    option({
+      name: 'bootstrap',
+      kind: oneOf(['auto', 'never', 'force'] as const),
+      default: 'auto',
+      help: 'Whether an empty primary may initialise a new cluster: auto (only if every peer answered and none has data), never, force.',
+    }),
+    option({
+      name: 'peers',
+      kind: peers(),
+      defaultHelp: `\${FLY_APP_NAME}.internal when FLY_APP_NAME is set`,
+      help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
+    }),
+    option({
+      name: 'peer-health-port',
+      kind: int(1, 65535),
+      defaultHelp: 'the port of --health-addr',
+      help: "Port of the peers' supervisor health API, asked for their evidence (GET /status) before LiteFS alone. A URL in --peers may name its own with #health=PORT.",
+    }),
+    option({
+      name: 'peer-wait',
+      kind: duration(),
+      default: '30s',
+      help: 'How long to wait for unanswered peers before fencing.',
+    }),
+    option({
+      name: 'state-file',
+      kind: text('PATH', 'a file path'),
+      default: '/var/lib/litefs-supervisor.json',
+      defaultHelp:
+        '<parent of data dir>/litefs-supervisor.json, else /var/lib/litefs-supervisor.json',
+      help: 'Where the highest TXID seen per database is kept. Put it on the same volume as the LiteFS data dir.',
+    }),
+    option({
+      name: 'fence-timeout',
+      kind: duration(),
+      default: '60s',
+      help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
+    }),
+  ]),
+  ...section('Backups and disk', [
+    option({
+      name: 'backup-dir',
+      kind: text('DIR', 'a directory path'),
+      defaultHelp: 'off',
+      help: 'Save a copy of each database here before migrating it.',
+    }),
+    option({
+      name: 'backup-keep',
+      kind: int(1),
+      default: '3',
+      help: 'Number of backups kept per database.',
+    }),
+    option({
+      name: 'min-free-disk',
+      kind: percent(),
+      default: '10',
+      help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
+    }),
+  ]),
+  ...section('Health and logs', [
+    option({
+      name: 'health-addr',
+      kind: healthAddr(),
+      default: ':9090',
+      help: 'Address of the health API (GET /health, /status, /metrics); off disables it.',
+    }),
+    option({
+      name: 'log-format',
+      kind: oneOf(['logfmt', 'json', 'pretty'] as const),
+      default: 'logfmt',
+      help: 'Log line format (stderr).',
+    }),
+    option({
+      name: 'log-level',
+      kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+      default: 'info',
+      help: 'Lowest level logged.',
+    }),
+  ]),
 ] as const;
 
 export type OptionName = (typeof OPTIONS)[number]['name'];
@@ -637,9 +648,37 @@ export type OptionName = (typeof OPTIONS)[number]['name'];
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(
   OPTIONS.map((o) => [o.name, o]),
 );
-export const OPTIONS_BY_FILE_KEY: ReadonlyMap<string, OptionSpec> = new Map(
-  OPTIONS.flatMap((o) => (o.fileKey === undefined ? [] : [[o.fileKey, o] as const])),
+/** By camelCase name (--config's key, the command line's too): every option. */
+export const OPTIONS_BY_KEY: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTIONS.map((o) => [camel(o.name), o]),
 );
+
+type FieldOption = Extract<(typeof OPTIONS)[number], { field: string }>;
+type FieldShape = { [O in FieldOption as O['field']]: O['schema'] };
+
+const FIELD_SHAPE = Object.fromEntries(
+  OPTIONS.flatMap((o) => (o.field === undefined ? [] : [[o.field, o.schema]])),
+) as FieldShape;
+
+/** The loaded configuration: one field per option (defaults applied), and what the loader adds. */
+export const CONFIG_SCHEMA = z.strictObject({
+  ...FIELD_SHAPE,
+  /** Path of the --config file that was read, if any. */
+  configFile: orUndefined(z.string()),
+  /** Path of the litefs.yml that was read; undefined when none was found or `none` was given. */
+  litefsConfig: orUndefined(z.string()),
+  /** litefs.yml lease.hostname, else the machine's host name (Policy.hostname). */
+  hostname: orUndefined(z.string()),
+  /** The value of --version-env; undefined when unset or empty. */
+  appVersion: orUndefined(z.string()),
+  /** The app command after `--`. */
+  command: z.prefault(z.array(z.string()), []),
+});
+
+/** Every field at its built-in default (a fresh copy): what an empty configuration means. */
+export function defaultConfig(): z.output<typeof CONFIG_SCHEMA> {
+  return CONFIG_SCHEMA.parse({});
+}
 
 /** `check` and `doctor` need no app command. */
 export type Mode = 'run' | 'check' | 'doctor';
@@ -653,7 +692,8 @@ export interface CrossFieldIssue {
 
 /**
  * Rules that need more than one value, all here. `invalid` holds the names of options whose
- * value was refused: a rule that reads one of them is skipped rather than report a consequence.
+ * value was refused: a rule that reads one of them is skipped rather than report a consequence
+ * (a --config or litefs.yml that could not be read may have named the db).
  */
 export function crossFieldIssues(
   config: Config,
@@ -661,7 +701,8 @@ export function crossFieldIssues(
   invalid: ReadonlySet<string>,
 ): CrossFieldIssue[] {
   const issues: CrossFieldIssue[] = [];
-  if (!invalid.has('db') && !invalid.has('litefs-config') && config.db.length === 0) {
+  const unread = ['db', 'config', 'litefs-config'].some((name) => invalid.has(name));
+  if (!unread && config.db.length === 0) {
     issues.push({
       option: '--db',
       message:

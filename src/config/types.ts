@@ -2,11 +2,11 @@
 // Produced by src/config/load.ts from (highest first) the command line, the environment,
 // --config, litefs.yml and the defaults (docs/design.md section 6). Durations are milliseconds.
 
+import type * as z from 'zod/mini';
 import type { Policy } from '../core/policy.js';
+import type { CONFIG_SCHEMA } from './schema.js';
 
 export type { Bootstrap, OnPromotion, Policy, PromoteWhen, RestartPolicy } from '../core/policy.js';
-export type LogFormat = 'logfmt' | 'json' | 'pretty';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface HealthAddr {
   host: string; // '' means all interfaces (':9090')
@@ -14,26 +14,17 @@ export interface HealthAddr {
 }
 
 /**
- * Everything the options say. The part the pure core reads is its own type, `Policy`
- * (src/core/policy.ts): config depends on the core, never the reverse.
+ * Everything the options say: the output of the schema built from the option table
+ * (schema.ts), so a field is declared once, by its table entry.
  */
-export interface Config extends Policy {
-  /** Path of the --config file that was read, if any. */
-  configFile: string | undefined;
-  /** Path of the litefs.yml that was read; undefined when none was found or `none` was given. */
-  litefsConfig: string | undefined;
-  dataDir: string | undefined;
-  migrate: string[];
-  before: string[];
-  /** Peers' supervisor health port (evidence); undefined = the port of healthAddr. */
-  peerHealthPort: number | undefined;
-  backupKeep: number;
-  /** 'off' disables the health API. */
-  healthAddr: HealthAddr | 'off';
-  pollInterval: number;
-  logFormat: LogFormat;
-  logLevel: LogLevel;
-}
+export type Config = z.output<typeof CONFIG_SCHEMA>;
+export type LogFormat = Config['logFormat'];
+export type LogLevel = Config['logLevel'];
+
+// The part the pure core reads is its own type, `Policy` (src/core/policy.ts): config depends
+// on the core, never the reverse. A Config must be a Policy; this line fails to compile when an
+// option's type (or a missing option) would break that.
+export const CONFIG_IS_A_POLICY = true satisfies Config extends Policy ? true : never;
 
 /** What litefs.yml said that matters beyond defaults (warnings). */
 export interface LitefsYmlFacts {

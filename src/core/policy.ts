@@ -1,6 +1,7 @@
 // The options the pure core reads (decide, rules, derive, health, doctor, restart): the core's
-// own type, so the core imports nothing from src/config. src/config/types.ts's `Config`
-// extends it, so the loaded configuration is a Policy as it stands. Durations are milliseconds.
+// own type, so the core imports nothing from src/config. src/config/types.ts checks that its
+// `Config` is assignable to it, so the loaded configuration is a Policy as it stands.
+// Durations are milliseconds.
 
 export type Bootstrap = 'auto' | 'never' | 'force';
 export type OnPromotion = 'migrate' | 'none';

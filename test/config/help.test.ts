@@ -30,6 +30,9 @@ t.test('help lists every option with its placeholder, default and environment na
     t.ok(block.includes(`default: ${o.defaultText}`), `${o.flag} default ${o.defaultText}`);
     t.ok(block.includes(`env: ${o.env}`), `${o.flag} env ${o.env}`);
     if (o.kind.type === 'list') t.ok(block.includes('(repeatable)'), `${o.flag} repeatable`);
+    if (o.kind.range !== undefined) {
+      t.ok(block.includes(`range: ${o.kind.range}`), `${o.flag} range ${o.kind.range}`);
+    }
   }
   for (const line of lines) t.ok(line.length <= 100, `line fits: ${line.slice(0, 40)}`);
 });

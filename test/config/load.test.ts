@@ -444,6 +444,24 @@ t.test('config file: unknown keys, bad files', async (t) => {
     t.equal(r.ok, false, JSON.stringify(files));
     t.match(messages(r)[0], pattern, JSON.stringify(files));
   }
+  // A litefs.yml given as --config: one error that says so, not one per LiteFS section.
+  const litefsYml = 'fuse:\n  dir: /litefs\ndata:\n  dir: /data\nlease:\n  type: consul\nexec: x\n';
+  t.same(messages(load({ argv: ['--config', '/l.yml', ...RUN], files: { '/l.yml': litefsYml } })), [
+    "--config: /l.yml looks like a LiteFS config (keys fuse, data, lease, exec); pass it as --litefs-config, and give --config this supervisor's options in camelCase (maxLag: 10s)",
+  ]);
+  // Mixed with the supervisor's own keys it is a --config file with misplaced sections.
+  t.match(
+    messages(
+      load({
+        argv: ['--db', 'a.db', '--config', '/m.yml', ...RUN],
+        files: { '/m.yml': 'maxLag: 1s\nfuse:\n  dir: /x\nmaxlag: 2s\n' },
+      }),
+    ),
+    [
+      /^--config: "fuse" in \/m.yml: a litefs.yml key, not an option \(LiteFS config goes in --litefs-config\)/,
+      /^--config: "maxlag" in \/m.yml: unknown key \(did you mean maxLag\?\)/,
+    ],
+  );
   const empty = load({
     argv: ['--db', 'a.db', '--config', '/c.yml', ...RUN],
     files: { '/c.yml': '' },

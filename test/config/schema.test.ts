@@ -1,6 +1,6 @@
 import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
-import { OPTIONS } from '../../src/config/schema.js';
+import { CONFIG_SCHEMA, defaultConfig, OPTIONS } from '../../src/config/schema.js';
 
 // docs/design.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12);
 // --promote-when, --version-env and --handoff-timeout (issue 11: deploys without a write gap).
@@ -52,7 +52,7 @@ t.test('the table holds exactly the designed options, each once', async (t) => {
   t.equal(new Set(fields).size, fields.length, 'Config fields unique');
 });
 
-t.test('built-in defaults (docs/design.md section 6)', async (t) => {
+t.test('built-in defaults (docs/design.md section 6) come from the table', async (t) => {
   const r = loadConfig({
     mode: 'run',
     options: { db: ['a.db'] },
@@ -64,87 +64,49 @@ t.test('built-in defaults (docs/design.md section 6)', async (t) => {
   });
   t.ok(r.ok);
   if (!r.ok) return;
-  t.match(r.config, {
-    configFile: undefined,
-    litefsConfig: undefined,
-    mountDir: '/litefs',
-    dataDir: undefined,
-    litefsUrl: 'http://127.0.0.1:20202',
-    db: ['a.db'],
-    migrate: [],
-    migrateTimeout: 600_000,
-    migrateRetries: 3,
-    before: [],
-    promote: false,
-    promoteTimeout: 30_000,
-    onPromotion: 'migrate',
-    promoteWhen: 'new-version',
-    versionEnv: 'FLY_IMAGE_REF',
-    appVersion: undefined,
-    handoffTimeout: 1000,
-    bootstrap: 'auto',
-    peers: undefined,
-    peerHealthPort: undefined,
-    peerWait: 30_000,
-    stateFile: '/var/lib/litefs-supervisor.json',
-    fenceTimeout: 60_000,
-    backupDir: undefined,
-    backupKeep: 3,
-    minFreeDisk: 10,
-    maxLag: 10_000,
-    syncTimeout: 600_000,
-    healthAddr: { host: '', port: 9090 },
-    pollInterval: 1000,
-    restart: 'never',
-    restartMax: 5,
-    shutdownTimeout: 3000,
-    logFormat: 'logfmt',
-    logLevel: 'info',
-    standalone: false,
-    command: ['app'],
-  });
+  // With nothing set but --db and the app, the loaded config is the table's defaults.
+  t.same(r.config, { ...defaultConfig(), db: ['a.db'], command: ['app'] });
+  // How each kind's default text becomes a value (the texts themselves are in the table).
+  const d = defaultConfig();
+  t.equal(d.maxLag, 10_000, "a duration in ms: '10s'");
+  t.equal(d.syncTimeout, 600_000, "'10m'");
+  t.same(d.healthAddr, { host: '', port: 9090 }, "':9090'");
+  t.equal(d.minFreeDisk, 10);
+  t.equal(d.restart, 'never');
+  t.equal(d.mountDir, '/litefs', "LiteFS's fuse.dir default, when no litefs.yml says");
+  t.equal(d.litefsUrl, 'http://127.0.0.1:20202');
+  t.same([d.db, d.migrate, d.command], [[], [], []], 'lists without a default are empty');
+  t.equal(d.promote, false, 'flags without a default are off');
+  t.equal(d.dataDir, undefined, 'no default: undefined');
+  t.not(defaultConfig().db, d.db, 'a fresh copy each time');
   // Every Config field is present (undefined counts), so none was forgotten by the loader.
-  t.same(
-    Object.keys(r.config).sort(),
-    [
-      'appVersion',
-      'backupDir',
-      'backupKeep',
-      'before',
-      'bootstrap',
-      'command',
-      'configFile',
-      'dataDir',
-      'db',
-      'fenceTimeout',
-      'handoffTimeout',
-      'healthAddr',
-      'hostname',
-      'litefsConfig',
-      'litefsUrl',
-      'logFormat',
-      'logLevel',
-      'maxLag',
-      'migrate',
-      'migrateRetries',
-      'migrateTimeout',
-      'minFreeDisk',
-      'mountDir',
-      'onPromotion',
-      'peerHealthPort',
-      'peerWait',
-      'peers',
-      'pollInterval',
-      'promote',
-      'promoteTimeout',
-      'promoteWhen',
-      'restart',
-      'restartMax',
-      'shutdownTimeout',
-      'standalone',
-      'stateFile',
-      'syncTimeout',
-      'versionEnv',
-    ].sort(),
+  t.same(Object.keys(r.config).sort(), Object.keys(CONFIG_SCHEMA.shape).sort());
+  t.ok(
+    Object.keys(CONFIG_SCHEMA.shape).every((k) => k in d),
+    'every field present in the defaults',
   );
+});
+
+t.test('the Config schema is strict and built from the table', async (t) => {
+  const fields = OPTIONS.flatMap((o) => (o.field === undefined ? [] : [o.field]));
+  const extras = ['configFile', 'litefsConfig', 'hostname', 'appVersion', 'command'];
+  t.same(Object.keys(CONFIG_SCHEMA.shape).sort(), [...fields, ...extras].sort());
+  t.equal(CONFIG_SCHEMA.safeParse({ maxLagMs: '1s' }).success, false, 'unknown keys rejected');
+  t.same(CONFIG_SCHEMA.parse({ maxLag: '2s' }).maxLag, 2000, 'values as written');
+});
+
+t.test('ranges live in the table: help and errors say the same', async (t) => {
+  const ranges = Object.fromEntries(
+    OPTIONS.flatMap((o) => (o.kind.range === undefined ? [] : [[o.name, o.kind.range]])),
+  );
+  t.same(ranges, {
+    'migrate-retries': '0 to 100',
+    'restart-max': '0 or more',
+    'peer-health-port': '1 to 65535',
+    'backup-keep': '1 or more',
+    'min-free-disk': '0 to 100',
+  });
+  for (const o of OPTIONS) {
+    if (o.kind.type === 'int') t.ok(o.kind.accepted.includes(o.kind.range ?? '?'), o.flag);
+  }
 });

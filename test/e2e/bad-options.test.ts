@@ -19,6 +19,18 @@ t.test('bad options exit 2 naming the option', async (t) => {
     ['missing --db', ['--litefs-config', 'none', '--', 'true'], /--db/],
     ['missing app command', ['--db', 'a.db', '--litefs-config', 'none'], /app command|--/],
   ];
+  t.test('a litefs.yml given as --config: one error naming --litefs-config', async (t) => {
+    const cli = startCli(t, ['--config', 'litefs.yml.example', '--', 'true']);
+    t.equal((await cli.exited).code, 2);
+    const errors = cli
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('  '));
+    t.match(errors, [
+      /^ {2}--config: \S+\/litefs.yml.example looks like a LiteFS config \(keys fuse, data, http, proxy, lease, exec\); pass it as --litefs-config/,
+    ]);
+    t.equal(errors.length, 1, 'one error, not one per LiteFS section');
+  });
   for (const [name, args, re] of cases) {
     t.test(name, async (t) => {
       const cli = startCli(t, args);

@@ -31,6 +31,10 @@ t.test('every option, its environment name and --config key are in it', async (t
     t.ok(generated.includes(`\`${o.flag}`), o.flag);
     t.ok(generated.includes(`\`${o.env}\``), o.env);
     if (o.fileKey !== undefined) t.ok(generated.includes(`\`${o.fileKey}\``), o.fileKey);
+    if (o.kind.range !== undefined) {
+      const row = generated.split('\n').find((l) => l.startsWith(`| \`${o.flag} `));
+      t.match(row, `Range: ${o.kind.range}.`, `${o.flag} shows its range`);
+    }
   }
 });
 
