@@ -1,10 +1,10 @@
 // The runner: one event loop that feeds inputs to decide and carries out its actions.
-// Every input (a poll, an /events message, a child exit, a signal, a timer) goes through
+// Every input (a poll, an /events message, a child exit, a signal, the wake) goes through
 // dispatch -> decide -> execute, one at a time, so the state only ever changes in decide.
 // All I/O is passed in (docs/design.md section 12, point 3): tests drive it with fakes and a virtual clock.
 
 import type { Config } from './config/types.js';
-import { decide } from './core/decide.js';
+import { decide } from './core/decide/index.js';
 import { EXIT } from './core/exit-code.js';
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';
@@ -110,8 +110,9 @@ export class Supervisor {
   private readonly queue: Input[] = [];
   private draining = false;
   private pollTimer: unknown;
-  private restartTimer: unknown;
-  private handoverTimer: unknown;
+  /** The one timer for the state's wake (decide's next deadline), and the time it is set for. */
+  private wakeTimer: unknown;
+  private wakeAt: number | undefined;
   private events: EventSource | undefined;
   private observing = false;
   /** When the newest completed observation was started (its `at`). */
@@ -184,12 +185,36 @@ export class Supervisor {
         this.deps.onDecision?.(this.state, state, next);
         this.state = state;
         for (const action of actions) this.execute(action);
+        this.setWake();
       }
     } catch (err) {
       this.crash(err);
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * One timer for the state's wake: set again when decide moved the wake (or the timer fired
+   * and a wake is still wanted), cleared when there is none. When it fires it delivers a `wake`
+   * input; decide finds what is due by comparing the time with each deadline.
+   */
+  private setWake(): void {
+    if (this.finished) return;
+    const { clock } = this.deps;
+    const at = this.state.wake?.at;
+    if (at === this.wakeAt && (at === undefined || this.wakeTimer !== undefined)) return;
+    if (this.wakeTimer !== undefined) clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = at;
+    if (at === undefined) return;
+    this.wakeTimer = clock.setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.dispatch({ type: 'wake' });
+      },
+      Math.max(0, at - clock.now()),
+    );
   }
 
   private poll(): void {
@@ -280,7 +305,7 @@ export class Supervisor {
   }
 
   private execute(action: Action): void {
-    const { config, logger, clock } = this.deps;
+    const { config, logger } = this.deps;
     switch (action.type) {
       case 'log':
         logger.log(action.level, { event: action.event, ...action.fields }, action.msg);
@@ -342,18 +367,6 @@ export class Supervisor {
         return;
       case 'stop-app':
         this.app?.terminate(action.signal as NodeJS.Signals, config.shutdownTimeout);
-        return;
-      case 'schedule-restart':
-        this.restartTimer = clock.setTimeout(() => {
-          this.restartTimer = undefined;
-          this.dispatch({ type: 'restart-timer' });
-        }, action.delayMs);
-        return;
-      case 'schedule-handover-timer':
-        this.handoverTimer = clock.setTimeout(() => {
-          this.handoverTimer = undefined;
-          this.dispatch({ type: 'handover-timer' });
-        }, action.delayMs);
         return;
       case 'ask-peers': {
         const ask = this.deps.askPeers;
@@ -418,8 +431,8 @@ export class Supervisor {
     this.finished = true;
     const { clock, config } = this.deps;
     clock.clearTimeout(this.pollTimer);
-    if (this.restartTimer !== undefined) clock.clearTimeout(this.restartTimer);
-    if (this.handoverTimer !== undefined) clock.clearTimeout(this.handoverTimer);
+    if (this.wakeTimer !== undefined) clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     for (const w of [...this.freshWaiters]) this.settleFresh(w);
     this.events?.close();
     const waits: Promise<unknown>[] = [];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Wiring: parse the command line, load the config, build the adapters, run the supervisor,
-// exit with its code. Every decision is made in src/core/decide.ts; nothing here decides.
+// exit with its code. Every decision is made in src/core/decide/; nothing here decides.
 
 import { createRequire } from 'node:module';
 import { hostname, userInfo } from 'node:os';

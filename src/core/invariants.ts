@@ -7,9 +7,14 @@ import type { SupervisorState } from './state.js';
 
 /**
  * The invariants `next` breaks, as sentences (empty: none). `prev`, when given, is the state
- * before the decision, for the rules about what a decision may start (S1).
+ * before the decision, for the rules about what a decision may start (S1); `now`, the time of
+ * the decision, for the rules about deadlines (the wake).
  */
-export function checkInvariants(next: SupervisorState, prev?: SupervisorState): string[] {
+export function checkInvariants(
+  next: SupervisorState,
+  prev?: SupervisorState,
+  now?: number,
+): string[] {
   const out: string[] = [];
   const s = next;
   const running = s.commands.filter((c) => c.status === 'running');
@@ -57,7 +62,42 @@ export function checkInvariants(next: SupervisorState, prev?: SupervisorState): 
 
   // S8: a backup is either pending or taken, not both.
   for (const db of s.backupsPending) {
-    if (s.backedUp.includes(db)) out.push(`backup of ${db} both pending and taken`);
+    if (s.term.backedUp.includes(db)) out.push(`backup of ${db} both pending and taken`);
+  }
+
+  // One way to wait (decide/deadlines.ts): a node that waits for a time says so in `wake`, and
+  // a deadline that has come was acted on by its step (else nothing would ever wake it again).
+  if (s.exited === undefined) {
+    if (s.phase === 'restarting' && !s.shutdown) {
+      const at = s.app.restartAt;
+      if (at === undefined) out.push('restarting without a restart time');
+      else if (s.wake === undefined || s.wake.at > at) {
+        out.push(`restart backoff ends at ${at} but the wake is ${describeWake(s)}`);
+      }
+      if (at !== undefined && now !== undefined && at <= now) {
+        out.push(`restart backoff ended at ${at} (now ${now}) but the app was not restarted`);
+      }
+    }
+    if (s.handover) {
+      if (s.wake === undefined || s.wake.at > s.handover.until) {
+        out.push(`handover ends at ${s.handover.until} but the wake is ${describeWake(s)}`);
+      }
+      if (now !== undefined && s.handover.until <= now) {
+        out.push(`handover timed out at ${s.handover.until} (now ${now}) but goes on`);
+      }
+    }
+    if (s.fence && !s.shutdown && s.wake === undefined) {
+      out.push('fenced without a wake (--fence-timeout must end it)');
+    }
+    if (s.wake && now !== undefined && s.wake.at <= now) {
+      out.push(`wake (${s.wake.why}) at ${s.wake.at} is not after the decision (${now})`);
+    }
+  } else if (s.wake !== undefined) {
+    out.push(`exited but wants a wake (${s.wake.why})`);
   }
   return out;
+}
+
+function describeWake(s: SupervisorState): string {
+  return s.wake === undefined ? 'none' : `${s.wake.why} at ${s.wake.at}`;
 }

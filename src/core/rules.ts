@@ -1,5 +1,5 @@
 // The safety rules of docs/design.md section 4, each a small pure function named after its rule,
-// so a reader finds S1..S12 here by name. decide (decide.ts) is the only caller.
+// so a reader finds S1..S12 here by name. decide (src/core/decide/) is the only caller.
 
 import type { DbView } from './derive.js';
 import { type DiskSpace, freePercent } from './observation.js';

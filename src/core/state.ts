@@ -1,5 +1,5 @@
 // The supervisor's state, the inputs that change it and the actions it asks for.
-// decide (src/core/decide.ts) maps (state, input, config, now) -> (state, actions); the
+// decide (src/core/decide/) maps (state, input, config, now) -> (state, actions); the
 // runner (src/supervisor.ts) carries the actions out and feeds their results back as inputs.
 
 import type { HwmFile, HwmLoad } from './hwm-types.js';
@@ -40,9 +40,12 @@ export interface CommandRecord {
   signal: string | undefined;
   /** Set when the migration initialised a new cluster (S3). */
   bootstrap: boolean;
-  /** S1: failed tries of this migration in the current primary term. */
+  /** S1: failed tries of this migration in the current primary term (reset with the term). */
   failures: number;
-  /** S1: when a failed migration is tried again (undefined: not waiting for a retry). */
+  /**
+   * S1: not before this time is a failed migration tried again (a deadline: the wake). Kept
+   * while it fails (/status, /metrics); at a new primary term it becomes "due now".
+   */
   retryAt: number | undefined;
   /** The last lines its output ended with, when it last failed (for /status). */
   lastOutput: string[];
@@ -59,6 +62,8 @@ export interface AppRecord {
   /** When each restart in the policy window happened (ms), oldest first. */
   restartTimes: number[];
   lastExit: { exitCode: number; signal: string | undefined; at: number } | undefined;
+  /** While `restarting`: when the restart backoff ends (a deadline: the wake). */
+  restartAt: number | undefined;
 }
 
 export interface Transition {
@@ -129,6 +134,49 @@ export interface HandoverState {
   target: string | undefined;
   /** LiteFS took the /handoff request (not yet the move: docs/litefs-facts.md). */
   accepted: boolean;
+  /** since + --handoff-timeout: the app is stopped then at the latest (a deadline: the wake). */
+  until: number;
+}
+
+/**
+ * What this node has established in its current primary term (S2/S3/S8). A new term starts from
+ * scratch: decide replaces the whole object when the role changes away from primary
+ * (decide/term.ts, the one place it is reset), with the S1 retry counts of the commands.
+ */
+export interface PrimaryTerm {
+  /** The primary checks (S2/S3) passed. */
+  cleared: boolean;
+  /** S3: this term's migrations initialise a new cluster. */
+  bootstrap: boolean;
+  /** S8: backups taken for this term's migrations (db names). */
+  backedUp: string[];
+}
+
+export function newPrimaryTerm(): PrimaryTerm {
+  return { cleared: false, bootstrap: false, backedUp: [] };
+}
+
+/** Why decide wants an input at `Wake.at` (the deadline that falls due then). */
+export type WakeReason =
+  | 'restart'
+  | 'handover-timeout'
+  | 'handoff-retry'
+  | 'fence-timeout'
+  | 'peer-retry'
+  | 'peer-wait'
+  | 'promote-retry'
+  | 'migrate-retry'
+  | 'sync-timeout';
+
+/**
+ * The one way to wait: the earliest deadline in the state still ahead, computed at the end of
+ * every decision (decide/deadlines.ts). The runner keeps one timer for it and delivers a `wake`
+ * input then; decide compares `now` with each deadline on every input, so the wake only makes
+ * sure an input arrives on time.
+ */
+export interface Wake {
+  at: number;
+  why: WakeReason;
 }
 
 export interface SupervisorState {
@@ -148,14 +196,11 @@ export interface SupervisorState {
   current: { index: number; confirmToken: number | undefined; stopRequested: boolean } | undefined;
   /** Next token for an `observe` action; an observation carrying it is fresh. */
   nextToken: number;
+  /** Every migration ran (or --on-promotion none skipped them): for the whole run. */
   migrationsDone: boolean;
-  /** The primary checks (S2/S3) passed for the current primary term. */
-  primaryCleared: boolean;
-  /** S3: this term's migrations initialise a new cluster. */
-  bootstrap: boolean;
-  /** S8: backups taken for this term's migrations (db names). */
-  backedUp: string[];
-  /** S8: backups still being written (db names). */
+  /** What the current primary term has established (reset when the role leaves primary). */
+  term: PrimaryTerm;
+  /** S8: backups still being written (db names); an answer may come after the term ended. */
   backupsPending: string[];
   hwm: HwmState;
   peers: PeerQuery | undefined;
@@ -196,6 +241,8 @@ export interface SupervisorState {
   /** Set once an exit action has been emitted: nothing else happens after it. */
   exited: number | undefined;
   transitions: Transition[];
+  /** When decide next wants an input, and why (undefined: no deadline ahead). */
+  wake: Wake | undefined;
 }
 
 export type Input =
@@ -217,9 +264,8 @@ export type Input =
   | { type: 'app-spawn-failed'; exitCode: number; error: string }
   | { type: 'app-exit'; exitCode: number; signal: string | undefined }
   | { type: 'signal'; signal: string }
-  | { type: 'restart-timer' }
-  /** --handoff-timeout has passed since the handover began. */
-  | { type: 'handover-timer' }
+  /** The runner's one timer: `state.wake.at` has come (it may find nothing due). */
+  | { type: 'wake' }
   | { type: 'hwm-loaded'; load: HwmLoad }
   | { type: 'hwm-persisted'; error: string | undefined }
   | { type: 'peers'; token: number; report: PeerReport }
@@ -267,9 +313,6 @@ export type Action =
   | { type: 'signal-app'; signal: string }
   /** Signal the app's process group; SIGKILL it after --shutdown-timeout. */
   | { type: 'stop-app'; signal: string }
-  | { type: 'schedule-restart'; delayMs: number }
-  /** Deliver a `handover-timer` input after this long (--handoff-timeout). */
-  | { type: 'schedule-handover-timer'; delayMs: number }
   /** Ask the peers (S2/S3/S11); the answer comes back as a `peers` input with this token. */
   | { type: 'ask-peers'; token: number }
   /** S5: POST /promote. */
@@ -311,9 +354,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     current: undefined,
     nextToken: 1,
     migrationsDone: false,
-    primaryCleared: false,
-    bootstrap: false,
-    backedUp: [],
+    term: newPrimaryTerm(),
     backupsPending: [],
     hwm: {
       loaded: false,
@@ -341,10 +382,12 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       restarts: 0,
       restartTimes: [],
       lastExit: undefined,
+      restartAt: undefined,
     },
     shutdown: undefined,
     exited: undefined,
     transitions: [],
+    wake: undefined,
   };
   return state;
 }

@@ -53,8 +53,8 @@ t.test('handover on stop: a primary with a synced candidate', async (t) => {
   t.test('allows: hands the lease over, waits for LiteFS to show it, then stops', async (t) => {
     const sim = runningPrimary();
     sim.feed({ type: 'signal', signal: 'SIGTERM' });
-    t.same(sim.types(), ['schedule-handover-timer', 'ask-peers'], 'the app is not stopped yet');
-    t.match(sim.last('schedule-handover-timer'), { delayMs: 1000 });
+    t.same(sim.types(), ['ask-peers'], 'the app is not stopped yet');
+    t.same(sim.state.wake, { at: sim.now + 1000, why: 'handover-timeout' });
     t.equal(sim.state.phase, 'stopping');
     t.equal(sim.state.app.status, 'running', 'the app keeps serving while the lease moves');
     sim.answerPeers(report([sup({ nodeId: 'BBBBBBBBBBBBBBBB' })]), 40);
@@ -157,7 +157,7 @@ t.test('handover on stop: a primary with a synced candidate', async (t) => {
     sim.feed({ type: 'handoff-result', nodeId: 'BBBBBBBBBBBBBBBB', ok: true, error: undefined });
     sim.see({ role: 'primary' }, 500);
     t.same(stops(sim), []);
-    sim.feed({ type: 'handover-timer' }, 400);
+    sim.feed({ type: 'wake' }, 400);
     t.match(stops(sim), [{ signal: 'SIGTERM' }]);
     t.ok(sim.events().includes('handover.timeout'));
   });

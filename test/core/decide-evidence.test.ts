@@ -42,7 +42,7 @@ t.test('S2 on evidence: empty here while a peer has data at TXID 0', async (t) =
     sim.see(fresh);
     sim.answerPeers(report([peer({ txid: 0n, pages: 1 }), peer({ noCopy: true, nodeId: 'CC' })]));
     t.equal(sim.state.phase, 'migrating');
-    t.ok(sim.state.bootstrap, 'bootstraps');
+    t.ok(sim.state.term.bootstrap, 'bootstraps');
   });
   t.test("refuses: a peer supervisor's high-water mark is above this TXID", async (t) => {
     const sim = withPeers();
@@ -56,7 +56,7 @@ t.test('S2 on evidence: empty here while a peer has data at TXID 0', async (t) =
     sim.see({ role: 'primary', dbs: [db({ txid: 7n })] });
     sim.answerPeers(report([peer({ txid: 7n, hwm: 7n })]));
     t.equal(sim.state.phase, 'migrating');
-    t.notOk(sim.state.bootstrap);
+    t.notOk(sim.state.term.bootstrap);
   });
 });
 
@@ -80,7 +80,7 @@ t.test('S3 on evidence: a peer whose evidence cannot be read is not empty', asyn
     sim.see(fresh, 3_000);
     sim.answerPeers(report([peer({ txid: 0n, pages: 1 })]));
     t.equal(sim.state.phase, 'migrating');
-    t.ok(sim.state.bootstrap);
+    t.ok(sim.state.term.bootstrap);
   });
 });
 

@@ -2,7 +2,7 @@
 // allowing and refusing, plus the waits, exits and restarts of docs/design.md sections 5 and 9.
 
 import t from 'tap';
-import { decide } from '../../src/core/decide.js';
+import { decide } from '../../src/core/decide/index.js';
 import { type Action, initialState } from '../../src/core/state.js';
 import { db, Sim, testConfig } from '../helpers/builders.js';
 
@@ -377,7 +377,7 @@ t.test('S10 signals', async (t) => {
         sim.feed({ type: 'signal', signal: 'SIGTERM' });
         sim.feed({ type: 'app-exit', exitCode, signal: undefined });
         t.equal(sim.state.exited, exitCode, 'a stop we asked for is never restarted');
-        t.notOk(sim.types().includes('schedule-restart'));
+        t.equal(sim.state.app.restartAt, undefined, 'no restart');
       }
     },
   );
@@ -426,12 +426,10 @@ t.test('app exit and the restart policy', async (t) => {
     sim.see({ role: 'replica', lag: 0 });
     sim.feed({ type: 'app-started', pid: 1 });
     const out = sim.feed({ type: 'app-exit', exitCode: 1, signal: undefined }, 10);
-    t.same(
-      out.filter((a) => a.type === 'schedule-restart'),
-      [{ type: 'schedule-restart', delayMs: 1000 }],
-    );
+    t.same(sim.types(out), []);
+    t.same(sim.state.wake, { at: sim.now + 1000, why: 'restart' });
     t.equal(sim.state.phase, 'restarting');
-    t.same(sim.types(sim.feed({ type: 'restart-timer' }, 1000)), ['start-app']);
+    t.same(sim.types(sim.feed({ type: 'wake' }, 1000)), ['start-app']);
     sim.feed({ type: 'app-started', pid: 2 });
     t.equal(sim.state.app.restarts, 1);
     sim.feed({ type: 'app-exit', exitCode: 0, signal: undefined });
@@ -468,7 +466,6 @@ t.test('S12 decide never asks to write to LiteFS', async (t) => {
     'start-app',
     'signal-app',
     'stop-app',
-    'schedule-restart',
     'exit',
   ]);
   const sim = new Sim(testConfig({ before: ['b'] }));

@@ -27,6 +27,7 @@ t.test('a fresh state keeps them all', async (t) => {
 t.test('a fence implies phase fenced or stopping (or an exit)', async (t) => {
   const s = fresh();
   s.fence = fence;
+  s.wake = { at: 60_000, why: 'fence-timeout' };
   s.phase = 'migrating';
   t.match(checkInvariants(s), [/fence set .* phase is migrating/]);
   for (const phase of ['fenced', 'stopping'] as const) {
@@ -38,6 +39,7 @@ t.test('a fence implies phase fenced or stopping (or an exit)', async (t) => {
 t.test('no app running while fenced', async (t) => {
   const s = fresh();
   s.fence = fence;
+  s.wake = { at: 60_000, why: 'fence-timeout' };
   s.phase = 'fenced';
   s.app.status = 'running';
   t.match(checkInvariants(s), [/app running while fenced/]);
@@ -98,13 +100,60 @@ t.test('phase running implies the app runs', async (t) => {
 
 t.test('a handover only with a shutdown; a backup pending or taken, not both', async (t) => {
   const s = fresh();
-  s.handover = { since: 0, signal: 'SIGTERM', target: undefined, accepted: false };
+  s.handover = { since: 0, signal: 'SIGTERM', target: undefined, accepted: false, until: 1000 };
+  s.wake = { at: 1000, why: 'handover-timeout' };
   t.match(checkInvariants(s), [/handover without a shutdown/]);
   s.shutdown = { signal: 'SIGTERM', exitCode: 143 };
   s.phase = 'stopping';
   t.same(checkInvariants(s), []);
   const b = fresh();
   b.backupsPending = ['a.db'];
-  b.backedUp = ['a.db'];
+  b.term.backedUp = ['a.db'];
   t.match(checkInvariants(b), [/a.db both pending and taken/]);
 });
+
+t.test(
+  'one way to wait: a wait for a time has a wake, and a due deadline was acted on',
+  async (t) => {
+    const s = fresh();
+    s.phase = 'restarting';
+    s.app.status = 'exited';
+    s.app.restartAt = 2000;
+    t.match(checkInvariants(s), [/restart backoff ends at 2000 but the wake is none/]);
+    s.wake = { at: 3000, why: 'sync-timeout' };
+    t.match(checkInvariants(s), [/restart backoff ends at 2000 but the wake is sync-timeout/]);
+    s.wake = { at: 2000, why: 'restart' };
+    t.same(checkInvariants(s, undefined, 1000), []);
+    t.match(checkInvariants(s, undefined, 2000), [
+      /restart backoff ended at 2000 \(now 2000\) but the app was not restarted/,
+      /wake \(restart\) at 2000 is not after the decision/,
+    ]);
+    s.app.restartAt = undefined;
+    t.match(checkInvariants(s, undefined, 1000), [/restarting without a restart time/]);
+
+    const f = fresh();
+    f.phase = 'fenced';
+    f.fence = fence;
+    t.match(checkInvariants(f), [/fenced without a wake/]);
+    f.wake = { at: 60_000, why: 'fence-timeout' };
+    t.same(checkInvariants(f, undefined, 0), []);
+
+    const h = fresh();
+    h.phase = 'stopping';
+    h.shutdown = { signal: 'SIGTERM', exitCode: 143 };
+    h.handover = { since: 0, signal: 'SIGTERM', target: undefined, accepted: false, until: 1000 };
+    t.match(checkInvariants(h, undefined, 500), [/handover ends at 1000 but the wake is none/]);
+    h.wake = { at: 1000, why: 'handover-timeout' };
+    t.same(checkInvariants(h, undefined, 500), []);
+    t.match(checkInvariants(h, undefined, 1000), [
+      /handover timed out at 1000 \(now 1000\) but goes on/,
+      /wake \(handover-timeout\) at 1000 is not after the decision/,
+    ]);
+
+    const x = fresh();
+    x.phase = 'stopping';
+    x.exited = 3;
+    x.wake = { at: 1000, why: 'migrate-retry' };
+    t.match(checkInvariants(x), [/exited but wants a wake \(migrate-retry\)/]);
+  },
+);

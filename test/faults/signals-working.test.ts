@@ -96,7 +96,7 @@ t.test('in fenced, while the fenced app is still stopping', async (t) => {
   // A replica runs an app that ignores SIGTERM/SIGINT. It becomes primary, and a peer has
   // newer data (S7 then S2): fenced, the app is sent SIGTERM and is SIGKILLed only after
   // --shutdown-timeout (3 s). The signal arrives in that window. This used to hang: the app's
-  // exit was taken as the fence's stop and nothing exited (fixed in decide.ts appExited).
+  // exit was taken as the fence's stop and nothing exited (fixed in decide, now src/core/decide/steps/app-events.ts).
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     await t.test(signal, async (t) => {
       const ahead = await FakeLitefs.start({

@@ -3,7 +3,7 @@
 
 import { defaultConfig } from '../../src/config/schema.js';
 import type { Config } from '../../src/config/types.js';
-import { decide } from '../../src/core/decide.js';
+import { decide } from '../../src/core/decide/index.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import type { DbObservation, DiskSpace, Observation } from '../../src/core/observation.js';
 import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
@@ -190,7 +190,7 @@ export class Sim {
     if (JSON.stringify(before, big) !== JSON.stringify(this.state, big)) {
       throw new Error('decide mutated its input state');
     }
-    const broken = checkInvariants(r.state, before);
+    const broken = checkInvariants(r.state, before, this.now);
     if (broken.length > 0) {
       throw new Error(`invariant broken after ${input.type}: ${broken.join('; ')}`);
     }

@@ -121,7 +121,7 @@ export class Harness {
       // Every decision the runner takes must keep the core's invariants. Thrown outside the
       // runner's try (which would turn it into exit 70), so tap fails the file on it.
       onDecision: (prev, next, input) => {
-        const broken = checkInvariants(next, prev);
+        const broken = checkInvariants(next, prev, this.now);
         if (broken.length === 0) return;
         this.violations.push(...broken);
         queueMicrotask(() => {

@@ -1,7 +1,8 @@
 // The log event names the supervisor can emit, read from src/ with the TypeScript parser, so
 // docs/deploying.md can be checked for completeness. Two forms carry an event name:
 // - a property `event: 'name'` (or a template) in an object, as the adapters pass to the logger;
-// - a string argument of decide.ts's helpers `this.log/enter/wait/exit(...)`.
+// - a string argument of decide's helpers `d.log/enter/waitIn/exit(...)` (src/core/decide/,
+//   the Draft is `d` in every step; `this.` inside the Draft itself).
 // Templates like `${cmd.kind}.done` stand for one event per command kind (`migrate`, `before`).
 // src/sim (the simulated cluster for the demo) is not the supervisor and is left out.
 
@@ -10,7 +11,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 
 export const EVENT_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
-const HELPERS = new Set(['log', 'enter', 'wait', 'exit']);
+const HELPERS = new Set(['log', 'enter', 'waitIn', 'exit']);
 
 export interface EmittedEvent {
   /** `migrate.done`; for a template, `<kind>.done`. */
@@ -64,7 +65,9 @@ export function emittedEvents(srcDir: string): EmittedEvent[] {
       if (
         ts.isCallExpression(node) &&
         ts.isPropertyAccessExpression(node.expression) &&
-        node.expression.expression.kind === ts.SyntaxKind.ThisKeyword &&
+        (node.expression.expression.kind === ts.SyntaxKind.ThisKeyword ||
+          (ts.isIdentifier(node.expression.expression) &&
+            node.expression.expression.text === 'd')) &&
         HELPERS.has(node.expression.name.text)
       ) {
         for (const arg of node.arguments) add(arg);

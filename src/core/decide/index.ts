@@ -1,0 +1,72 @@
+// decide: (state, input, config, now) -> (state, actions). The whole supervisor's logic.
+// Pure: no I/O, no clock (now is an input), no randomness. The runner (src/supervisor.ts)
+// carries the actions out and feeds the results back as inputs. One decision: the input is
+// recorded (record.ts), then the steps of PIPELINE run in order until one says 'done', then
+// the wake (the next deadline, deadlines.ts) is set.
+
+import type { Policy } from '../policy.js';
+import type { Action, Input, SupervisorState } from '../state.js';
+import { nextWake } from './deadlines.js';
+import { Draft, type Step } from './draft.js';
+import { record } from './record.js';
+import { appLifecycle, restartWhenDue } from './steps/app.js';
+import { appEvent } from './steps/app-events.js';
+import { commandInFlight } from './steps/command.js';
+import { commandEnded } from './steps/command-ended.js';
+import { holdFence } from './steps/fence.js';
+import { haveObservation, litefsReachable, roleKnown } from './steps/litefs.js';
+import { backupFailed, migrations } from './steps/migrate.js';
+import { askAboutNewPrimary, raiseRewindAlarms, writeHwm } from './steps/observed.js';
+import { primaryCleared } from './steps/primary.js';
+import { promote, replicaSynced } from './steps/replica.js';
+import { stopping } from './steps/shutdown.js';
+import { handleSignal } from './steps/signal.js';
+import { beforeCommands, startApp } from './steps/start.js';
+
+export interface Decision {
+  state: SupervisorState;
+  actions: Action[];
+}
+
+/**
+ * The steps, in order. The first ones act on what this input recorded (each only for its own
+ * kind of input); the rest choose the next step from the facts, from stopping down to
+ * starting the app. Each returns 'continue' or 'done'; the first 'done' ends the decision
+ * (an exit is always 'done').
+ */
+export const PIPELINE: readonly Step[] = [
+  // What the input recorded.
+  writeHwm, // docs/design.md section 3: the state file, at most every 5 s
+  askAboutNewPrimary, // S11
+  raiseRewindAlarms, // S11
+  handleSignal, // S10, issue 11
+  commandEnded, // S1 retries, S10, --before failed
+  appEvent, // app started / could not start / exited (--restart)
+  backupFailed, // S8
+  // The facts, from stopping down to starting the app.
+  restartWhenDue, // --restart backoff over
+  stopping, // shutdown: nothing new starts; the handover (issue 11)
+  commandInFlight, // S6 abort, S1 confirmation
+  haveObservation,
+  holdFence, // S4
+  appLifecycle, // the app runs (S7)
+  litefsReachable,
+  roleKnown,
+  primaryCleared, // S2, S3, S13 -> S4
+  migrations, // S8, S9, S1
+  replicaSynced,
+  promote, // S5
+  beforeCommands,
+  startApp,
+];
+
+export function decide(prev: SupervisorState, input: Input, config: Policy, now: number): Decision {
+  if (prev.exited !== undefined) return { state: prev, actions: [] };
+  const d = new Draft(structuredClone(prev), config, now);
+  record(d, input);
+  for (const step of PIPELINE) {
+    if (step(d, input) === 'done') break;
+  }
+  d.s.wake = nextWake(d.s, config, now);
+  return { state: d.s, actions: d.actions };
+}
