@@ -42,7 +42,7 @@ export const noPeers: Pick<IoPorts, 'askPeers'> = {
  * is given, and there is no LiteFS /export to save from: skipped with decide's warning
  * (`backup.skip`), as S8 skips what it cannot do safely, and the migration goes on.
  */
-export const standalonePorts = {
+export const standalonePorts: Omit<IoPorts, 'observe' | 'startCommand' | 'startApp'> = {
   watchEvents: noEvents,
   ...noStateFile('--standalone keeps no state file'),
   askPeers: unavailable('askPeers', '--standalone has no peers'),
@@ -53,4 +53,4 @@ export const standalonePorts = {
       kind: 'skipped',
       why: '--standalone has no LiteFS to export it from',
     }),
-} satisfies Omit<IoPorts, 'observe' | 'startCommand' | 'startApp'>;
+};
