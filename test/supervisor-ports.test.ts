@@ -31,10 +31,9 @@ t.test('a port with nothing behind it ends the run with 70 and names itself', as
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
   await settle();
   t.equal(await done, 70);
-  const crash = h.logsOf('supervisor.crash')[0];
-  t.ok(crash?.err instanceof PortUnavailableError, 'the error says which port');
-  t.equal((crash?.err as PortUnavailableError).port, 'promote');
-  t.match((crash?.err as Error).message, /the promote port was called, but this harness fakes/);
+  const err = h.logsOf('supervisor.crash')[0]?.err;
+  t.ok(err instanceof PortUnavailableError, 'the error says which port');
+  t.match(err, { port: 'promote', message: /the promote port was called, but this harness fakes/ });
   t.same(h.apps, [], 'no app was started');
 });
 
