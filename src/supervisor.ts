@@ -6,57 +6,24 @@
 import type { Config } from './config/types.js';
 import { decide } from './core/decide/index.js';
 import { EXIT } from './core/exit-code.js';
-import type { HwmFile, HwmLoad } from './core/hwm-types.js';
-import type { LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
-import type { PeerReport } from './core/peer-types.js';
 import {
   type Action,
-  type BackupResult,
   type CommandKind,
   type Input,
   initialState,
-  type LogLevel,
   type SupervisorState,
 } from './core/state.js';
+import {
+  type EventSource,
+  type Ports,
+  PortUnavailableError,
+  type RunningApp,
+  type RunningCommand,
+} from './ports.js';
 
 /** Lines of a command's output kept for its failure message (S1 retries, issue 12). */
 const OUTPUT_TAIL_LINES = 5;
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface Logger {
-  log(level: LogLevel, fields: Record<string, unknown>, msg: string): void;
-}
-
-export interface RunningCommand {
-  result: Promise<{
-    exitCode: number;
-    signal: string | undefined;
-    timedOut: boolean;
-    durationMs: number;
-    spawnError?: string | undefined;
-  }>;
-  pid: number | undefined;
-  terminate(signal?: NodeJS.Signals): void;
-}
-
-export interface RunningApp {
-  pid: number;
-  exited: Promise<{ exitCode: number; signal: string | undefined }>;
-  signal(signal: NodeJS.Signals): void;
-  terminate(signal: NodeJS.Signals, killAfterMs: number): void;
-}
-
-export interface EventSource {
-  close(): void;
-  /** The stream is open now (headers received); false while reconnecting or after a 404. */
-  connected?(): boolean;
-}
 
 /**
  * How often a running supervisor reads /info and the mount dir while LiteFS's /events stream is
@@ -72,36 +39,15 @@ export const IDLE_POLL_MS = 10_000;
 /** How long a health route waits for a fresh observation before answering with the newest. */
 export const FRESH_WAIT_MS = 1_000;
 
-export interface SupervisorDeps {
+/** What the runner is built with: the configuration, the environment children inherit, every port. */
+export interface SupervisorDeps extends Ports {
   config: Config;
-  clock: Clock;
-  logger: Logger;
-  /** Take one full observation (LiteFS API and mount dir, or plain files in standalone). */
-  observe(): Promise<Observation>;
-  /** Subscribe to LiteFS's /events stream; undefined in standalone mode. */
-  watchEvents?: (onEvent: (ev: LitefsEvent) => void) => EventSource;
-  startCommand(opts: {
-    command: string;
-    label: string;
-    env: NodeJS.ProcessEnv;
-    timeoutMs: number;
-    killAfterMs: number;
-    onLine: (stream: 'stdout' | 'stderr', line: string) => void;
-  }): RunningCommand;
-  startApp(opts: {
-    argv: string[];
-    env: NodeJS.ProcessEnv;
-  }): Promise<{ ok: true; app: RunningApp } | { ok: false; exitCode: number; error: string }>;
   /** The environment children inherit. */
   env: NodeJS.ProcessEnv;
-  // The guards of docs/design.md section 4 (absent in standalone mode and in some tests).
-  loadHwm?: () => Promise<HwmLoad>;
-  persistHwm?: (file: HwmFile) => Promise<void>;
-  askPeers?: () => Promise<PeerReport>;
-  promote?: () => Promise<{ ok: boolean; status?: number | undefined; error?: string | undefined }>;
-  handoff?: (nodeId: string) => Promise<{ ok: boolean; error?: string | undefined }>;
-  backup?: (req: { db: string; txid: bigint; expectedBytes: number }) => Promise<BackupResult>;
-  /** Called after each decision, before its actions run (the tests check invariants here). */
+  /**
+   * Called after each decision, before its actions run: a hook for the tests (they check the
+   * invariants here), not a port; nothing in production needs it, so it may be absent.
+   */
   onDecision?: (prev: SupervisorState, next: SupervisorState, input: Input) => void;
 }
 
@@ -149,22 +95,20 @@ export class Supervisor {
 
   /** Start observing; resolves with the exit code once the supervisor has finished. */
   run(): Promise<number> {
-    void this.start();
+    this.start().catch((err: unknown) => this.crash(err));
     return this.done;
   }
 
   private async start(): Promise<void> {
-    if (this.deps.loadHwm) {
-      // The high-water mark must be known before the first decision about this node's data.
-      this.dispatch({ type: 'hwm-loaded', load: await this.deps.loadHwm() });
-    }
-    if (this.deps.watchEvents) {
-      this.events = this.deps.watchEvents((ev) => {
-        this.dispatch({ type: 'litefs-event', event: ev });
-        // A lease change is worth a full look at once (files, /info), not at the next poll.
-        if (ev.type !== 'tx') this.requestObservation(undefined);
-      });
-    }
+    // The high-water mark must be known before the first decision about this node's data.
+    const load = await this.deps.loadHwm();
+    if (load.kind !== 'not-kept') this.dispatch({ type: 'hwm-loaded', load });
+    if (this.finished) return; // a stop signal arrived while the file was read
+    this.events = this.deps.watchEvents((ev) => {
+      this.dispatch({ type: 'litefs-event', event: ev });
+      // A lease change is worth a full look at once (files, /info), not at the next poll.
+      if (ev.type !== 'tx') this.requestObservation(undefined);
+    });
     this.poll();
   }
 
@@ -235,7 +179,7 @@ export class Supervisor {
    */
   private idle(): boolean {
     return (
-      this.state.phase === 'running' && this.observedClean && this.events?.connected?.() === true
+      this.state.phase === 'running' && this.observedClean && this.events?.connected() === true
     );
   }
 
@@ -368,24 +312,21 @@ export class Supervisor {
       case 'stop-app':
         this.app?.terminate(action.signal as NodeJS.Signals, config.shutdownTimeout);
         return;
-      case 'ask-peers': {
-        const ask = this.deps.askPeers;
-        if (!ask) return;
-        ask().then(
+      case 'ask-peers':
+        this.deps.askPeers(action.selfNodeId).then(
           (report) => this.dispatch({ type: 'peers', token: action.token, report }),
           (err: unknown) => this.crash(err),
         );
         return;
-      }
       case 'promote':
-        this.deps.promote?.().then(
+        this.deps.promote().then(
           (r) =>
             this.dispatch({ type: 'promote-result', ok: r.ok, status: r.status, error: r.error }),
           (err: unknown) => this.crash(err),
         );
         return;
       case 'handoff':
-        this.deps.handoff?.(action.nodeId).then(
+        this.deps.handoff(action.nodeId).then(
           (r) =>
             this.dispatch({
               type: 'handoff-result',
@@ -398,27 +339,31 @@ export class Supervisor {
         return;
       case 'backup': {
         const { db, txid, expectedBytes } = action;
-        this.deps.backup?.({ db, txid, expectedBytes }).then(
+        this.deps.backup({ db, txid, expectedBytes }).then(
           (result) => this.dispatch({ type: 'backup-result', db, result }),
           (err: unknown) => this.crash(err),
         );
         return;
       }
-      case 'persist-hwm': {
-        const persist = this.deps.persistHwm;
-        if (!persist) return;
+      case 'persist-hwm':
         this.persisting = this.persisting.then(() =>
-          persist(action.file).then(
+          this.deps.persistHwm(action.file).then(
             () => this.dispatch({ type: 'hwm-persisted', error: undefined }),
-            (err: unknown) =>
+            (err: unknown) => {
+              // A failed write is reported and changes nothing else (S10); a state file that
+              // this mode does not keep is a bug, as in every other port.
+              if (err instanceof PortUnavailableError) {
+                this.crash(err);
+                return;
+              }
               this.dispatch({
                 type: 'hwm-persisted',
                 error: err instanceof Error ? err.message : String(err),
-              }),
+              });
+            },
           ),
         );
         return;
-      }
       case 'exit':
         void this.finish(action.code);
         return;

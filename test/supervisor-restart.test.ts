@@ -16,7 +16,7 @@ const BACKOFF = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000];
 /** A supervisor whose app runs (replica, nothing to migrate). */
 async function running(over: ConstructorParameters<typeof Harness>[0]) {
   const h = new Harness({ migrate: [], pollInterval: POLL, ...over });
-  const { sup, done } = h.supervisor();
+  const { sup, done } = await h.supervisor();
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
   await settle();
   if (h.apps.length !== 1 || sup.current.phase !== 'running') {

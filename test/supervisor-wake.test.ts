@@ -13,7 +13,7 @@ const POLL = 1500;
 t.test('a migration retry runs at its time while polling is idle', async (t) => {
   const h = new Harness({ pollInterval: POLL, migrate: ['m1'], onPromotion: 'migrate' });
   h.deps.watchEvents = () => ({ close() {}, connected: () => true });
-  const { sup, done } = h.supervisor();
+  const { sup, done } = await h.supervisor();
   await settle();
   const answer = async (role: 'primary' | 'replica') => {
     const o = h.observations.at(-1)!;
@@ -63,7 +63,7 @@ t.test('a migration retry runs at its time while polling is idle', async (t) => 
 t.test('the wake timer follows the state: moved, cleared, set again', async (t) => {
   // A replica that never syncs: --sync-timeout is its one deadline.
   const h = new Harness({ pollInterval: 3_600_000, syncTimeout: 60_000, migrate: [] });
-  const { sup, done } = h.supervisor();
+  const { sup, done } = await h.supervisor();
   await settle();
   h.observations[0]!.answer(obs({ role: 'replica', lag: 'unsynced' }));
   await settle();
@@ -87,7 +87,7 @@ t.test('the wake timer follows the state: moved, cleared, set again', async (t) 
 
 t.test('--sync-timeout ends a wait with no input at all: exit 5 at its time', async (t) => {
   const h = new Harness({ pollInterval: 3_600_000, syncTimeout: 60_000, migrate: [] });
-  const { done } = h.supervisor();
+  const { done } = await h.supervisor();
   await settle();
   h.observations[0]!.answer(obs({ role: 'unknown' }));
   await settle();

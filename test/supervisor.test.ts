@@ -3,14 +3,12 @@
 // child running.
 
 import t from 'tap';
-import { Supervisor } from '../src/supervisor.js';
 import { obs } from './helpers/builders.js';
 import { Harness, settle } from './helpers/harness.js';
 
 t.test('an S1 confirmation is answered only by an observation started after it', async (t) => {
   const h = new Harness();
-  const sup = new Supervisor(h.deps);
-  const done = sup.run();
+  const { sup, done } = await h.supervisor();
   t.equal(h.observations.length, 1, 'first poll in flight');
   h.observations[0]!.answer(obs({ role: 'primary' }));
   await settle();
@@ -38,8 +36,7 @@ t.test('an S1 confirmation is answered only by an observation started after it',
 
 t.test('a confirmation asked while a poll is in flight waits for a new observation', async (t) => {
   const h = new Harness();
-  const sup = new Supervisor(h.deps);
-  void sup.run();
+  const { sup } = await h.supervisor();
   // An /events message says primary while the first poll is still in flight.
   h.observations[0]!.answer(obs({ role: 'replica', lag: 'unsynced' }));
   await settle();
@@ -62,8 +59,7 @@ t.test('a confirmation asked while a poll is in flight waits for a new observati
 
 t.test('the app exiting ends the run with its code; no timer is left', async (t) => {
   const h = new Harness({ migrate: [] });
-  const sup = new Supervisor(h.deps);
-  const done = sup.run();
+  const { done } = await h.supervisor();
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
   await settle();
   t.equal(h.apps.length, 1);
@@ -74,8 +70,7 @@ t.test('the app exiting ends the run with its code; no timer is left', async (t)
 
 t.test('an internal error ends the run with 70, after stopping the app', async (t) => {
   const h = new Harness({ migrate: [] });
-  const sup = new Supervisor(h.deps);
-  const done = sup.run();
+  const { done } = await h.supervisor();
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
   await settle();
   h.deps.observe = () => Promise.reject(new Error('boom'));

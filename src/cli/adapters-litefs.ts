@@ -5,16 +5,16 @@
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/types.js';
-import type { SupervisorState } from '../core/state.js';
 import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
 import { EventsWatcher } from '../litefs/events.js';
 import { observe } from '../litefs/observe.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
+import type { IoPorts, Logger } from '../ports.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
-import type { Logger } from '../supervisor.js';
 import { diskSpace } from '../system/disk.js';
-import { type AdapterDeps, type Adapters, peerHealthPort } from './adapters.js';
+import { type Adapters, peerHealthPort } from './adapters.js';
+import { noPeers } from './adapters-none.js';
 
 /** Per peer, /info and /debug/vars together (docs/design.md section 3: per-peer timeouts). */
 const PEER_TIMEOUT_MS = 2000;
@@ -23,8 +23,7 @@ export function buildLitefsAdapters(
   config: Config,
   logger: Logger,
   now: () => number,
-  getState: () => SupervisorState,
-  processes: Pick<AdapterDeps, 'startCommand' | 'startApp'>,
+  processes: Pick<IoPorts, 'startCommand' | 'startApp'>,
 ): Adapters {
   // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with Liftoff,
   // then recompiles it with TurboFan in the background: a 37 MB malloc peak that glibc often
@@ -37,7 +36,7 @@ export function buildLitefsAdapters(
   const diskPath = config.dataDir ?? dirname(config.stateFile);
   const litefsPort = Number(new URL(config.litefsUrl).port || 80);
   const peersSpec = config.peers === undefined ? undefined : parsePeersOption(config.peers);
-  const deps: AdapterDeps = {
+  const deps = {
     ...processes,
     observe: async () => {
       const [o, disk] = await Promise.all([
@@ -84,24 +83,20 @@ export function buildLitefsAdapters(
             minFreeDiskPct: config.minFreeDisk,
             now,
           }),
-    ...(peersSpec
-      ? {
-          askPeers: () => {
-            const obs = getState().observation;
-            const selfNodeId = obs?.info.ok ? obs.info.value.nodeId : undefined;
-            return askPeers({
-              spec: peersSpec,
-              port: litefsPort,
-              selfNodeId,
-              dbs: config.db,
-              healthPort: peerHealthPort(config),
-              timeoutMs: PEER_TIMEOUT_MS,
-              now,
-            });
-          },
-        }
-      : {}),
-  };
+    // Without --peers decide never asks them (noPeers says so if it ever did).
+    askPeers: peersSpec
+      ? (selfNodeId) =>
+          askPeers({
+            spec: peersSpec,
+            port: litefsPort,
+            selfNodeId,
+            dbs: config.db,
+            healthPort: peerHealthPort(config),
+            timeoutMs: PEER_TIMEOUT_MS,
+            now,
+          })
+      : noPeers.askPeers,
+  } satisfies IoPorts;
   return {
     deps,
     async warnAboutStateFileVolume() {

@@ -4,16 +4,15 @@
 // `--standalone` never evaluates undici (issue 15, README "Performance").
 
 import type { Config } from '../config/types.js';
-import type { SupervisorState } from '../core/state.js';
 import { observeStandalone } from '../litefs/observe.js';
+import type { IoPorts, Logger } from '../ports.js';
 import { startApp } from '../process/app.js';
 import { startCommand } from '../process/command.js';
-import type { Logger, SupervisorDeps } from '../supervisor.js';
-
-export type AdapterDeps = Omit<SupervisorDeps, 'config' | 'logger' | 'clock' | 'env'>;
+import { standalonePorts } from './adapters-none.js';
 
 export interface Adapters {
-  deps: AdapterDeps;
+  /** Every I/O port of the runner (src/ports.ts); the clock and logger come from main. */
+  deps: IoPorts;
   warnAboutStateFileVolume(): Promise<void>;
   close(): Promise<void>;
 }
@@ -22,21 +21,21 @@ export async function buildAdapters(
   config: Config,
   logger: Logger,
   now: () => number,
-  getState: () => SupervisorState,
 ): Promise<Adapters> {
   const processes = {
     startCommand: (opts) => startCommand(opts),
     startApp: (opts) => startApp(opts),
-  } satisfies Partial<AdapterDeps>;
+  } satisfies Pick<IoPorts, 'startCommand' | 'startApp'>;
   if (config.standalone) {
-    const deps: AdapterDeps = {
+    const deps = {
       ...processes,
       observe: () => observeStandalone({ mountDir: config.mountDir, dbs: config.db, now }),
-    };
+      ...standalonePorts,
+    } satisfies IoPorts;
     return { deps, warnAboutStateFileVolume: async () => {}, close: async () => {} };
   }
   const { buildLitefsAdapters } = await import('./adapters-litefs.js');
-  return buildLitefsAdapters(config, logger, now, getState, processes);
+  return buildLitefsAdapters(config, logger, now, processes);
 }
 
 /**

@@ -139,7 +139,7 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   }
 
   const { buildAdapters } = await import('./adapters.js');
-  const adapters = await buildAdapters(config, logger, now, () => getState());
+  const adapters = await buildAdapters(config, logger, now);
   supervisor = new Supervisor({
     config,
     logger,

@@ -313,8 +313,12 @@ export type Action =
   | { type: 'signal-app'; signal: string }
   /** Signal the app's process group; SIGKILL it after --shutdown-timeout. */
   | { type: 'stop-app'; signal: string }
-  /** Ask the peers (S2/S3/S11); the answer comes back as a `peers` input with this token. */
-  | { type: 'ask-peers'; token: number }
+  /**
+   * Ask the peers (S2/S3/S11); the answer comes back as a `peers` input with this token.
+   * `selfNodeId`: this node's LiteFS node ID from the last observation (undefined while /info
+   * has not answered), so discovery leaves this node out of its own peers.
+   */
+  | { type: 'ask-peers'; token: number; selfNodeId: string | undefined }
   /** S5: POST /promote. */
   | { type: 'promote' }
   /** S4: POST /handoff?nodeID=. */

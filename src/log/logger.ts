@@ -5,7 +5,7 @@ import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import type { LogLevel as ConfigLogLevel, LogFormat } from '../config/types.js';
 import type { LogLevel } from '../core/state.js';
-import type { Logger } from '../supervisor.js';
+import type { Logger } from '../ports.js';
 import { formatRecord } from './format.js';
 
 export interface RootLogger extends Logger {

@@ -3,14 +3,11 @@
 // supervisor starts is a record the test makes exit, and every timer ever set is kept with
 // its delay, so a test can assert exactly what was scheduled.
 
+import { noEvents, noPeers, noStateFile, unavailable } from '../../src/cli/adapters-none.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import type { Observation } from '../../src/core/observation.js';
-import {
-  type RunningApp,
-  type RunningCommand,
-  Supervisor,
-  type SupervisorDeps,
-} from '../../src/supervisor.js';
+import type { RunningApp, RunningCommand } from '../../src/ports.js';
+import { Supervisor, type SupervisorDeps } from '../../src/supervisor.js';
 import { testConfig } from './builders.js';
 
 export function deferred<T>() {
@@ -118,6 +115,16 @@ export class Harness {
         };
         return { ok: true, app };
       },
+      // The ports this harness fakes nothing behind, each explicit (src/cli/adapters-none.ts):
+      // no /events stream (a test that needs one replaces watchEvents), no state file, no
+      // --peers, and no LiteFS API: a test that makes decide promote, hand off or back up
+      // fails with 70 naming the port, until it fakes that port.
+      watchEvents: noEvents,
+      ...noStateFile('this harness keeps no state file'),
+      ...noPeers,
+      promote: unavailable('promote', 'this harness fakes no LiteFS API'),
+      handoff: unavailable('handoff', 'this harness fakes no LiteFS API'),
+      backup: unavailable('backup', 'this harness fakes no LiteFS API'),
       // Every decision the runner takes must keep the core's invariants. Thrown outside the
       // runner's try (which would turn it into exit 70), so tap fails the file on it.
       onDecision: (prev, next, input) => {
@@ -131,9 +138,12 @@ export class Harness {
     };
   }
 
-  supervisor(): { sup: Supervisor; done: Promise<number> } {
+  /** A running supervisor, once it has read its (here: absent) state file and polls. */
+  async supervisor(): Promise<{ sup: Supervisor; done: Promise<number> }> {
     const sup = new Supervisor(this.deps);
-    return { sup, done: sup.run() };
+    const done = sup.run();
+    await settle();
+    return { sup, done };
   }
 
   /** Advance the virtual clock by `ms`, firing due timers in order, each at its own time. */

@@ -132,7 +132,12 @@ export class Draft {
     for (const db of dbViewsOf(s.observation, this.config)) ownTxids[db.name] = db.txid ?? 0n;
     s.peers = { token, purpose, askedAt: this.now, firstAskedAt, report: undefined, ownTxids };
     this.log('debug', 'peers.ask', `asking the peers (${purpose})`, { peers: this.config.peers });
-    this.actions.push({ type: 'ask-peers', token });
+    const info = s.observation?.info;
+    this.actions.push({
+      type: 'ask-peers',
+      token,
+      selfNodeId: info?.ok ? info.value.nodeId : undefined,
+    });
   }
 
   runCommand(cmd: CommandRecord): void {

@@ -1,0 +1,56 @@
+// The explicit adapters for ports that have nothing behind them in a mode: every port of the
+// runner is required (src/ports.ts, issue 13), so a mode says here what each such port does,
+// instead of leaving it out and having the runner silently do nothing.
+// - A port decide never calls in that mode rejects with a PortUnavailableError naming it: the
+//   call is a bug, and the run ends with 70 as on any internal error.
+// - A port that legitimately has nothing to do gives its "nothing" value.
+// Imports nothing but types, so standalone pulls in no LiteFS code (issue 15).
+
+import { type IoPorts, PortUnavailableError } from '../ports.js';
+
+/** The ports that answer later and so can reject. */
+type AsyncPort = 'loadHwm' | 'persistHwm' | 'askPeers' | 'promote' | 'handoff' | 'backup';
+
+/** A port decide never calls here: calling it rejects with an error that names it (exit 70). */
+export function unavailable<K extends AsyncPort>(port: K, why: string): IoPorts[K] {
+  const reject = () => Promise.reject(new PortUnavailableError(port, why));
+  return reject as IoPorts[K];
+}
+
+/** No LiteFS /events stream: a source never connected, that never emits (polling only). */
+export const noEvents: IoPorts['watchEvents'] = () => ({ close() {}, connected: () => false });
+
+/**
+ * No state file: loading says `not-kept`, so the runner sends decide no `hwm-loaded`, and
+ * decide, which writes a mark only once one was loaded, never asks to write one.
+ */
+export function noStateFile(why: string): Pick<IoPorts, 'loadHwm' | 'persistHwm'> {
+  return {
+    loadHwm: () => Promise.resolve({ kind: 'not-kept' }),
+    persistHwm: unavailable('persistHwm', `${why}, and no mark was loaded to write back`),
+  };
+}
+
+/** Without --peers: decide asks the peers (S2/S3/S11, handoffs) only when --peers names them. */
+export const noPeers: Pick<IoPorts, 'askPeers'> = {
+  askPeers: unavailable('askPeers', 'no --peers is configured, so there is no one to ask'),
+};
+
+/**
+ * --standalone (docs/design.md section 10): no LiteFS, so no /events, no state file (no HWM),
+ * no peers, no lease to promote to or hand off. Backups (S8) are asked for when --backup-dir
+ * is given, and there is no LiteFS /export to save from: skipped with decide's warning
+ * (`backup.skip`), as S8 skips what it cannot do safely, and the migration goes on.
+ */
+export const standalonePorts: Omit<IoPorts, 'observe' | 'startCommand' | 'startApp'> = {
+  watchEvents: noEvents,
+  ...noStateFile('--standalone keeps no state file'),
+  askPeers: unavailable('askPeers', '--standalone has no peers'),
+  promote: unavailable('promote', '--standalone has no LiteFS to promote this node'),
+  handoff: unavailable('handoff', '--standalone has no LiteFS lease to hand off'),
+  backup: () =>
+    Promise.resolve({
+      kind: 'skipped',
+      why: '--standalone has no LiteFS to export it from',
+    }),
+};

@@ -1,0 +1,129 @@
+// The runner's ports: everything src/supervisor.ts asks of the world, with the types each one
+// takes and gives (docs/design.md section 12, point 3). The adapters in src/cli build them and
+// declare `satisfies` these types; the tests build them from fakes and a virtual clock. Every
+// port is required: a mode with nothing to do behind one passes an explicit adapter for it
+// (src/cli/adapters-none.ts), never an absent field that silently does nothing (issue 13).
+
+import type { HwmFile, HwmLoad } from './core/hwm-types.js';
+import type { LitefsEvent } from './core/litefs-types.js';
+import type { Observation } from './core/observation.js';
+import type { PeerReport } from './core/peer-types.js';
+import type { BackupResult, LogLevel } from './core/state.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface Logger {
+  log(level: LogLevel, fields: Record<string, unknown>, msg: string): void;
+}
+
+/** How a `--before`/`--migrate` command ended. */
+export interface CommandEnd {
+  exitCode: number;
+  signal: string | undefined;
+  timedOut: boolean;
+  durationMs: number;
+  spawnError?: string | undefined;
+}
+
+export interface CommandStart {
+  command: string;
+  label: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  killAfterMs: number;
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export interface RunningCommand {
+  result: Promise<CommandEnd>;
+  pid: number | undefined;
+  terminate(signal?: NodeJS.Signals): void;
+}
+
+export interface AppStart {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface RunningApp {
+  pid: number;
+  exited: Promise<{ exitCode: number; signal: string | undefined }>;
+  signal(signal: NodeJS.Signals): void;
+  terminate(signal: NodeJS.Signals, killAfterMs: number): void;
+}
+
+/** The app was spawned, or could not be (126/127 with the reason). */
+export type AppStarted =
+  | { ok: true; app: RunningApp }
+  | { ok: false; exitCode: number; error: string };
+
+export interface EventSource {
+  close(): void;
+  /** The stream is open now (headers received); false while reconnecting, after a 404, or never. */
+  connected(): boolean;
+}
+
+/**
+ * What loading the state file came to: its content (HwmLoad), or `not-kept` where the mode keeps
+ * no state file (standalone: no HWM, docs/design.md section 10). `not-kept` is not an input to
+ * decide: the runner then sends no `hwm-loaded`, and decide never tracks or writes a mark.
+ */
+export type StateFileLoad = HwmLoad | { kind: 'not-kept' };
+
+export interface PromoteResult {
+  ok: boolean;
+  status?: number | undefined;
+  error?: string | undefined;
+}
+
+export interface HandoffResult {
+  ok: boolean;
+  error?: string | undefined;
+}
+
+export interface BackupRequest {
+  db: string;
+  txid: bigint;
+  expectedBytes: number;
+}
+
+/** The I/O the runner calls, one function per kind of action it carries out. */
+export interface IoPorts {
+  /** Take one full observation (LiteFS API and mount dir, or plain files in standalone). */
+  observe(): Promise<Observation>;
+  /** Subscribe to LiteFS's /events stream (called once, at start). */
+  watchEvents(onEvent: (ev: LitefsEvent) => void): EventSource;
+  startCommand(opts: CommandStart): RunningCommand;
+  startApp(opts: AppStart): Promise<AppStarted>;
+  /** Read the state file (called once, at start, before the first observation). */
+  loadHwm(): Promise<StateFileLoad>;
+  persistHwm(file: HwmFile): Promise<void>;
+  /** Ask every peer for its evidence; `selfNodeId` (this node's LiteFS ID) is left out. */
+  askPeers(selfNodeId: string | undefined): Promise<PeerReport>;
+  promote(): Promise<PromoteResult>;
+  handoff(nodeId: string): Promise<HandoffResult>;
+  backup(req: BackupRequest): Promise<BackupResult>;
+}
+
+/** Every port of the runner: its clock and logger, and the I/O. */
+export interface Ports extends IoPorts {
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * A port called in a mode that has nothing behind it: decide asked for something it never asks
+ * for there (a bug). The runner ends the run with 70 on it, as on any internal error.
+ */
+export class PortUnavailableError extends Error {
+  readonly port: keyof IoPorts;
+  constructor(port: keyof IoPorts, why: string) {
+    super(`the ${port} port was called, but ${why}`);
+    this.name = 'PortUnavailableError';
+    this.port = port;
+  }
+}
