@@ -2,49 +2,12 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_SCHEMA, defaultConfig, OPTIONS } from '../../src/config/schema.js';
 
-// docs/design.md section 6, plus --restart-max and --migrate-retries (S1 retries, issue 12);
-// --promote-when, --version-env and --handoff-timeout (issue 11: deploys without a write gap).
-const DESIGNED = [
-  'config',
-  'litefs-config',
-  'mount-dir',
-  'data-dir',
-  'litefs-url',
-  'db',
-  'migrate',
-  'migrate-timeout',
-  'migrate-retries',
-  'before',
-  'promote',
-  'promote-timeout',
-  'on-promotion',
-  'promote-when',
-  'version-env',
-  'handoff-timeout',
-  'bootstrap',
-  'peers',
-  'peer-health-port',
-  'peer-wait',
-  'state-file',
-  'fence-timeout',
-  'backup-dir',
-  'backup-keep',
-  'min-free-disk',
-  'max-lag',
-  'sync-timeout',
-  'health-addr',
-  'poll-interval',
-  'restart',
-  'restart-max',
-  'shutdown-timeout',
-  'log-format',
-  'log-level',
-  'standalone',
-];
-
-t.test('the table holds exactly the designed options, each once', async (t) => {
-  t.same(OPTIONS.map((o) => o.name).sort(), [...DESIGNED].sort());
-  for (const key of ['flag', 'env', 'fileKey'] as const) {
+// The table is the one list of options: no second list here to keep in step with it (issue 13).
+// What the options are is in the generated docs/configuration.md (test/ship/config-reference);
+// the shipped examples and docs that use options are parsed by test/ship and test/config.
+t.test('the table names each option, flag, environment name, file key and field once', async (t) => {
+  t.ok(OPTIONS.length > 30);
+  for (const key of ['name', 'flag', 'env', 'fileKey'] as const) {
     const values = OPTIONS.map((o) => o[key]).filter((v) => v !== undefined);
     t.equal(new Set(values).size, values.length, `${key} unique`);
   }
