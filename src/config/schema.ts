@@ -510,7 +510,13 @@ export const OPTIONS = [
       name: 'restart',
       kind: oneOf(['never', 'on-failure', 'always'] as const),
       default: 'never',
-      help: 'App restart policy; backoff 1s to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
+      help: 'App restart policy; backoff from --restart-delay doubling to 30s, at most --restart-max restarts in 10 minutes, then exit with the app code.',
+    }),
+    option({
+      name: 'restart-delay',
+      kind: duration(),
+      default: '1s',
+      help: 'Wait before the first restart of a crashed app; each restart in the 10 minutes doubles it, up to 30s (or this, when longer). 0 restarts at once every time (still at most --restart-max in 10 minutes).',
     }),
     option({
       name: 'restart-max',

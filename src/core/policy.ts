@@ -38,6 +38,8 @@ export interface Policy {
   syncTimeout: number;
   restart: RestartPolicy;
   restartMax: number;
+  /** The first restart's backoff; it doubles up to 30 s. */
+  restartDelay: number;
   shutdownTimeout: number;
   standalone: boolean;
   /**

@@ -1,5 +1,5 @@
 // The restart policy as pure functions (docs/design.md section 6, --restart): the backoff sequence
-// 1 s, 2 s, 4 s ... capped at 30 s, and the verdict for never/on-failure/always with at most
+// from --restart-delay (1 s, 2 s, 4 s ... by default) capped at 30 s, and the verdict for never/on-failure/always with at most
 // --restart-max restarts in a sliding 10-minute window. Then, through decide, what happens when
 // the backoff is over and the node's role changed meanwhile.
 
@@ -10,12 +10,68 @@ import { db, Sim, testConfig } from '../helpers/builders.js';
 
 const MIN = 60_000;
 
+/** The restart options as the table's defaults give them, with a policy and a budget. */
+const rp = (
+  restart: RestartPolicy,
+  restartMax: number,
+  restartDelay = testConfig().restartDelay,
+) => ({
+  restart,
+  restartMax,
+  restartDelay,
+});
+
 t.test('the backoff doubles from 1 s and stops at 30 s', async (t) => {
-  const delays = Array.from({ length: 10 }, (_, n) => restartDelayMs(n));
+  const delays = Array.from({ length: 10 }, (_, n) => restartDelayMs(n, 1000));
   t.same(delays, [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000, 30_000]);
-  t.equal(restartDelayMs(1e6), 30_000, 'no overflow for a long crash loop (2 ** n is Infinity)');
-  t.equal(restartDelayMs(-1), 1000, 'never below 1 s');
+  t.equal(
+    restartDelayMs(1e6, 1000),
+    30_000,
+    'no overflow for a long crash loop (2 ** n is Infinity)',
+  );
+  t.equal(restartDelayMs(-1, 1000), 1000, 'never below the first delay');
   t.equal(RESTART_WINDOW_MS, 10 * MIN);
+});
+
+t.test('--restart-delay sets the first wait; the doubling and the 30 s cap stay', async (t) => {
+  t.equal(testConfig().restartDelay, 1000, 'the default is 1 s');
+  t.same(
+    Array.from({ length: 6 }, (_, n) => restartDelayMs(n, 5000)),
+    [5000, 10_000, 20_000, 30_000, 30_000, 30_000],
+  );
+  t.same(
+    Array.from({ length: 3 }, (_, n) => restartDelayMs(n, 45_000)),
+    [45_000, 45_000, 45_000],
+    'a first delay above 30 s is kept, not cut to 30 s',
+  );
+  t.same(
+    Array.from({ length: 3 }, (_, n) => restartDelayMs(n, 0)),
+    [0, 0, 0],
+    '0: at once every time',
+  );
+  const v = restartVerdict(rp('on-failure', 5, 250), 1, [], 0);
+  t.match(v, { restart: true, delayMs: 250 });
+});
+
+t.test('through decide: the backoff ends when --restart-delay says, by the one wake', async (t) => {
+  for (const restartDelay of [250, 5000, 0]) {
+    const sim = new Sim(testConfig({ restart: 'always', restartDelay, migrate: [] }));
+    sim.see({ role: 'replica', lag: 0, dbs: [db({ txid: 100n })] });
+    sim.feed({ type: 'app-started', pid: 1 });
+    sim.feed({ type: 'app-exit', exitCode: 1, signal: undefined }, 100);
+    if (restartDelay === 0) {
+      t.equal(sim.state.app.status, 'starting', '0: started again in the same decision');
+      continue;
+    }
+    t.equal(sim.state.phase, 'restarting');
+    t.equal(sim.state.app.restartAt, sim.now + restartDelay, `restart at +${restartDelay} ms`);
+    t.same(sim.state.wake?.at, sim.state.app.restartAt, 'the wake is set for it');
+    t.notOk(
+      sim.types(sim.feed({ type: 'wake' }, restartDelay - 1)).includes('start-app'),
+      'not early',
+    );
+    t.ok(sim.types(sim.feed({ type: 'wake' }, 1)).includes('start-app'), 'and then it starts');
+  }
 });
 
 t.test('never, on-failure, always, by exit code', async (t) => {
@@ -33,7 +89,7 @@ t.test('never, on-failure, always, by exit code', async (t) => {
     ['always', 143, true],
   ];
   for (const [policy, code, restart] of rows) {
-    const v = restartVerdict(policy, 5, code, [], 0);
+    const v = restartVerdict(rp(policy, 5), code, [], 0);
     t.equal(v.restart, restart, `${policy}, exit ${code}`);
     if (v.restart) t.equal(v.delayMs, 1000, 'the first restart waits 1 s');
     else t.match(v.why, policy === 'never' ? /never/ : /exited 0/);
@@ -44,32 +100,32 @@ t.test('--restart-max restarts in 10 minutes, then no more', async (t) => {
   const now = 5 * MIN;
   const times = [0, 1000, 3000, 7000, 15_000];
   for (let n = 0; n < times.length; n++) {
-    const v = restartVerdict('always', 5, 1, times.slice(0, n), now);
+    const v = restartVerdict(rp('always', 5), 1, times.slice(0, n), now);
     t.ok(v.restart, `${n} recent restarts: restart`);
     if (v.restart) {
-      t.equal(v.delayMs, restartDelayMs(n), `delay ${restartDelayMs(n)} ms after ${n}`);
+      t.equal(v.delayMs, restartDelayMs(n, 1000), `delay ${restartDelayMs(n, 1000)} ms after ${n}`);
       t.same(v.recentRestarts, times.slice(0, n));
     }
   }
-  const full = restartVerdict('on-failure', 5, 3, times, now);
+  const full = restartVerdict(rp('on-failure', 5), 3, times, now);
   t.equal(full.restart, false, 'the 6th exit within the window is not restarted');
   if (!full.restart) t.match(full.why, /5 restarts in the last 10 minutes reached --restart-max 5/);
-  t.equal(restartVerdict('always', 0, 1, [], now).restart, false, '--restart-max 0: never');
-  t.equal(restartVerdict('always', 1, 1, [now - 1], now).restart, false);
+  t.equal(restartVerdict(rp('always', 0), 1, [], now).restart, false, '--restart-max 0: never');
+  t.equal(restartVerdict(rp('always', 1), 1, [now - 1], now).restart, false);
 });
 
 t.test('restarts older than 10 minutes fall out of the window', async (t) => {
   const now = 60 * MIN;
   const edge = now - RESTART_WINDOW_MS;
   // Exactly 10 minutes old is out; one millisecond younger is in.
-  const v = restartVerdict('always', 2, 1, [edge - 5000, edge, edge + 1], now);
+  const v = restartVerdict(rp('always', 2), 1, [edge - 5000, edge, edge + 1], now);
   t.ok(v.restart);
   if (v.restart) {
     t.same(v.recentRestarts, [edge + 1], 'only the restart inside the window is kept');
     t.equal(v.delayMs, 2000, 'and the backoff counts only it');
   }
-  t.equal(restartVerdict('always', 2, 1, [edge + 1, edge + 2], now).restart, false);
-  const quiet = restartVerdict('always', 5, 1, [0, 1000, 3000, 7000, 15_000], 20 * MIN);
+  t.equal(restartVerdict(rp('always', 2), 1, [edge + 1, edge + 2], now).restart, false);
+  const quiet = restartVerdict(rp('always', 5), 1, [0, 1000, 3000, 7000, 15_000], 20 * MIN);
   t.ok(quiet.restart, 'after a quiet 10 minutes the budget is back');
   if (quiet.restart) t.equal(quiet.delayMs, 1000, 'and the backoff starts again at 1 s');
 });
@@ -84,7 +140,7 @@ t.test('a crash loop, replayed with the verdict alone', async (t) => {
     let times: number[] = [];
     const delays: number[] = [];
     for (;;) {
-      const v = restartVerdict('on-failure', restartMax, 1, times, now);
+      const v = restartVerdict(rp('on-failure', restartMax), 1, times, now);
       if (!v.restart) break;
       delays.push(v.delayMs);
       now += v.delayMs;

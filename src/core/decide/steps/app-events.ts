@@ -85,13 +85,7 @@ function appExited(d: Draft, exitCode: number, signal: string | undefined): Verd
     // we forwarded the signal: never 0 just because the supervisor was asked to stop.
     return d.exit(exitCode, 'info', 'app.exit', 'app exited after the forwarded signal', fields);
   }
-  const verdict = restartVerdict(
-    config.restart,
-    config.restartMax,
-    exitCode,
-    app.restartTimes,
-    d.now,
-  );
+  const verdict = restartVerdict(config, exitCode, app.restartTimes, d.now);
   if (!verdict.restart) {
     return d.exit(
       exitCode,
