@@ -3,7 +3,7 @@
 // - a property `event: 'name'` (or a template) in an object, as the adapters pass to the logger;
 // - a string argument of decide.ts's helpers `this.log/enter/wait/exit(...)`.
 // Templates like `${cmd.kind}.done` stand for one event per command kind (`migrate`, `before`).
-// src/sim (the simulated cluster for the demo) is not the supervisor and is left out.
+// The fakes and the simulated cluster live in testkit/, outside src/, so none is read here.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,7 +23,7 @@ export interface EmittedEvent {
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'sim' ? [] : files(p);
+    if (e.isDirectory()) return files(p);
     return e.name.endsWith('.ts') ? [p] : [];
   });
 }
