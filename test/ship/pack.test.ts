@@ -66,7 +66,7 @@ t.test('the file list', async (t) => {
     [/^src\//, 'TypeScript sources'],
     [/^test\//, 'tests'],
     [
-      /(^|\/)(testkit|sim|dist-testkit)\/|(^|\/)(fake-litefs|cluster|real-litefs|demo-incident)/,
+      /(^|\/)(testkit|sim|dist-testkit)\/|(^|\/)(fake-litefs|cluster|real-(litefs|incident)|demo-incident(-real)?)\.js$/,
       'testkit: the fakes, the simulated cluster, the real-LiteFS harness and the demo',
     ],
     [/^(example|bench|scripts|docs|\.ci|\.tap|node_modules)\//, 'repository-only folders'],
