@@ -17,14 +17,14 @@
 // 10 ms. Printed: lease moves (and how many LiteFS took by a handoff), total and longest time
 // with no primary, failed writes, migrations run.
 //
-// Needs root, /dev/fuse, fusermount3 and ../shared/litefs (src/sim/real-litefs.ts says what is
+// Needs root, /dev/fuse, fusermount3 and ../shared/litefs (testkit/real-litefs.ts says what is
 // missing). Not part of npm test: `npm run bench:deploy` (BENCH_DEPLOY_SETUPS=after,before to
 // pick setups; BENCH_RESTART_DELAY_MS, default 2000, is the pause between a node's stop and its
 // start, where Fly replaces the machine).
 
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-// The real-LiteFS harness (dev only, built to dist/sim by npm run build).
+// The real-LiteFS harness (dev only, built to dist-testkit/ by npm run build:testkit).
 import {
   createCluster,
   EXAMPLE,
@@ -32,7 +32,7 @@ import {
   realSkipReason,
   waitFor,
   withPeerHealth,
-} from '../dist/sim/real-litefs.js';
+} from '../dist-testkit/testkit/real-litefs.js';
 
 const SETUPS = ['litefs-exec', 'before', 'after'];
 const MIGRATION_MARK = 'bench-migrate-run';

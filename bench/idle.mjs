@@ -2,7 +2,7 @@
 // (default 60), next to a bare `node` HTTP server's RSS.
 
 import { spawn } from 'node:child_process';
-import { FakeLitefs } from '../dist/sim/fake-litefs.js';
+import { FakeLitefs } from '../dist-testkit/testkit/fake-litefs.js';
 import { IDLE_APP, litefsArgs, median, NODE, procStats, spawnCli, tmp } from './lib.mjs';
 
 const seconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);

@@ -28,7 +28,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { FakeLitefs } from '../dist/sim/fake-litefs.js';
+import { FakeLitefs } from '../dist-testkit/testkit/fake-litefs.js';
 import { bundleOptions, LAZY, NEVER_LOADED } from '../scripts/bundle-options.mjs';
 import { IDLE_APP, litefsArgs, median, NODE, procStats, ROOT, tmp } from './lib.mjs';
 

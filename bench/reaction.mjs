@@ -2,7 +2,7 @@
 // the mount files) until the supervisor's /primary answers 200; with /events and with polling
 // only (LiteFS without /events). The app keeps running; no migrations are configured.
 
-import { FakeLitefs } from '../dist/sim/fake-litefs.js';
+import { FakeLitefs } from '../dist-testkit/testkit/fake-litefs.js';
 import { IDLE_APP, litefsArgs, report, runs, spawnCli, tmp, until } from './lib.mjs';
 
 async function once(withEvents, pollMs) {

@@ -1,7 +1,7 @@
 // (b) Replica path: spawn to the app spawned (the supervisor's app.started log line), against a
 // fake LiteFS that already shows a synced replica.
 
-import { FakeLitefs } from '../dist/sim/fake-litefs.js';
+import { FakeLitefs } from '../dist-testkit/testkit/fake-litefs.js';
 import { IDLE_APP, litefsArgs, report, runs, spawnCli, tmp } from './lib.mjs';
 
 const xs = [];

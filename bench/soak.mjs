@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { FakeLitefs } from '../dist/sim/fake-litefs.js';
+import { FakeLitefs } from '../dist-testkit/testkit/fake-litefs.js';
 import { fdCount, get, litefsArgs, NODE, procStats, ROOT, spawnCli, tmp } from './lib.mjs';
 import { soakSvg } from './soak-plot.mjs';
 

@@ -3,27 +3,38 @@
 // 1. no cycle between the top-level parts of src/ (a folder such as core/ or config/, or a file
 //    at src/'s root such as supervisor.ts): config depends on core, never the reverse;
 // 2. src/core is pure: it imports only src/core, never a module with I/O (node:fs, node:net,
-//    timers, undici, execa, fastify, pino, ...) nor any other package.
+//    timers, undici, execa, fastify, pino, ...) nor any other package;
+// 3. src/ holds only what ships: it imports nothing outside src/ (the fakes, the harness and the
+//    demo in testkit/ are not published) and no devDependency (not installed with the package).
+// And testkit/ stays out of the package: package.json "files" names neither testkit/ nor its
+// build folder (testkit/tsconfig.json outDir), and the shipped build (tsconfig.json) compiles src/
+// only.
 // Usage: node scripts/check-imports.mjs [src-dir]. Prints the parts and their arrows; exits 1
 // with one line per problem.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Every `from '...'`, `import '...'` and `import('...')` specifier in a TypeScript source. */
+/**
+ * Every `from '...'`, `import '...'`, `import('...')` and `require('...')` specifier in a
+ * TypeScript source.
+ */
 export function importSpecifiers(text) {
   // Comments first, so a commented-out import does not count.
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:\\])\/\/.*$/gm, '$1');
   const out = [];
   const re =
-    /(?:^|[\s;}])(?:import|export)\s[^'"]*?\sfrom\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
+    /(?:^|[\s;}])(?:import|export)\s[^'"]*?\sfrom\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\b(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/gm;
   for (const m of code.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3]);
   return out;
 }
 
 function tsFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+  // Sorted, so the problems come in the same order on every file system.
+  const entries = readdirSync(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return entries.flatMap((e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) return tsFiles(p);
     return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [p] : [];
@@ -63,7 +74,18 @@ const IO_MODULES = [
   'better-sqlite3',
 ];
 
-export function checkImports(srcDir) {
+/** The package a bare specifier names: `a` for `a/b`, `@s/a` for `@s/a/b`. */
+function packageOf(spec) {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * The layering of the sources in srcDir. `devDependencies`: package names that src must not
+ * import (package.json's devDependencies when run as a script).
+ */
+export function checkImports(srcDir, { devDependencies = [] } = {}) {
+  const dev = new Set(devDependencies);
   const problems = [];
   const edges = new Map(); // part -> Map(part -> first "file -> spec" seen)
   for (const file of tsFiles(srcDir)) {
@@ -73,12 +95,23 @@ export function checkImports(srcDir) {
       const rel = relative(srcDir, file);
       if (spec.startsWith('.')) {
         const target = resolve(dirname(file), spec);
-        if (!target.startsWith(srcDir + sep)) continue; // outside src/: not our layering
+        if (!target.startsWith(srcDir + sep)) {
+          // Only src/ is built into the package: what lies outside (testkit/, test/) is missing
+          // there. package.json is read with createRequire, which this check does not see.
+          problems.push(
+            `${rel}: src imports ${spec}, outside src/ (${relative(dirname(srcDir), target)}): the package ships src/ only`,
+          );
+          continue;
+        }
         const to = partOf(srcDir, target);
         if (from === 'core' && to !== 'core') {
           problems.push(`${rel}: src/core imports ${spec} (outside src/core)`);
         }
         if (to !== from && !edges.get(from).has(to)) edges.get(from).set(to, `${rel} -> ${spec}`);
+      } else if (dev.has(packageOf(spec))) {
+        problems.push(
+          `${rel}: src imports ${spec}, a devDependency: not installed with the package (testkit/, test/ and bench/ may use it)`,
+        );
       } else if (from === 'core') {
         const io = IO_MODULES.find((m) => spec === m || spec.startsWith(`${m}/`));
         problems.push(
@@ -94,6 +127,54 @@ export function checkImports(srcDir) {
     problems.push(`import cycle between parts of src/: ${path.join(' -> ')} -> ${cycle[0]}`);
   }
   return { edges, problems };
+}
+
+/**
+ * testkit/ stays out of the package: no entry of package.json "files" covers testkit/ or the
+ * folder testkit/tsconfig.json builds into, and the shipped build (tsconfig.json) compiles only
+ * src/. `root`: the repository.
+ */
+export function checkTestkitNotShipped(root) {
+  const problems = [];
+  const json = (path) => JSON.parse(readFileSync(join(root, path), 'utf8'));
+  const pkg = json('package.json');
+  const testkitConfig = json('testkit/tsconfig.json');
+  const outDir = testkitConfig.compilerOptions?.outDir;
+  const folders = ['testkit'];
+  if (typeof outDir !== 'string') {
+    problems.push('testkit/tsconfig.json has no compilerOptions.outDir (its build folder)');
+  } else {
+    const out = relative(root, resolve(root, 'testkit', outDir));
+    if (out === '' || out.startsWith('..') || isAbsolute(out)) {
+      problems.push(`testkit/tsconfig.json outDir ${outDir} is not a folder inside the repository`);
+    } else folders.push(out.split(sep).join('/'));
+  }
+  const shipped = pkg.files ?? [];
+  for (const folder of folders) {
+    for (const entry of shipped) {
+      if (entry.startsWith('!')) continue;
+      const e = entry.replace(/^\.\//, '').replace(/\/+$/, '');
+      // An entry covers the folder when it is the folder, a parent of it, or inside it.
+      if (
+        e === folder ||
+        folder.startsWith(`${e}/`) ||
+        e.startsWith(`${folder}/`) ||
+        e === '*' ||
+        e === '**'
+      ) {
+        problems.push(
+          `package.json "files" entry ${entry} ships ${folder}/ (testkit is not published)`,
+        );
+      }
+    }
+  }
+  const include = json('tsconfig.json').include;
+  if (JSON.stringify(include) !== JSON.stringify(['src'])) {
+    problems.push(
+      `tsconfig.json (the shipped build) includes ${JSON.stringify(include)}, not ["src"] only`,
+    );
+  }
+  return problems;
 }
 
 /** One cycle per strongly connected component of more than one part (Tarjan). */
@@ -154,10 +235,13 @@ function cycleWithin(comp, edges) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const srcDir = resolve(
-    process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '../src'),
-  );
-  const { edges, problems } = checkImports(srcDir);
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const srcDir = resolve(process.argv[2] ?? join(root, 'src'));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const { edges, problems } = checkImports(srcDir, {
+    devDependencies: Object.keys(pkg.devDependencies ?? {}),
+  });
+  problems.push(...checkTestkitNotShipped(root));
   for (const [from, tos] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
     console.log(`${from} -> ${[...tos.keys()].sort().join(', ') || '(nothing)'}`);
   }
@@ -165,5 +249,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     for (const p of problems) console.error(`check-imports: ${p}`);
     process.exit(1);
   }
-  console.log(`check-imports: no cycle between the parts of src/; src/core imports only src/core`);
+  console.log(
+    'check-imports: no cycle between the parts of src/; src/core imports only src/core; src/ imports nothing outside src/ and no devDependency; testkit/ is not in the package',
+  );
 }

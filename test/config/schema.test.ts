@@ -5,15 +5,18 @@ import { CONFIG_SCHEMA, defaultConfig, OPTIONS } from '../../src/config/schema.j
 // The table is the one list of options: no second list here to keep in step with it (issue 13).
 // What the options are is in the generated docs/configuration.md (test/ship/config-reference);
 // the shipped examples and docs that use options are parsed by test/ship and test/config.
-t.test('the table names each option, flag, environment name, file key and field once', async (t) => {
-  t.ok(OPTIONS.length > 30);
-  for (const key of ['name', 'flag', 'env', 'fileKey'] as const) {
-    const values = OPTIONS.map((o) => o[key]).filter((v) => v !== undefined);
-    t.equal(new Set(values).size, values.length, `${key} unique`);
-  }
-  const fields = OPTIONS.map((o) => o.field).filter((f) => f !== undefined);
-  t.equal(new Set(fields).size, fields.length, 'Config fields unique');
-});
+t.test(
+  'the table names each option, flag, environment name, file key and field once',
+  async (t) => {
+    t.ok(OPTIONS.length > 30);
+    for (const key of ['name', 'flag', 'env', 'fileKey'] as const) {
+      const values = OPTIONS.map((o) => o[key]).filter((v) => v !== undefined);
+      t.equal(new Set(values).size, values.length, `${key} unique`);
+    }
+    const fields = OPTIONS.map((o) => o.field).filter((f) => f !== undefined);
+    t.equal(new Set(fields).size, fields.length, 'Config fields unique');
+  },
+);
 
 t.test('built-in defaults (docs/design.md section 6) come from the table', async (t) => {
   const r = loadConfig({

@@ -8,11 +8,15 @@ import { ROOT } from '../helpers/cli.js';
 t.test('--real without LiteFS: the reason, exit 2', async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env, LITEFS_BIN: '/nonexistent/litefs' };
   delete env.NODE_OPTIONS;
-  const run = spawnSync(process.execPath, [`${ROOT}dist/sim/demo-incident.js`, '--real'], {
-    env,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [`${ROOT}dist-testkit/testkit/demo-incident.js`, '--real'],
+    {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   t.equal(run.status, 2);
   t.match(
     run.stderr,

@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/cli.js';
 t.test('the incident demo shows the data lost, then kept', async (t) => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [`${ROOT}dist/sim/demo-incident.js`],
+    [`${ROOT}dist-testkit/testkit/demo-incident.js`],
     {
       cwd: ROOT,
       timeout: 90_000,

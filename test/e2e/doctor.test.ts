@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
-import { createUserDb } from '../../src/sim/sqlite.js';
-import { freePort } from '../../src/sim/wait.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
+import { createUserDb } from '../../testkit/sqlite.js';
+import { freePort } from '../../testkit/wait.js';
 import { startCli } from '../helpers/cli.js';
 import { buildDataDir, snapshotTree, stateFileText } from '../helpers/data-dir.js';
 

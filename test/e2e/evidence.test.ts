@@ -5,10 +5,10 @@
 
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { supervisorArgsFor } from '../../src/sim/args.js';
-import { FakeCluster } from '../../src/sim/cluster.js';
-import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
-import { freePort } from '../../src/sim/wait.js';
+import { supervisorArgsFor } from '../../testkit/args.js';
+import { FakeCluster } from '../../testkit/cluster.js';
+import { countRows, createUserDb, userDbCommand } from '../../testkit/sqlite.js';
+import { freePort } from '../../testkit/wait.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { supervisorArgsFor } from '../../src/sim/args.js';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { supervisorArgsFor } from '../../testkit/args.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 
 const node = process.execPath;

@@ -1,4 +1,4 @@
-// End-to-end replays on the simulated LiteFS cluster (src/sim/cluster.ts follows LiteFS's
+// End-to-end replays on the simulated LiteFS cluster (testkit/cluster.ts follows LiteFS's
 // replication rules), each asserting that the data-holding node's data is intact at the end:
 // (a) the seed incident, (b) scale-out with a fresh volume, (g) sync-first promotion. And (j)
 // the S11 rewind alarm: LiteFS overwrites the replica; the supervisor must say so, with both TXIDs.
@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { supervisorArgsFor } from '../../src/sim/args.js';
-import { FakeCluster } from '../../src/sim/cluster.js';
-import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
+import { supervisorArgsFor } from '../../testkit/args.js';
+import { FakeCluster } from '../../testkit/cluster.js';
+import { countRows, createUserDb, userDbCommand } from '../../testkit/sqlite.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 

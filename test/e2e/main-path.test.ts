@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
 import { FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Test } from 'tap';
-import { supervisorArgsFor } from '../../src/sim/args.js';
-import { FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { supervisorArgsFor } from '../../testkit/args.js';
+import { FakeLitefs, type FakeLitefsOptions } from '../../testkit/fake-litefs.js';
 import { type Cli, FIXTURES, getJson, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 

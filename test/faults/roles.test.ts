@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { supervisorArgsFor } from '../../src/sim/args.js';
-import { FakeCluster } from '../../src/sim/cluster.js';
-import { countRows, createUserDb } from '../../src/sim/sqlite.js';
+import { supervisorArgsFor } from '../../testkit/args.js';
+import { FakeCluster } from '../../testkit/cluster.js';
+import { countRows, createUserDb } from '../../testkit/sqlite.js';
 import { type Cli, startCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import {

@@ -6,7 +6,7 @@
 // Last, more signals while stopping: forwarded, but the SIGKILL deadline holds.
 
 import t from 'tap';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
 import { FIXTURES } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import {

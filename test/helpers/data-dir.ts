@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTxid } from '../../src/core/parse.js';
-import { createUserDb } from '../../src/sim/sqlite.js';
+import { createUserDb } from '../../testkit/sqlite.js';
 
 export interface DbSpec {
   /** Rows in a `User` table (createUserDb); 0 = a database with the table and no rows. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 
-export { type WaitForOptions, waitFor } from '../../src/sim/wait.js';
+export { type WaitForOptions, waitFor } from '../../testkit/wait.js';
 
 /** A fresh temp dir for this test, removed on teardown. */
 export function tmpDir(t: Pick<Test, 'teardown'>, prefix = 'lfs-sup-'): string {

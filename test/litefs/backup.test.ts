@@ -10,7 +10,7 @@ import {
   parseBackupName,
 } from '../../src/litefs/backup.js';
 import { LitefsClient } from '../../src/litefs/client.js';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
 import { tmpDir } from '../helpers/wait.js';
 
 // 2026-01-07T13:39:46.123Z

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { LitefsClient } from '../../src/litefs/client.js';
-import { emptySqliteDb, FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { emptySqliteDb, FakeLitefs } from '../../testkit/fake-litefs.js';
 import { tmpDir } from '../helpers/wait.js';
 
 async function setup(

@@ -5,7 +5,7 @@ import {
   type EventsWatcherError,
   type EventsWatcherOptions,
 } from '../../src/litefs/events.js';
-import { FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs, type FakeLitefsOptions } from '../../testkit/fake-litefs.js';
 import { waitFor } from '../helpers/wait.js';
 
 async function setup(

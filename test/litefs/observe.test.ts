@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { LitefsClient } from '../../src/litefs/client.js';
 import { observe, observeStandalone } from '../../src/litefs/observe.js';
-import { emptySqliteDb, FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { emptySqliteDb, FakeLitefs, type FakeLitefsOptions } from '../../testkit/fake-litefs.js';
 import { asNobody, openUpTo } from '../helpers/unprivileged.js';
 import { tmpDir } from '../helpers/wait.js';
 

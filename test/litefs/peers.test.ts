@@ -12,7 +12,7 @@ import {
   type PeerClient,
   parsePeersOption,
 } from '../../src/litefs/peers.js';
-import { FakeLitefs, type FakeLitefsOptions } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs, type FakeLitefsOptions } from '../../testkit/fake-litefs.js';
 import { db as dbObs } from '../helpers/builders.js';
 
 /** S2's peer check for this node at `txid` with data (2 pages): who is ahead. */

@@ -14,7 +14,7 @@ import {
   parsePos,
   parsePrimaryFile,
 } from '../../src/core/parse.js';
-import { FakeLitefs } from '../../src/sim/fake-litefs.js';
+import { FakeLitefs } from '../../testkit/fake-litefs.js';
 
 const DIR = new URL('../fixtures/litefs-0.5.11/', import.meta.url).pathname;
 const text = (name: string) => readFileSync(join(DIR, name), 'utf8');

@@ -10,7 +10,7 @@ import {
   ROWS,
   rowsOf,
   snapshotLines,
-} from '../../src/sim/real-incident.js';
+} from '../../testkit/real-incident.js';
 import { waitFor } from '../helpers/wait.js';
 import { skipUnlessReal } from './harness.js';
 

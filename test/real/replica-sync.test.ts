@@ -3,7 +3,7 @@
 // that has no copy at all; before the fix its app started and /health said 200 on no data.
 
 import t from 'tap';
-import { observeFor } from '../../src/sim/real-incident.js';
+import { observeFor } from '../../testkit/real-incident.js';
 import { waitFor } from '../helpers/wait.js';
 import { createCluster, FIXTURES, skipUnlessReal } from './harness.js';
 

@@ -1,14 +1,24 @@
 // scripts/check-imports.mjs (run by `npm test`): it passes on src/ as it is, and it fails on a
-// cycle between parts of src/ and on a core that imports I/O or leaves src/core.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// cycle between parts of src/, on a core that imports I/O or leaves src/core, on src/ importing
+// testkit/ (or anything outside src/) or a devDependency, and on a package that would ship
+// testkit/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import t from 'tap';
-import { checkImports, importSpecifiers } from '../../scripts/check-imports.mjs';
+import {
+  checkImports,
+  checkTestkitNotShipped,
+  importSpecifiers,
+} from '../../scripts/check-imports.mjs';
 
-const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const SRC = join(ROOT, 'src');
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 
 function tree(t: Test, files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'check-imports-'));
@@ -21,7 +31,9 @@ function tree(t: Test, files: Record<string, string>): string {
 }
 
 t.test('src/ has no cycle, and its core imports only itself', async (t) => {
-  const { problems, edges } = checkImports(SRC);
+  const { problems, edges } = checkImports(SRC, {
+    devDependencies: Object.keys(PKG.devDependencies),
+  });
   t.same(problems, []);
   t.same([...(edges.get('core')?.keys() ?? [])], [], 'core depends on nothing');
   t.ok(edges.get('config')?.has('core'), 'config depends on core');
@@ -35,11 +47,21 @@ t.test('the specifiers of every import form, and none from comments', async (t) 
     "export * from './e.js';",
     "import './f.js';",
     "const g = await import('./g.js');",
+    "const h = require('./h.js');",
+    "const i = require.resolve('./not-a-load.js');",
     "// import { x } from './commented.js';",
     "/* import { y } from './block.js'; */",
     "const s = 'import from nowhere';",
   ].join('\n');
-  t.same(importSpecifiers(text), ['./a.js', '../b/c.js', './d.js', './e.js', './f.js', './g.js']);
+  t.same(importSpecifiers(text), [
+    './a.js',
+    '../b/c.js',
+    './d.js',
+    './e.js',
+    './f.js',
+    './g.js',
+    './h.js',
+  ]);
 });
 
 t.test('a cycle between two folders fails, naming the files', async (t) => {
@@ -92,4 +114,67 @@ t.test('a clean tree passes', async (t) => {
     'config/x.ts': "import { a } from '../core/a.js';\n",
   });
   t.same(checkImports(dir).problems, []);
+});
+
+t.test('src/ importing testkit/ (or anything outside src/) fails, naming the file', async (t) => {
+  const dir = tree(t, {
+    'src/litefs/a.ts': "import { FakeLitefs } from '../../testkit/fake-litefs.js';\n",
+    'src/b.ts': "export { x } from '../test/helpers/x.js';\n",
+    'testkit/fake-litefs.ts': 'export class FakeLitefs {}\n',
+    'test/helpers/x.ts': 'export const x = 1;\n',
+  });
+  const { problems } = checkImports(join(dir, 'src'));
+  t.match(problems, [
+    /^b\.ts: src imports \.\.\/test\/helpers\/x\.js, outside src\//,
+    /^litefs\/a\.ts: src imports \.\.\/\.\.\/testkit\/fake-litefs\.js, outside src\/ \(testkit\/fake-litefs\.js\)/,
+  ]);
+});
+
+t.test('src/ loading a devDependency fails, by import or require', async (t) => {
+  const dir = tree(t, {
+    'sim/sqlite.ts': [
+      "import { createRequire } from 'node:module';",
+      "import type Db from 'better-sqlite3';",
+      "const D = createRequire(import.meta.url)('better-sqlite3') as typeof Db;",
+      'const require = createRequire(import.meta.url);',
+      "const E = require('better-sqlite3');",
+      "const tap = await import('tap/dist/index.js');",
+      "const b = await import('@biomejs/biome');",
+      "import { z } from 'zod';",
+    ].join('\n'),
+  });
+  const { problems } = checkImports(dir, {
+    devDependencies: ['better-sqlite3', 'tap', '@biomejs/biome'],
+  });
+  t.match(problems, [
+    /^sim\/sqlite\.ts: src imports better-sqlite3, a devDependency/,
+    /src imports better-sqlite3, a devDependency/,
+    /src imports tap\/dist\/index\.js, a devDependency/,
+    /src imports @biomejs\/biome, a devDependency/,
+  ]);
+  t.equal(problems.length, 4, 'zod (a dependency) and node:module are fine outside core');
+});
+
+t.test('the package does not ship testkit/', async (t) => {
+  t.same(checkTestkitNotShipped(ROOT), [], 'this repository');
+
+  const repo = (files: string[], include: string[], outDir = '../dist-testkit') =>
+    tree(t, {
+      'package.json': JSON.stringify({ files }),
+      'tsconfig.json': JSON.stringify({ include }),
+      'testkit/tsconfig.json': JSON.stringify({ compilerOptions: { outDir } }),
+    });
+  t.same(checkTestkitNotShipped(repo(['dist', '!dist/**/*.map'], ['src'])), [], 'dist only');
+  t.match(checkTestkitNotShipped(repo(['dist', 'dist-testkit/'], ['src'])), [
+    /"files" entry dist-testkit\/ ships dist-testkit\//,
+  ]);
+  t.match(checkTestkitNotShipped(repo(['./testkit/fake-litefs.ts'], ['src'])), [
+    /"files" entry \.\/testkit\/fake-litefs\.ts ships testkit\//,
+  ]);
+  t.match(checkTestkitNotShipped(repo(['dist'], ['src'], '../dist/testkit')), [
+    /"files" entry dist ships dist\/testkit\//,
+  ]);
+  t.match(checkTestkitNotShipped(repo(['dist'], ['src', 'testkit'])), [
+    /tsconfig\.json \(the shipped build\) includes \["src","testkit"\], not \["src"\] only/,
+  ]);
 });

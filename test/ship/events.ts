@@ -4,7 +4,7 @@
 // - a string argument of decide's helpers `d.log/enter/waitIn/exit(...)` (src/core/decide/,
 //   the Draft is `d` in every step; `this.` inside the Draft itself).
 // Templates like `${cmd.kind}.done` stand for one event per command kind (`migrate`, `before`).
-// src/sim (the simulated cluster for the demo) is not the supervisor and is left out.
+// The fakes and the simulated cluster live in testkit/, outside src/, so none is read here.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,7 +24,7 @@ export interface EmittedEvent {
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'sim' ? [] : files(p);
+    if (e.isDirectory()) return files(p);
     return e.name.endsWith('.ts') ? [p] : [];
   });
 }

@@ -1,7 +1,8 @@
 // What `npm pack` ships: the bin (with its shebang, executable), everything it imports, the
-// README and package.json, and nothing else (no sources, tests, simulator, example data or
-// source maps). Then the tarball is installed into an empty project and run, as a user would,
-// offline: the project's lock pins the repository's runtime dependencies, found in npm's cache.
+// README and package.json, and nothing else (no sources, tests, testkit's fakes, simulator and
+// demo, example data or source maps). Then the tarball is installed into an empty project and
+// run, as a user would, offline: the project's lock pins the repository's runtime dependencies,
+// found in npm's cache.
 // Needs `npm run build` first (npm test does it).
 
 import { execFile } from 'node:child_process';
@@ -64,7 +65,10 @@ t.test('the file list', async (t) => {
   const refused: [RegExp, string][] = [
     [/^src\//, 'TypeScript sources'],
     [/^test\//, 'tests'],
-    [/^dist\/sim\//, 'the simulated cluster (demo only)'],
+    [
+      /(^|\/)(testkit|sim|dist-testkit)\/|(^|\/)(fake-litefs|cluster|real-(litefs|incident)|demo-incident(-real)?)\.js$/,
+      'testkit: the fakes, the simulated cluster, the real-LiteFS harness and the demo',
+    ],
     [/^(example|bench|scripts|docs|\.ci|\.tap|node_modules)\//, 'repository-only folders'],
     [/\.map$/, 'source maps (they point at src/, which is not shipped)'],
     [/\.(db|sqlite|sqlite3)(-wal|-shm)?$/, 'database files'],

@@ -35,7 +35,7 @@ export type InfoFault =
 export type RouteFault = { status: number; body?: string } | { hang: true } | null;
 export type DbContent = { sqlite: true } | { bytes: Uint8Array } | { size: 0 };
 
-/** How a cluster (src/sim/cluster.ts) answers a route that involves other nodes. */
+/** How a cluster (testkit/cluster.ts) answers a route that involves other nodes. */
 export type PeerResult = { ok: true } | { ok: false; status: number; message: string };
 
 /**

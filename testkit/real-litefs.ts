@@ -3,7 +3,7 @@
 // hostname, the built CLI as exec command. Everything started here is stopped through the
 // owner's teardown (tap's t.teardown, or the demo's), and on process exit as a last resort (a
 // failed or timed-out test file must not leave FUSE mounts or LiteFS processes behind).
-// Development only: dist/sim is not part of the npm package.
+// Development only: testkit is not part of the npm package.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +19,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
 /** Who owns a cluster: its teardown stops everything (tap's Test fits). */
@@ -29,12 +28,11 @@ export interface Owner {
   comment?(message: string): void;
 }
 
+import { CLI, ROOT } from './paths.js';
 import { freePort, waitFor } from './wait.js';
 
-export { freePort, waitFor };
+export { CLI, freePort, ROOT, waitFor };
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/cli/main.js');
 export const EXAMPLE = join(ROOT, 'example');
 export const FIXTURES = join(ROOT, 'test/fixtures/');
 /** CI clones the repository next to `shared/`: resolve from the repo root, never from /work. */

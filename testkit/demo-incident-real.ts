@@ -2,7 +2,7 @@
 // LITEFS_BIN, PATH or ../shared/litefs, with the Consul stand-in), twice from the same start:
 // with LiteFS's own exec block (`promote: true`, migrations `if-candidate`) the data holder's
 // rows are lost; with litefs-supervisor as the exec command they are kept. Needs root, /dev/fuse
-// and fusermount3; otherwise it says why and exits 2. Development only (dist/sim is not shipped).
+// and fusermount3; otherwise it says why and exits 2. Development only (testkit is not shipped).
 
 import {
   breakLikeTheThread,

@@ -1,5 +1,5 @@
 // `npm run demo:incident`: the seed incident (docs/litefs-facts.md, "Replication rules") replayed twice on the
-// simulated two-node LiteFS cluster (src/sim/cluster.ts, which follows LiteFS's replication
+// simulated two-node LiteFS cluster (testkit/cluster.ts, which follows LiteFS's replication
 // rules). First with LiteFS's exec block: the data is lost. Then with litefs-supervisor as the
 // exec command: the empty node refuses to write, hands the lease back, and nothing is lost.
 // Third, the TXID-0 variant: the empty node never ran the supervisor (a fresh volume, no state
@@ -10,14 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseLogfmt } from '../log/format.js';
+import { parseLogfmt } from '../src/log/format.js';
 import { supervisorArgsFor } from './args.js';
 import { type ClusterEvent, FakeCluster } from './cluster.js';
+import { CLI } from './paths.js';
 import { countRows, createUserDb, userDbCommand } from './sqlite.js';
 
 const DB = 'sqlite.db';
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const APP = `${process.execPath} -e "setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => process.exit(0))"`;
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);

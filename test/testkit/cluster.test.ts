@@ -8,8 +8,8 @@ import { get, request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { type ClusterEvent, FakeCluster, type FakeClusterOptions } from '../../src/sim/cluster.js';
-import { countRows, createUserDb, userDbCommand } from '../../src/sim/sqlite.js';
+import { type ClusterEvent, FakeCluster, type FakeClusterOptions } from '../../testkit/cluster.js';
+import { countRows, createUserDb, userDbCommand } from '../../testkit/sqlite.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DB = 'sqlite.db';

@@ -1,25 +1,20 @@
 // Real SQLite files for the cluster tests and the incident demo: a `User` table like the one
 // the seed incident lost (docs/litefs-facts.md, "Replication rules": `SELECT COUNT(*) FROM User;` -> 0).
-// better-sqlite3 is a devDependency, so it is loaded on first use, never when the CLI imports
-// anything: src/sim is only used by tests and the demo.
+// better-sqlite3 is a devDependency: testkit is only used by tests, the benchmarks and the demo,
+// never by the CLI (scripts/check-imports.mjs keeps src/ from importing a devDependency).
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type BetterSqlite3 from 'better-sqlite3';
+import Database from 'better-sqlite3';
 
 const require = createRequire(import.meta.url);
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-
-function driver(): typeof BetterSqlite3 {
-  return require('better-sqlite3') as typeof BetterSqlite3;
-}
 
 /**
  * Creates the `User` table at `path` if it is missing and inserts `rows` rows, all in one
  * transaction (one LiteFS TXID when `path` is on a primary). Returns the total row count.
  */
 export function createUserDb(path: string, rows: number): number {
-  const Database = driver();
   const db = new Database(path);
   try {
     return db.transaction(() => {
@@ -41,7 +36,6 @@ export function createUserDb(path: string, rows: number): number {
  */
 export function countRows(path: string, table = 'User'): number | undefined {
   if (!hasSqliteHeader(path)) return undefined;
-  const Database = driver();
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const exists = db
