@@ -177,6 +177,45 @@ export function checkTestkitNotShipped(root) {
   return problems;
 }
 
+/**
+ * The arrows ARCHITECTURE.md draws between the parts of src/ are the arrows the imports make:
+ * the first fenced block after the heading `## Layering` holds one line per part,
+ * `part -> a, b, c` (or `part -> (nothing...)`); every arrow drawn must exist and every
+ * existing arrow must be drawn. `text`: ARCHITECTURE.md; `edges`: from checkImports.
+ */
+export function checkArchitectureArrows(text, edges) {
+  const section = text.split(/^## Layering.*$/m)[1];
+  const block = section?.match(/```\n([\s\S]*?)```/)?.[1];
+  if (block === undefined) return ['ARCHITECTURE.md: no fenced block after "## Layering"'];
+  const drawn = new Map();
+  for (const line of block.split('\n')) {
+    const m = line.match(/^(\S+) -> (.*)$/);
+    if (!m) continue;
+    const tos = m[2].startsWith('(nothing') ? [] : m[2].split(',').map((x) => x.trim());
+    drawn.set(m[1], new Set(tos));
+  }
+  const problems = [];
+  const parts = new Set([...edges.keys(), ...drawn.keys()]);
+  for (const part of [...parts].sort()) {
+    const real = new Set(edges.get(part)?.keys() ?? []);
+    const shown = drawn.get(part);
+    if (shown === undefined) {
+      problems.push(`ARCHITECTURE.md: the part ${part} is not drawn under "## Layering"`);
+      continue;
+    }
+    if (!edges.has(part)) problems.push(`ARCHITECTURE.md: draws ${part}, not a part of src/`);
+    for (const to of shown) {
+      if (!real.has(to))
+        problems.push(`ARCHITECTURE.md: draws ${part} -> ${to}; no import makes it`);
+    }
+    for (const [to, where] of edges.get(part) ?? []) {
+      if (!shown.has(to))
+        problems.push(`ARCHITECTURE.md: ${part} -> ${to} (${where}) is not drawn`);
+    }
+  }
+  return problems;
+}
+
 /** One cycle per strongly connected component of more than one part (Tarjan). */
 function cyclesOf(edges) {
   let index = 0;
@@ -242,6 +281,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     devDependencies: Object.keys(pkg.devDependencies ?? {}),
   });
   problems.push(...checkTestkitNotShipped(root));
+  if (process.argv[2] === undefined) {
+    problems.push(
+      ...checkArchitectureArrows(readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8'), edges),
+    );
+  }
   for (const [from, tos] of [...edges].sort(([a], [b]) => a.localeCompare(b))) {
     console.log(`${from} -> ${[...tos.keys()].sort().join(', ') || '(nothing)'}`);
   }
@@ -250,6 +294,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   }
   console.log(
-    'check-imports: no cycle between the parts of src/; src/core imports only src/core; src/ imports nothing outside src/ and no devDependency; testkit/ is not in the package',
+    'check-imports: no cycle between the parts of src/; src/core imports only src/core; src/ imports nothing outside src/ and no devDependency; testkit/ is not in the package; ARCHITECTURE.md draws exactly these arrows',
   );
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import t from 'tap';
 import {
+  checkArchitectureArrows,
   checkImports,
   checkTestkitNotShipped,
   importSpecifiers,
@@ -177,4 +178,28 @@ t.test('the package does not ship testkit/', async (t) => {
   t.match(checkTestkitNotShipped(repo(['dist'], ['src', 'testkit'])), [
     /tsconfig\.json \(the shipped build\) includes \["src","testkit"\], not \["src"\] only/,
   ]);
+});
+
+t.test('ARCHITECTURE.md draws exactly the arrows the imports make', async (t) => {
+  const { edges } = checkImports(SRC, { devDependencies: Object.keys(PKG.devDependencies) });
+  const text = readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8');
+  t.same(checkArchitectureArrows(text, edges), [], 'the drawing is true today');
+
+  const layering = (block: string) => `# A\n\n## Layering (checked)\n\n\`\`\`\n${block}\`\`\`\n`;
+  const dir = tree(t, {
+    'core/a.ts': 'export const a = 1;\n',
+    'config/b.ts': "import { a } from '../core/a.js';\nexport const b = a;\n",
+  });
+  const small = checkImports(dir).edges;
+  t.same(checkArchitectureArrows(layering('config -> core\ncore -> (nothing)\n'), small), []);
+  t.match(checkArchitectureArrows(layering('config -> core, http\ncore -> (nothing)\n'), small), [
+    /draws config -> http; no import makes it/,
+  ]);
+  t.match(checkArchitectureArrows(layering('config -> (nothing)\ncore -> (nothing)\n'), small), [
+    /config -> core \(config\/b\.ts -> \.\.\/core\/a\.js\) is not drawn/,
+  ]);
+  t.match(checkArchitectureArrows(layering('core -> (nothing)\n'), small), [
+    /the part config is not drawn/,
+  ]);
+  t.match(checkArchitectureArrows('# A\nno layering here\n', small), [/no fenced block/]);
 });
