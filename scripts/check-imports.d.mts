@@ -9,3 +9,7 @@ export declare function checkImports(
   problems: string[];
 };
 export declare function checkTestkitNotShipped(root: string): string[];
+export declare function checkArchitectureArrows(
+  text: string,
+  edges: Map<string, Map<string, string>>,
+): string[];
