@@ -124,6 +124,17 @@ export class Draft {
     return this.s.commands.filter((c) => c.kind === cmd.kind && c.index <= cmd.index).length;
   }
 
+  /** The log fields of a command's end. */
+  exitFields(cmd: CommandRecord, input: Extract<Input, { type: 'command-exit' }>) {
+    return {
+      command: cmd.command,
+      index: this.ordinal(cmd),
+      exitCode: input.exitCode,
+      signal: input.signal,
+      durationMs: input.durationMs,
+    };
+  }
+
   askPeers(purpose: PeerQuery['purpose']): void {
     const s = this.s;
     const token = s.nextToken++;

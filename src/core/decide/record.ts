@@ -93,13 +93,7 @@ function recordCommandExit(d: Draft, input: Extract<Input, { type: 'command-exit
     cmd.status = input.exitCode === 0 ? 'done' : 'aborted';
     return;
   }
-  const fields = {
-    command: cmd.command,
-    index: d.ordinal(cmd),
-    exitCode: input.exitCode,
-    signal: input.signal,
-    durationMs: input.durationMs,
-  };
+  const fields = d.exitFields(cmd, input);
   if (stopRequested) {
     // S6: we stopped it because the lease moved; the steps decide again as a replica.
     cmd.status = 'aborted';

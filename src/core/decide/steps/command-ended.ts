@@ -14,13 +14,7 @@ export function commandEnded(d: Draft, input: Input): Verdict {
   const { s, config } = d;
   const cmd = s.commands[input.index];
   if (!cmd) return 'continue';
-  const fields = {
-    command: cmd.command,
-    index: d.ordinal(cmd),
-    exitCode: input.exitCode,
-    signal: input.signal,
-    durationMs: input.durationMs,
-  };
+  const fields = d.exitFields(cmd, input);
   if (s.shutdown) {
     // S10: a stop signal arrived while it ran: the app is not started, exit 128+N.
     return d.exit(
