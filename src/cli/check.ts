@@ -65,7 +65,7 @@ export async function printPlan(
     ...list(c.before, 'no --before commands'),
     '',
     `App: ${c.command.length > 0 ? c.command.join(' ') : '(none given; required to run)'}`,
-    `    restart ${c.restart}${c.restart === 'never' ? '' : ` (at most ${c.restartMax} in 10 minutes)`}, ` +
+    `    restart ${c.restart}${c.restart === 'never' ? '' : ` (backoff from ${formatDuration(c.restartDelay)}, at most ${c.restartMax} in 10 minutes)`}, ` +
       `SIGKILL ${formatDuration(c.shutdownTimeout)} after a forwarded stop signal`,
     `Health API: ${c.healthAddr === 'off' ? 'off' : `${c.healthAddr.host || '*'}:${c.healthAddr.port}`}`,
     `Waiting for LiteFS/primary/sync: ${c.syncTimeout === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeout)}, then exit 5`}`,

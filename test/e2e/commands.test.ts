@@ -23,6 +23,20 @@ t.test('--help, --version, check', async (t) => {
   const check = startCli(t, ['check', ...s.args, '--migrate', 'echo hi', '--', 'node', 'app.js']);
   t.equal((await check.exited).code, 0);
   t.match(check.stdout(), /echo hi/);
+  t.match(check.stdout(), /restart never, SIGKILL/, 'no backoff shown without restarts');
+  const restarts = startCli(t, [
+    'check',
+    ...s.args,
+    '--restart',
+    'on-failure',
+    '--restart-delay',
+    '2500ms',
+    '--',
+    'node',
+    'app.js',
+  ]);
+  t.equal((await restarts.exited).code, 0);
+  t.match(restarts.stdout(), /restart on-failure \(backoff from 2\.5s, at most 5 in 10 minutes\)/);
   const bad = startCli(t, ['check', '--litefs-config', 'none']);
   t.equal((await bad.exited).code, 2);
 });
