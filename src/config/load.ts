@@ -20,6 +20,7 @@ import {
 } from './litefs-yml.js';
 import {
   CONFIG_SCHEMA,
+  camel,
   crossFieldIssues,
   type Mode,
   OPTIONS,
@@ -163,7 +164,7 @@ export function loadConfig(input: LoadInput): LoadResult {
   const envRaw: Record<string, unknown> = {};
   const envName = new Map<string, string>();
   for (const spec of OPTIONS) {
-    const key = camelKey(spec);
+    const key = camel(spec.name);
     const raw = input.options[spec.name];
     if (raw !== undefined) cliRaw[key] = raw;
     const text = input.env[spec.env];
@@ -374,10 +375,6 @@ function configFileLayer(
 
 function fileKeys(): string[] {
   return OPTIONS.flatMap((o) => (o.fileKey === undefined ? [] : [o.fileKey]));
-}
-
-function camelKey(spec: OptionSpec): string {
-  return spec.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Warnings about litefs.yml settings that defeat the supervisor (docs/design.md S5, section 1). */

@@ -322,7 +322,7 @@ export type Camel<S extends string> = S extends `${infer H}-${infer T}`
   ? `${H}${Capitalize<Camel<T>>}`
   : S;
 
-function camel<N extends string>(name: N): Camel<N> {
+export function camel<N extends string>(name: N): Camel<N> {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as Camel<N>;
 }
 
