@@ -51,3 +51,8 @@ export interface Policy {
   /** The app command after `--` (argv, not a shell string). */
   command: string[];
 }
+
+/** Whether this node asks peers at all: `--peers` names them, and not in --standalone. */
+export function asksPeers(config: Pick<Policy, 'peers' | 'standalone'>): boolean {
+  return config.peers !== undefined && !config.standalone;
+}

@@ -12,7 +12,7 @@ import {
   primaryPeer,
   unansweredPeers,
 } from './peers.js';
-import type { Policy } from './policy.js';
+import { asksPeers, type Policy } from './policy.js';
 import type { CommandRecord, Role } from './state.js';
 
 /**
@@ -292,8 +292,7 @@ export function mayHandOverOnStop(f: {
     !f.commandRunning &&
     !f.fenced &&
     f.config.handoffTimeout > 0 &&
-    f.config.peers !== undefined &&
-    !f.config.standalone
+    asksPeers(f.config)
   );
 }
 

@@ -4,7 +4,7 @@
 // compare `now` with the same functions on every input, so an input after a deadline acts as
 // the wake would have.
 
-import type { Policy } from '../policy.js';
+import { asksPeers, type Policy } from '../policy.js';
 import type { FenceState, PeerQuery, Phase, SupervisorState, Wake, WakeReason } from '../state.js';
 
 /** At most one state-file write per 5 s (docs/design.md section 3), plus one at exit. */
@@ -106,7 +106,7 @@ export function nextWake(s: SupervisorState, config: Policy, now: number): Wake 
   if (s.phase === 'restarting') add(s.app.restartAt, 'restart');
   if (s.fence) {
     add(fenceExitAt(s, s.fence, config, now), 'fence-timeout');
-    if (config.peers !== undefined && !config.standalone) {
+    if (asksPeers(config)) {
       add(handoffRetryAt(s.fence), 'handoff-retry');
     }
   }

@@ -6,6 +6,7 @@
 import { clusterIdOf, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
 import { mostAdvancedCandidate } from '../../peers.js';
+import { asksPeers } from '../../policy.js';
 import {
   FENCE_WINDOW_MS,
   fencedMs,
@@ -79,7 +80,7 @@ export function holdFence(d: Draft): Verdict {
   }
   const retryAt = handoffRetryAt(fence);
   if (retryAt !== undefined && !reached(retryAt, d.now)) return 'done';
-  if (config.peers === undefined || config.standalone) {
+  if (!asksPeers(config)) {
     if (fence.lastAttemptAt === undefined) {
       fence.lastAttemptAt = d.now;
       d.log(

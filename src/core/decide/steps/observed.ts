@@ -4,6 +4,7 @@
 
 import { clusterIdOf, dbViewsOf } from '../../derive.js';
 import { formatTxid } from '../../parse.js';
+import { asksPeers } from '../../policy.js';
 import { s11Rewinds } from '../../rules.js';
 import type { Input } from '../../state.js';
 import { HWM_WRITE_INTERVAL_MS } from '../deadlines.js';
@@ -24,7 +25,7 @@ export function writeHwm(d: Draft): Verdict {
 
 /** S11: a replica that sees a new primary asks the peers where it stands. */
 export function askAboutNewPrimary(d: Draft): Verdict {
-  if (d.news.newPrimary && d.config.peers !== undefined && !d.config.standalone) {
+  if (d.news.newPrimary && asksPeers(d.config)) {
     d.askPeers('rewind');
   }
   return 'continue';

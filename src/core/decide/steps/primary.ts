@@ -2,6 +2,7 @@
 // passed, waiting (an unreadable db, peers still to answer within --peer-wait) or fenced (S4).
 
 import { clusterIdOf, dbViewsOf } from '../../derive.js';
+import { asksPeers } from '../../policy.js';
 import { primaryChecks } from '../../rules.js';
 import { peerRetryAt, reached } from '../deadlines.js';
 import { describeDb, describeHwm } from '../describe.js';
@@ -31,7 +32,7 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
       { dbs: dbs.map(describeDb).join(','), hwm: describeHwm(s.hwm.dbs) },
     );
   }
-  const usePeers = config.peers !== undefined && !config.standalone;
+  const usePeers = asksPeers(config);
   if (usePeers && (s.peers?.purpose !== 'check' || s.peers.firstAskedAt < s.since)) {
     d.askPeers('check');
     return 'done';

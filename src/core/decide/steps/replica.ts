@@ -4,6 +4,7 @@
 
 import { clusterIdOf, dbViewsOf, primaryHostnameOf, syncOf } from '../../derive.js';
 import { type AnsweredPeer, primaryPeer } from '../../peers.js';
+import { asksPeers } from '../../policy.js';
 import { s5MayPromote, s5NewVersion } from '../../rules.js';
 import { PROMOTE_ATTEMPTS, promoteRetryAt, reached } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
@@ -43,7 +44,7 @@ export function promote(d: Draft): Verdict {
     if (
       config.promoteWhen === 'new-version' &&
       config.appVersion !== undefined &&
-      config.peers !== undefined
+      asksPeers(config)
     ) {
       const q = s.peers;
       if (q?.purpose !== 'promote') {
