@@ -119,6 +119,11 @@ export class Draft {
     );
   }
 
+  /** The hostnames LiteFS may announce for this node: litefs.yml's, and the one learned as primary. */
+  ownHostnames(): string[] {
+    return [this.config.hostname, this.s.selfHostname].filter((h): h is string => !!h);
+  }
+
   /** 1-based position of a command among those of its kind (for logs). */
   ordinal(cmd: CommandRecord): number {
     return this.s.commands.filter((c) => c.kind === cmd.kind && c.index <= cmd.index).length;

@@ -34,7 +34,7 @@ export function recordObservation(d: Draft, obs: Observation): void {
   }
   const info = obs.info.ok ? obs.info.value : undefined;
   if (info?.isPrimary && info.primaryHostname !== '') s.selfHostname = info.primaryHostname;
-  const self = [config.hostname, s.selfHostname].filter((h): h is string => !!h);
+  const self = d.ownHostnames();
   const role = roleOf(obs, self);
   const before = s.role;
   const primaryBefore = s.lastPrimary;

@@ -85,7 +85,7 @@ function continueHandover(d: Draft, input: Input): void {
   const q = s.peers;
   if (q?.purpose !== 'handover' || !q.report) return; // waiting for the answers
   const own = dbViewsOf(s.observation, config);
-  const self = [config.hostname, s.selfHostname].filter((x): x is string => !!x);
+  const self = d.ownHostnames();
   const target = handoverTarget(q.report, own, clusterIdOf(s.observation), self, config.maxLag);
   if (!target) {
     endHandover(
