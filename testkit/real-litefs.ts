@@ -202,6 +202,12 @@ export interface Consul {
   state(): Promise<ConsulState>;
   /** The session holding the lease key, if any. */
   leaseHolder(key: string): Promise<string | undefined>;
+  /** A KV value as text (`GET /v1/kv/<key>`), or undefined when the key does not exist (404). */
+  kv(key: string): Promise<string | undefined>;
+  /** From now on KV requests for keys under `prefix` answer 500; the lease keeps working. */
+  failKv(prefix: string): Promise<void>;
+  /** Ends failKv. */
+  endFailKv(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -243,6 +249,11 @@ export async function startConsul(
     await once(child, 'exit');
   };
   t.teardown(stop);
+  const control = async (path: string) => {
+    const res = await fetch(`${url}${path}`, { method: 'POST', signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${text}`);
+  };
   const state = async (): Promise<ConsulState> => {
     const res = await fetch(`${url}/_fake/state`);
     const body = (await res.json()) as Record<string, unknown>;
@@ -254,6 +265,22 @@ export async function startConsul(
     async leaseHolder(key) {
       const s = await state();
       return s.kv.find((e) => e.Key.endsWith(key) && e.Session)?.Session;
+    },
+    async kv(key) {
+      const res = await fetch(`${url}/v1/kv/${key}`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 404) {
+        await res.arrayBuffer();
+        return undefined;
+      }
+      if (!res.ok) throw new Error(`GET /v1/kv/${key}: ${res.status} ${await res.text()}`);
+      const [entry] = (await res.json()) as { Value: string | null }[];
+      return entry?.Value ? Buffer.from(entry.Value, 'base64').toString('utf8') : '';
+    },
+    async failKv(prefix) {
+      await control(`/_fake/fail-kv/start?prefix=${encodeURIComponent(prefix)}`);
+    },
+    async endFailKv() {
+      await control('/_fake/fail-kv/end');
     },
     stop,
   };
@@ -296,6 +323,8 @@ export interface NodeOptions {
   exec?: ExecEntry[];
   /** Extra environment for `litefs mount` (and so for the exec commands). */
   env?: Record<string, string>;
+  /** lease.consul.key for this node (default: the cluster's key). */
+  leaseKey?: string;
   /** The whole litefs.yml, as given (then exec/candidate/promote above are ignored). */
   configText?: string;
 }
@@ -361,8 +390,8 @@ export interface Cluster {
   litefsBin: string;
   nodes: LitefsNode[];
   node(name: string): LitefsNode;
-  /** Comma-separated LiteFS URLs of every node (for --peers). */
-  peers(): string;
+  /** Comma-separated LiteFS URLs of these nodes, or of every node (for --peers). */
+  peers(...names: string[]): string;
   /** The supervisor exec line for a node, with these supervisor options. */
   supervisorCmd(node: LitefsNode, opts?: SupervisorLine): string;
   /** Which node holds the lease according to LiteFS (/info), or undefined. */
@@ -370,6 +399,8 @@ export interface Cluster {
 }
 
 export interface SupervisorLine {
+  /** --peers for this node (default: every node); e.g. only the nodes running, as Fly DNS lists. */
+  peers?: string;
   migrate?: string[];
   promote?: boolean;
   stateFile?: boolean;
@@ -414,7 +445,8 @@ export async function createCluster(
       if (!n) throw new Error(`no node ${name}`);
       return n;
     },
-    peers: () => nodes.map((n) => n.url).join(','),
+    peers: (...names) =>
+      (names.length === 0 ? nodes : names.map((n) => cluster.node(n))).map((n) => n.url).join(','),
     supervisorCmd(node, line = {}) {
       const args = [
         'node',
@@ -424,7 +456,7 @@ export async function createCluster(
         '--db',
         'app.db',
         '--peers',
-        cluster.peers(),
+        line.peers ?? cluster.peers(),
         '--health-addr',
         `127.0.0.1:${node.healthPort}`,
         '--poll-interval',
@@ -518,7 +550,7 @@ async function makeNode(
       `  advertise-url: ${yamlString(url)}`,
       '  consul:',
       `    url: ${yamlString(consul.url)}`,
-      `    key: ${yamlString(key)}`,
+      `    key: ${yamlString(options.leaseKey ?? key)}`,
       `    ttl: ${yamlString(clusterOpts.ttl ?? '2s')}`,
       `    lock-delay: ${yamlString(clusterOpts.lockDelay ?? '1s')}`,
     ];
