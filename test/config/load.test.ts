@@ -226,6 +226,9 @@ function sample(spec: OptionSpec, variant: 1 | 2): string | string[] {
       return `http://127.0.0.${variant}:7`;
     case 'peers':
       return `app${variant}.internal`;
+    case 'consulKey':
+      // A key needs a Consul lease in litefs.yml; `off` is valid without one.
+      return variant === 1 ? 'off' : `litefs-supervisor/app${variant}`;
   }
 }
 
