@@ -16,7 +16,7 @@ import type { IoPorts, Logger } from '../ports.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
 import { diskSpace } from '../system/disk.js';
 import { type Adapters, peerHealthPort } from './adapters.js';
-import { noRecord } from './adapters-none.js';
+import { noPeers, noRecord } from './adapters-none.js';
 
 /** Per peer, /info and /debug/vars together (docs/design.md section 3: per-peer timeouts). */
 const PEER_TIMEOUT_MS = 2000;
@@ -91,23 +91,31 @@ export function buildLitefsAdapters(
           }),
     // The peers and the cluster record are read together, at the same decision points (without
     // --peers, the record alone: no answers, and no discovery that could have missed one).
-    askPeers: async (selfNodeId) => {
-      const [report, read] = await Promise.all([
-        peersSpec
-          ? askPeers({
-              spec: peersSpec,
-              port: litefsPort,
-              selfNodeId,
-              dbs: config.db,
-              healthPort: peerHealthPort(config),
-              timeoutMs: PEER_TIMEOUT_MS,
-              now,
-            })
-          : Promise.resolve<PeerReport>({ at: now(), answers: [], discoveryError: undefined }),
-        records?.read(),
-      ]);
-      return read === undefined ? report : { ...report, record: read };
-    },
+    // Without either, decide never asks (noPeers says so if it ever did).
+    askPeers:
+      !peersSpec && !records
+        ? noPeers.askPeers
+        : async (selfNodeId) => {
+            const [report, read] = await Promise.all([
+              peersSpec
+                ? askPeers({
+                    spec: peersSpec,
+                    port: litefsPort,
+                    selfNodeId,
+                    dbs: config.db,
+                    healthPort: peerHealthPort(config),
+                    timeoutMs: PEER_TIMEOUT_MS,
+                    now,
+                  })
+                : Promise.resolve<PeerReport>({
+                    at: now(),
+                    answers: [],
+                    discoveryError: undefined,
+                  }),
+              records?.read(),
+            ]);
+            return read === undefined ? report : { ...report, record: read };
+          },
     writeRecord: records ? (req) => records.write(req, now()) : noRecord.writeRecord,
   } satisfies IoPorts;
   return {
@@ -122,6 +130,8 @@ export function buildLitefsAdapters(
         );
       }
     },
-    close: () => client.close(),
+    close: async () => {
+      await Promise.all([client.close(), records?.close()]);
+    },
   };
 }

@@ -712,8 +712,8 @@ export function defaultConfig(): z.output<typeof CONFIG_SCHEMA> {
   return CONFIG_SCHEMA.parse({});
 }
 
-/** `check` and `doctor` need no app command. */
-export type Mode = 'run' | 'check' | 'doctor';
+/** `check`, `doctor` and `record` need no app command. */
+export type Mode = 'run' | 'check' | 'doctor' | 'record';
 
 export interface CrossFieldIssue {
   /** `--db`, or `--` for the app command. */

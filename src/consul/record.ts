@@ -6,7 +6,7 @@
 // is a value (`unreadable`, `failed`), because "the record could not be read" is itself an input
 // to S3. No message carries the token: the endpoint's origin is all that is ever shown.
 
-import { request } from 'undici';
+import { Client } from 'undici';
 import {
   type ClusterRecord,
   gainRecord,
@@ -41,6 +41,8 @@ export interface RecordStore {
   ): Promise<RecordWriteResult>;
   /** Deletes the record if it is still at `index` (a person's reset). */
   reset(index: number): Promise<{ ok: true; deleted: boolean } | { ok: false; error: string }>;
+  /** Closes the one connection kept to Consul. */
+  close(): Promise<void>;
 }
 
 type Kv = { ok: true; status: number; body: string } | { ok: false; error: string };
@@ -53,6 +55,11 @@ export function recordStore(
   const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const key = keyUnder(endpoint, recordKey);
   const where = `Consul at ${endpoint.origin}`;
+  // One connection, kept: the record is asked for at decision points only (a few per hour).
+  const client = new Client(endpoint.origin, {
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
 
   const kv = async (
     method: 'GET' | 'PUT' | 'DELETE',
@@ -65,12 +72,11 @@ export function recordStore(
     const headers: Record<string, string> = {};
     if (endpoint.token) headers['x-consul-token'] = endpoint.token.reveal();
     try {
-      const res = await request(`${endpoint.origin}${path}`, {
+      const res = await client.request({
+        path,
         method,
         headers,
         ...(body === undefined ? {} : { body }),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
@@ -174,7 +180,11 @@ export function recordStore(
     return { ok: true, deleted: r.body.trim() === 'true' };
   };
 
-  return { key, read, write, reset };
+  const close = async () => {
+    await client.destroy().catch(() => {});
+  };
+
+  return { key, read, write, reset, close };
 }
 
 /** The first entry of a KV GET answer: its decoded value, ModifyIndex and lock session. */
