@@ -8,7 +8,7 @@ import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
 import type { PeerReport } from './core/peer-types.js';
-import type { BackupResult, LogLevel } from './core/state.js';
+import type { BackupResult, LogLevel, RecordWriteResult } from './core/state.js';
 
 export interface Clock {
   now(): number;
@@ -85,6 +85,16 @@ export interface HandoffResult {
   error?: string | undefined;
 }
 
+/** What a cleared primary records in the cluster record (docs/design.md section 3). */
+export interface RecordWriteRequest {
+  /** Gated dbs this node holds data in that the record did not list when last read. */
+  dbs: string[];
+  /** LiteFS's cluster ID here, kept by a record created now. */
+  clusterId: string;
+  /** The hostname this node's LiteFS writes in the lease value: the write needs it there. */
+  node: string;
+}
+
 export interface BackupRequest {
   db: string;
   txid: bigint;
@@ -102,8 +112,13 @@ export interface IoPorts {
   /** Read the state file (called once, at start, before the first observation). */
   loadHwm(): Promise<StateFileLoad>;
   persistHwm(file: HwmFile): Promise<void>;
-  /** Ask every peer for its evidence; `selfNodeId` (this node's LiteFS ID) is left out. */
+  /**
+   * Ask every peer for its evidence (`selfNodeId`, this node's LiteFS ID, is left out), and read
+   * the cluster record with them when it is on (`PeerReport.record`).
+   */
   askPeers(selfNodeId: string | undefined): Promise<PeerReport>;
+  /** Record data in the cluster record: never rejects (a failure is a `failed` result). */
+  writeRecord(req: RecordWriteRequest): Promise<RecordWriteResult>;
   promote(): Promise<PromoteResult>;
   handoff(nodeId: string): Promise<HandoffResult>;
   backup(req: BackupRequest): Promise<BackupResult>;

@@ -345,6 +345,14 @@ export class Supervisor {
         );
         return;
       }
+      case 'write-record': {
+        const { token, dbs, clusterId, node } = action;
+        this.deps.writeRecord({ dbs, clusterId, node }).then(
+          (result) => this.dispatch({ type: 'record-written', token, result }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      }
       case 'persist-hwm':
         this.persisting = this.persisting.then(() =>
           this.deps.persistHwm(action.file).then(

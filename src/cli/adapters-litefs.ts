@@ -5,6 +5,8 @@
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/types.js';
+import { recordStore } from '../consul/record.js';
+import type { PeerReport } from '../core/peer-types.js';
 import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
 import { EventsWatcher } from '../litefs/events.js';
@@ -14,7 +16,7 @@ import type { IoPorts, Logger } from '../ports.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
 import { diskSpace } from '../system/disk.js';
 import { type Adapters, peerHealthPort } from './adapters.js';
-import { noPeers } from './adapters-none.js';
+import { noPeers, noRecord } from './adapters-none.js';
 
 /** Per peer, /info and /debug/vars together (docs/design.md section 3: per-peer timeouts). */
 const PEER_TIMEOUT_MS = 2000;
@@ -36,6 +38,10 @@ export function buildLitefsAdapters(
   const diskPath = config.dataDir ?? dirname(config.stateFile);
   const litefsPort = Number(new URL(config.litefsUrl).port || 80);
   const peersSpec = config.peers === undefined ? undefined : parsePeersOption(config.peers);
+  const records =
+    config.clusterRecord !== undefined && config.consul !== undefined
+      ? recordStore(config.consul, config.clusterRecord)
+      : undefined;
   const deps = {
     ...processes,
     observe: async () => {
@@ -83,19 +89,34 @@ export function buildLitefsAdapters(
             minFreeDiskPct: config.minFreeDisk,
             now,
           }),
-    // Without --peers decide never asks them (noPeers says so if it ever did).
-    askPeers: peersSpec
-      ? (selfNodeId) =>
-          askPeers({
-            spec: peersSpec,
-            port: litefsPort,
-            selfNodeId,
-            dbs: config.db,
-            healthPort: peerHealthPort(config),
-            timeoutMs: PEER_TIMEOUT_MS,
-            now,
-          })
-      : noPeers.askPeers,
+    // The peers and the cluster record are read together, at the same decision points (without
+    // --peers, the record alone: no answers, and no discovery that could have missed one).
+    // Without either, decide never asks (noPeers says so if it ever did).
+    askPeers:
+      !peersSpec && !records
+        ? noPeers.askPeers
+        : async (selfNodeId) => {
+            const [report, read] = await Promise.all([
+              peersSpec
+                ? askPeers({
+                    spec: peersSpec,
+                    port: litefsPort,
+                    selfNodeId,
+                    dbs: config.db,
+                    healthPort: peerHealthPort(config),
+                    timeoutMs: PEER_TIMEOUT_MS,
+                    now,
+                  })
+                : Promise.resolve<PeerReport>({
+                    at: now(),
+                    answers: [],
+                    discoveryError: undefined,
+                  }),
+              records?.read(),
+            ]);
+            return read === undefined ? report : { ...report, record: read };
+          },
+    writeRecord: records ? (req) => records.write(req, now()) : noRecord.writeRecord,
   } satisfies IoPorts;
   return {
     deps,
@@ -109,6 +130,8 @@ export function buildLitefsAdapters(
         );
       }
     },
-    close: () => client.close(),
+    close: async () => {
+      await Promise.all([client.close(), records?.close()]);
+    },
   };
 }

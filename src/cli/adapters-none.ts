@@ -9,7 +9,14 @@
 import { type IoPorts, PortUnavailableError } from '../ports.js';
 
 /** The ports that answer later and so can reject. */
-type AsyncPort = 'loadHwm' | 'persistHwm' | 'askPeers' | 'promote' | 'handoff' | 'backup';
+type AsyncPort =
+  | 'loadHwm'
+  | 'persistHwm'
+  | 'askPeers'
+  | 'writeRecord'
+  | 'promote'
+  | 'handoff'
+  | 'backup';
 
 /** A port decide never calls here: calling it rejects with an error that names it (exit 70). */
 export function unavailable<K extends AsyncPort>(port: K, why: string): IoPorts[K] {
@@ -36,6 +43,14 @@ export const noPeers: Pick<IoPorts, 'askPeers'> = {
   askPeers: unavailable('askPeers', 'no --peers is configured, so there is no one to ask'),
 };
 
+/** Without a cluster record (no Consul lease, or --cluster-record off): decide never writes one. */
+export const noRecord: Pick<IoPorts, 'writeRecord'> = {
+  writeRecord: unavailable(
+    'writeRecord',
+    'the cluster record is off (no Consul lease, or --cluster-record off)',
+  ),
+};
+
 /**
  * --standalone (docs/design.md section 10): no LiteFS, so no /events, no state file (no HWM),
  * no peers, no lease to promote to or hand off. Backups (S8) are asked for when --backup-dir
@@ -46,6 +61,10 @@ export const standalonePorts: Omit<IoPorts, 'observe' | 'startCommand' | 'startA
   watchEvents: noEvents,
   ...noStateFile('--standalone keeps no state file'),
   askPeers: unavailable('askPeers', '--standalone has no peers'),
+  writeRecord: unavailable(
+    'writeRecord',
+    '--standalone has no Consul lease to keep a record beside',
+  ),
   promote: unavailable('promote', '--standalone has no LiteFS to promote this node'),
   handoff: unavailable('handoff', '--standalone has no LiteFS lease to hand off'),
   backup: () =>

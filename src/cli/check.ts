@@ -70,6 +70,9 @@ export async function printPlan(
     `Health API: ${c.healthAddr === 'off' ? 'off' : `${c.healthAddr.host || '*'}:${c.healthAddr.port}`}`,
     `Waiting for LiteFS/primary/sync: ${c.syncTimeout === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeout)}, then exit 5`}`,
     `State file: ${c.stateFile}`,
+    c.clusterRecord === undefined || c.consul === undefined
+      ? 'Cluster record: off (an empty primary is judged by the peers that answer alone)'
+      : `Cluster record: ${c.clusterRecord} in the lease's Consul at ${c.consul.origin}${c.consul.prefix === '' ? '' : ` (prefix ${c.consul.prefix})`}, token ${c.consul.token ? 'given' : 'none'}; an empty primary is fenced while it lists the db (\`litefs-supervisor record\` shows it)`,
   );
   if (loaded.warnings.length > 0) {
     out.push('', 'Warnings:', ...loaded.warnings.map((w) => `  - ${w}`));

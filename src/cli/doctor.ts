@@ -6,6 +6,7 @@
 
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.js';
+import { recordStore } from '../consul/record.js';
 import {
   type DoctorFacts,
   type DoctorReport,
@@ -69,6 +70,11 @@ export async function gatherDoctorFacts(config: Config, deps: DoctorDeps): Promi
     const diskPath = dataDirPath ?? dirname(config.stateFile);
     const peersSpec =
       info && config.peers !== undefined ? parsePeersOption(config.peers) : undefined;
+    const store =
+      config.clusterRecord !== undefined && config.consul !== undefined
+        ? recordStore(config.consul, config.clusterRecord)
+        : undefined;
+    const record = store?.read().finally(() => store.close());
     const [dataDir, disk, stateOnDataVolume, peers] = await Promise.all([
       dataDirPath === undefined ? undefined : readDataDir(dataDirPath, config.db),
       deps.diskSpace(diskPath),
@@ -85,7 +91,15 @@ export async function gatherDoctorFacts(config: Config, deps: DoctorDeps): Promi
             now: deps.now,
           }),
     ]);
-    return { observation, dataDir, state: await state, stateOnDataVolume, disk, peers };
+    return {
+      observation,
+      dataDir,
+      state: await state,
+      stateOnDataVolume,
+      disk,
+      peers,
+      record: await record,
+    };
   } finally {
     await client.close();
   }
@@ -147,6 +161,7 @@ export function formatReport(
       `state file: ${r.stateFile}`,
     );
   }
+  if (r.clusterRecord) lines.push(`record:     ${r.clusterRecord.key}: ${r.clusterRecord.read}`);
   lines.push('');
   for (const db of r.dbs) {
     const parts = [

@@ -42,6 +42,7 @@ export function helpText(): string {
     '  litefs-supervisor status [--health-url URL] [--json]',
     '  litefs-supervisor check [options] [-- <app command>]',
     '  litefs-supervisor doctor [options] [--json]',
+    '  litefs-supervisor record [options] [--json] | record reset --yes',
     '  litefs-supervisor --help | --version',
     '',
     'Commands:',
@@ -56,6 +57,10 @@ export function helpText(): string {
     "           volume), free space, and while LiteFS runs its role, lag and the peers'",
     '           evidence; each finding with what it means and the way out. Writes nothing.',
     '           Exit 0 when nothing is wrong, 1 otherwise, 2 on bad options; --json for JSON',
+    '  record   show the cluster record in Consul (which dbs the cluster has held data in, since',
+    "           when, recorded by which node), read from litefs.yml's lease.consul; `record reset",
+    '           --yes` deletes it, only for when the data is gone for good and a new cluster is',
+    '           meant. Exit 0, 1 when Consul fails, 2 when the record is off or --yes is missing',
   ];
   const groups = new Map<Group, OptionSpec[]>();
   for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);

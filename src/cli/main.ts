@@ -74,6 +74,12 @@ async function main(argv: string[]): Promise<number | Ending> {
     await (await import('./check.js')).printPlan(loaded, VERSION);
     return 0;
   }
+  if (parsed.command === 'record') {
+    return (await import('./record.js')).runRecord(loaded.config, {
+      json: parsed.json ?? false,
+      reset: parsed.reset,
+    });
+  }
   if (parsed.command === 'doctor') {
     // Loaded only here: it pulls in the LiteFS client (undici), like the adapters.
     const { runDoctor } = await import('./doctor.js');

@@ -37,9 +37,22 @@ export async function runStatus(
       (m) =>
         `${m.kind.padEnd(8)} ${m.state}${m.exitCode === null ? '' : ` (exit ${m.exitCode})`}: ${m.command}`,
     ),
+    `record:  ${describeRecordStatus(body.clusterRecord)}`,
     `app:     ${body.app.state}${body.app.pid ? ` pid ${body.app.pid}` : ''}, restarts ${body.app.restarts}`,
     `version: ${body.version}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return body.healthy ? 0 : 1;
+}
+
+/** The cluster record line of `status` (a supervisor that predates the field shows none). */
+function describeRecordStatus(r: StatusSnapshot['clusterRecord'] | undefined): string {
+  if (r === undefined) return 'not reported';
+  if (r.state === 'off') return 'off';
+  if (r.state === 'present') {
+    const dbs = r.dbs.map((d) => `${d.name} since ${d.since} (${d.node})`).join(', ');
+    return `${r.key}: ${dbs === '' ? 'no db with data' : `data in ${dbs}`}`;
+  }
+  if (r.state === 'unreadable') return `${r.key}: unreadable (${r.error})`;
+  return `${r.key}: ${r.state}`;
 }

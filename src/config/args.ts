@@ -32,18 +32,20 @@ export interface ConfigError {
 export type ParsedArgs =
   | {
       ok: true;
-      command: 'run' | 'check' | 'doctor';
+      command: 'run' | 'check' | 'doctor' | 'record';
       options: RawOptions;
       app: string[];
-      /** `doctor --json`; only set for doctor. */
+      /** `doctor --json`, `record --json`; only set for those. */
       json?: boolean;
+      /** `record reset [--yes]`; only set for record. */
+      reset?: { yes: boolean };
     }
   | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
   | { ok: true; command: 'help' }
   | { ok: true; command: 'version' }
   | { ok: false; errors: ConfigError[] };
 
-type Command = 'run' | 'check' | 'doctor' | 'status';
+type Command = 'run' | 'check' | 'doctor' | 'status' | 'record';
 
 /** What the parser needs of an option: OptionSpec has it, and so do the small tables below. */
 interface ArgOption {
@@ -54,6 +56,7 @@ interface ArgOption {
 
 const HEALTH_URL: ArgOption = { name: 'health-url', kind: url() };
 const JSON_FLAG: ArgOption = { name: 'json', kind: boolean() };
+const YES_FLAG: ArgOption = { name: 'yes', kind: boolean() };
 const STATUS_ACCEPTS = 'status accepts --health-url URL and --json';
 const EVERYWHERE: ArgOption[] = [
   { name: 'help', kind: boolean(), short: 'h' },
@@ -64,6 +67,7 @@ const TABLES: Record<Command, readonly ArgOption[]> = {
   check: OPTIONS,
   doctor: [...OPTIONS, JSON_FLAG],
   status: [HEALTH_URL, JSON_FLAG],
+  record: [...OPTIONS, JSON_FLAG, YES_FLAG],
 };
 
 /** node:util parseArgs options from a table: flags are booleans, the rest take a value. */
@@ -124,11 +128,13 @@ export function suggest(word: string, candidates: Iterable<string>): string {
 function unknownOption(name: string, command: Command): ConfigError {
   const accepted =
     command === 'status' ? STATUS_ACCEPTS : 'see litefs-supervisor --help for the options';
-  if (command !== 'status' && (name === '--health-url' || name === '--json')) {
+  if (command !== 'status' && (name === '--health-url' || name === '--json' || name === '--yes')) {
     const of =
       name === '--json'
-        ? '`litefs-supervisor status` and `litefs-supervisor doctor`'
-        : '`litefs-supervisor status`';
+        ? '`litefs-supervisor status`, `doctor` and `record`'
+        : name === '--yes'
+          ? '`litefs-supervisor record reset`'
+          : '`litefs-supervisor status`';
     return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = TABLES[command].map((o) => `--${o.name}`);
@@ -163,8 +169,12 @@ function checked(
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const first = argv[0];
   const command: Command =
-    first === 'check' || first === 'status' || first === 'doctor' ? first : 'run';
-  const rest = command === 'run' ? argv : argv.slice(1);
+    first === 'check' || first === 'status' || first === 'doctor' || first === 'record'
+      ? first
+      : 'run';
+  // `record reset`: the one subcommand with an action word of its own.
+  const reset = command === 'record' && argv[1] === 'reset';
+  const rest = command === 'run' ? argv : argv.slice(reset ? 2 : 1);
   // Everything after `--` is the app's, even `--help`.
   const dashDash = rest.indexOf('--');
   const args = dashDash === -1 ? [...rest] : rest.slice(0, dashDash);
@@ -241,8 +251,19 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
 
-  const { json: jsonText, 'health-url': healthUrlText, ...options } = raw;
+  const { json: jsonText, 'health-url': healthUrlText, yes: yesText, ...options } = raw;
   const json = (checked(JSON_FLAG, jsonText, errors) as boolean | undefined) ?? false;
+  const yes = (checked(YES_FLAG, yesText, errors) as boolean | undefined) ?? false;
+  if (yes && !reset) {
+    errors.push(
+      cliError(
+        '--yes',
+        undefined,
+        'only confirms `record reset`',
+        'write litefs-supervisor record reset --yes',
+      ),
+    );
+  }
   if (command === 'status') {
     const healthUrl = checked(HEALTH_URL, healthUrlText, errors) as string | undefined;
     if (dashDash !== -1) {
@@ -252,5 +273,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (errors.length > 0) return { ok: false, errors };
   const base = { ok: true as const, command, options: options as RawOptions, app };
+  if (command === 'record') {
+    if (dashDash !== -1) {
+      return {
+        ok: false,
+        errors: [cliError('--', undefined, 'record takes no command', 'remove -- and after')],
+      };
+    }
+    return { ...base, json, ...(reset ? { reset: { yes } } : {}) };
+  }
   return command === 'doctor' ? { ...base, json } : base;
 }

@@ -4,6 +4,7 @@
 
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
+import { type ConsulEndpoint, parseConsulEndpoint } from '../consul/endpoint.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { isRecord, showValue } from '../core/values.js';
 import type { LitefsYmlFacts } from './types.js';
@@ -182,6 +183,10 @@ export function parseLitefsYml(
   const http = sec('http');
   const proxy = sec('proxy');
   const lease = sec('lease');
+  const consulSec = section(lease, 'consul');
+  if (!consulSec.ok) errors.push(`lease.${consulSec.error}`);
+  const consulUrl = take(textField(consulSec.ok ? consulSec.value : {}, 'lease.consul.url', 'url'));
+  const consulKey = take(textField(consulSec.ok ? consulSec.value : {}, 'lease.consul.key', 'key'));
   const facts: LitefsYmlFacts = {
     path: filePath,
     fuseDir: take(textField(fuse, 'fuse.dir', 'dir')),
@@ -193,9 +198,23 @@ export function parseLitefsYml(
     leasePromote: take(boolField(lease, 'lease.promote', 'promote')),
     leaseHostname: take(textField(lease, 'lease.hostname', 'hostname')),
     execCommands: take(execField(root.exec)) ?? [],
+    consul: consulEndpointOf(consulUrl, consulKey),
   };
   if (errors.length > 0) return { ok: false, error: errors.join('; ') };
   return { ok: true, value: facts };
+}
+
+/**
+ * Where the lease's Consul is (LiteFS reads `lease.consul.url` and `.key` only with `lease.type:
+ * consul`; the loader checks the type). Undefined when litefs.yml names no Consul URL; a URL it
+ * cannot use is an error value, never quoted (it may hold a token).
+ */
+function consulEndpointOf(
+  url: string | undefined,
+  key: string | undefined,
+): ParseResult<ConsulEndpoint> | undefined {
+  if (url === undefined || url === '') return undefined;
+  return parseConsulEndpoint(url, key ?? '');
 }
 
 /** Port of a Go listen address (`:20202`, `0.0.0.0:20202`, `[::]:20202`); undefined if none. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
+import type { ConsulEndpoint } from '../consul/endpoint.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { type ConfigError, type RawOptions, suggest, type ValueSource } from './args.js';
 import { runsLitefsSupervisor } from './exec-line.js';
@@ -20,6 +21,7 @@ import {
 } from './litefs-yml.js';
 import {
   CONFIG_SCHEMA,
+  CONSUL_KEY_ACCEPTED,
   camel,
   crossFieldIssues,
   type Mode,
@@ -264,6 +266,23 @@ export function loadConfig(input: LoadInput): LoadResult {
   if (!standalone && flyApp) {
     derive('peers', `${flyApp}.internal`, { layer: 'environment', name: 'FLY_APP_NAME' });
   }
+  // The cluster record lives in the lease's Consul (docs/design.md section 3, "cluster record"):
+  // keyed by the app where Fly names it, so a changed lease key keeps it; else by the lease key.
+  const consulLease = facts?.leaseType === 'consul' ? facts.consul : undefined;
+  if (!standalone && consulLease?.ok) {
+    if (flyApp) {
+      derive('clusterRecord', `litefs-supervisor/${flyApp}`, {
+        layer: 'environment',
+        name: 'FLY_APP_NAME',
+      });
+    } else {
+      derive(
+        'clusterRecord',
+        `litefs-supervisor/${consulLease.value.leaseKey}`,
+        yml('lease.consul.key'),
+      );
+    }
+  }
   const effective = (name: string) => given(name) ?? derived.get(name);
   // The state file beside the data dir, on the same volume (S2's high-water mark).
   const dataDir = effective('data-dir')?.value as string | undefined;
@@ -288,7 +307,22 @@ export function loadConfig(input: LoadInput): LoadResult {
     hostname: facts?.leaseHostname || input.hostname || undefined,
     command: [...input.command],
   });
-  const config: Config = { ...parsed, appVersion: input.env[parsed.versionEnv] || undefined };
+  const record = resolveClusterRecord(parsed.clusterRecord, consulLease, standalone);
+  if (!record.ok) {
+    errors.push({
+      option: '--cluster-record',
+      source: sources['cluster-record'],
+      value: parsed.clusterRecord,
+      accepted: CONSUL_KEY_ACCEPTED,
+      message: `--cluster-record ${parsed.clusterRecord}: ${record.error}`,
+    });
+  }
+  const config: Config = {
+    ...parsed,
+    appVersion: input.env[parsed.versionEnv] || undefined,
+    clusterRecord: record.ok ? record.key : undefined,
+    consul: record.ok ? record.consul : undefined,
+  };
 
   for (const issue of crossFieldIssues(config, input.mode, invalid)) {
     errors.push({ ...issue, source: undefined, value: undefined });
@@ -296,6 +330,15 @@ export function loadConfig(input: LoadInput): LoadResult {
   if (errors.length > 0) return { ok: false, errors };
 
   if (facts && !standalone) warnings.push(...litefsYmlWarnings(facts));
+  if (facts?.leaseType === 'consul' && !standalone && config.clusterRecord === undefined) {
+    warnings.push(
+      consulLease === undefined
+        ? `litefs.yml lease.consul.url is empty (${facts.path}; FLY_CONSUL_URL unset?): the cluster record is off, so an empty primary is judged by its peers alone`
+        : consulLease.ok
+          ? '--cluster-record off: an empty primary is judged by the peers that answer alone; stopped machines cannot protect their data'
+          : `litefs.yml ${consulLease.error} (${facts.path}): the cluster record is off`,
+    );
+  }
   if (standalone) {
     for (const name of ['promote', 'peers'] as const) {
       const g = given(name);
@@ -423,4 +466,29 @@ export function configForDisplay(config: Config): Config {
     litefsUrl: redact(config.litefsUrl),
     peers: config.peers === undefined ? undefined : redact(config.peers),
   };
+}
+
+/**
+ * The cluster record's key and Consul, or why it cannot be kept: `off` (or nothing set) turns it
+ * off; a key needs a Consul lease in litefs.yml to live beside. Never in --standalone.
+ */
+function resolveClusterRecord(
+  key: string | undefined,
+  consulLease: ParseResult<ConsulEndpoint> | undefined,
+  standalone: boolean,
+):
+  | { ok: true; key: string | undefined; consul: ConsulEndpoint | undefined }
+  | { ok: false; error: string } {
+  if (key === undefined || key === 'off' || standalone) {
+    return { ok: true, key: undefined, consul: undefined };
+  }
+  if (consulLease === undefined) {
+    return {
+      ok: false,
+      error:
+        'litefs.yml has no Consul lease (lease.type consul with lease.consul.url) for the record to live in; pass --cluster-record off, or configure the lease',
+    };
+  }
+  if (!consulLease.ok) return { ok: false, error: `litefs.yml ${consulLease.error}` };
+  return { ok: true, key, consul: consulLease.value };
 }

@@ -9,6 +9,7 @@
 
 // zod/mini: the same validation with a fraction of the code to load at start (issue 6).
 import * as z from 'zod/mini';
+import type { ConsulEndpoint } from '../consul/endpoint.js';
 import { DURATION_HINT, parseDuration } from '../core/duration.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { showValue } from '../core/values.js';
@@ -32,7 +33,8 @@ export interface Kind<T, Always extends boolean = boolean> {
     | 'list'
     | 'healthAddr'
     | 'url'
-    | 'peers';
+    | 'peers'
+    | 'consulKey';
   /** What is accepted, for error messages and --help. */
   accepted: string;
   /** Placeholder in --help: `DUR`, `FILE`; '' for boolean flags. */
@@ -221,6 +223,19 @@ const PEERS_ACCEPTED =
 export const PEER_HEALTH_SUFFIX = /#health=(\d{1,5})$/;
 const DNS_NAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+const CONSUL_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+export const CONSUL_KEY_ACCEPTED =
+  'use a Consul key like litefs-supervisor/my-app (letters, digits, _ . - and / between parts), or off';
+
+/** A Consul KV key under the lease's prefix, or `off`. */
+function consulKey(): Kind<string, false> {
+  return textKind('consulKey', 'KEY|off', CONSUL_KEY_ACCEPTED, (s) =>
+    s === 'off' || CONSUL_KEY.test(s)
+      ? { ok: true, value: s }
+      : fail(s, 'is not a Consul key', CONSUL_KEY_ACCEPTED),
+  );
+}
 
 function peers(): Kind<string, false> {
   return textKind('peers', 'NAME|URL,...', PEERS_ACCEPTED, (s) => {
@@ -581,6 +596,12 @@ export const OPTIONS = [
       help: 'Other LiteFS nodes to compare positions with: a DNS name (each A/AAAA record at the LiteFS port) or LiteFS URLs.',
     }),
     option({
+      name: 'cluster-record',
+      kind: consulKey(),
+      defaultHelp: `litefs-supervisor/\${FLY_APP_NAME} when FLY_APP_NAME is set, else litefs-supervisor/<lease.consul.key>; off without a Consul lease`,
+      help: "Consul key (under lease.consul.url's path) where primaries record that the cluster has data, so an empty primary is fenced even when the nodes holding the data are stopped; off disables it.",
+    }),
+    option({
       name: 'peer-health-port',
       kind: int(1, 65535),
       defaultHelp: 'the port of --health-addr',
@@ -679,6 +700,11 @@ export const CONFIG_SCHEMA = z.strictObject({
   appVersion: orUndefined(z.string()),
   /** The app command after `--`. */
   command: z.prefault(z.array(z.string()), []),
+  /**
+   * The lease's Consul (litefs.yml lease.consul), where the cluster record lives; undefined when
+   * the record is off. Its token is a Secret: it never prints.
+   */
+  consul: orUndefined(z.custom<ConsulEndpoint>()),
 });
 
 /** Every field at its built-in default (a fresh copy): what an empty configuration means. */
@@ -686,8 +712,8 @@ export function defaultConfig(): z.output<typeof CONFIG_SCHEMA> {
   return CONFIG_SCHEMA.parse({});
 }
 
-/** `check` and `doctor` need no app command. */
-export type Mode = 'run' | 'check' | 'doctor';
+/** `check`, `doctor` and `record` need no app command. */
+export type Mode = 'run' | 'check' | 'doctor' | 'record';
 
 export interface CrossFieldIssue {
   /** `--db`, or `--` for the app command. */

@@ -3,6 +3,8 @@
 // --config, litefs.yml and the defaults (docs/design.md section 6). Durations are milliseconds.
 
 import type * as z from 'zod/mini';
+import type { ConsulEndpoint } from '../consul/endpoint.js';
+import type { ParseResult } from '../core/litefs-types.js';
 import type { Policy } from '../core/policy.js';
 import type { CONFIG_SCHEMA } from './schema.js';
 
@@ -39,4 +41,9 @@ export interface LitefsYmlFacts {
   /** `lease.hostname`: the name this node's LiteFS announces as primary. */
   leaseHostname: string | undefined;
   execCommands: string[];
+  /**
+   * `lease.consul.url` and `.key` as LiteFS reads them (its token in a Secret); undefined when
+   * no URL is given. The cluster record lives in this Consul.
+   */
+  consul: ParseResult<ConsulEndpoint> | undefined;
 }

@@ -4,7 +4,9 @@
 // judgements are the supervisor's own (dbViewOf, peersAhead, s9DiskGuard, HISTORY_LOST_REPAIR),
 // so doctor and a running supervisor never disagree about what a db holds.
 
+import { describeRecord, type RecordRead } from './cluster-record.js';
 import { clusterIdOf, type DbView, dbViewOf, roleOf, syncOf } from './derive.js';
+import { recordFindings } from './doctor-record.js';
 import type { ParseResult } from './litefs-types.js';
 import type { LtxHeader } from './ltx.js';
 import {
@@ -17,7 +19,7 @@ import {
 import { formatTxid } from './parse.js';
 import type { PeerReport } from './peer-types.js';
 import { describePeerDb, peersAhead } from './peers.js';
-import type { Policy } from './policy.js';
+import { keepsRecord, type Policy } from './policy.js';
 import { HISTORY_LOST_REPAIR, s9DiskGuard } from './rules.js';
 import type { Role } from './state.js';
 
@@ -83,6 +85,8 @@ export interface DoctorFacts {
   disk: DiskSpace | undefined;
   /** Peers' evidence, asked only when LiteFS answers here and --peers is set. */
   peers: PeerReport | undefined;
+  /** The cluster record as read from Consul; undefined when it is off (or not asked). */
+  record?: RecordRead | undefined;
 }
 
 // --- report ---------------------------------------------------------------------------------
@@ -143,6 +147,8 @@ export interface DoctorReport {
   dataDir: string | null;
   stateFile: string;
   dbs: DoctorDb[];
+  /** The cluster record as read (its key; never the Consul URL); null when off. */
+  clusterRecord: { key: string; read: string } | null;
   findings: Finding[];
 }
 
@@ -192,6 +198,8 @@ export function diagnose(f: DoctorFacts, config: Policy): DoctorReport {
   });
 
   if (!config.standalone) stateFileFindings(f, config, nodeClusterId, add);
+  const key = keepsRecord(config) ? config.clusterRecord : undefined;
+  for (const x of recordFindings(f.record, key, dbs, nodeClusterId)) add(x);
   diskFindings(f, config, add);
 
   return {
@@ -210,6 +218,7 @@ export function diagnose(f: DoctorFacts, config: Policy): DoctorReport {
     dataDir: f.dataDir?.path ?? null,
     stateFile: config.stateFile,
     dbs,
+    clusterRecord: key === undefined ? null : { key, read: describeRecord(f.record) },
     findings: sortFindings(findings),
   };
 }

@@ -3,7 +3,7 @@
 
 import { dbViewsOf, primaryHostnameOf, syncOf } from './derive.js';
 import { formatTxid } from './parse.js';
-import type { Policy } from './policy.js';
+import { keepsRecord, type Policy } from './policy.js';
 import type { SupervisorState } from './state.js';
 
 export interface Verdict {
@@ -148,9 +148,37 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
     },
     fence:
       s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
+    clusterRecord: clusterRecordStatus(s, config),
     disk: null,
     transitions: s.transitions.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
   };
 }
 
 export type StatusSnapshot = ReturnType<typeof statusSnapshot>;
+
+/**
+ * `/status` `clusterRecord` (docs/design.md section 7): the record as this node last read or
+ * wrote it, kept apart from the `evidence: 1` fields (a record is the cluster's, not this
+ * node's evidence). Its key only: never the Consul URL, which may carry a token.
+ */
+export function clusterRecordStatus(s: SupervisorState, config: Policy) {
+  if (!keepsRecord(config)) return { state: 'off' as const, key: null };
+  const last = s.record.last;
+  const at = s.record.at === undefined ? null : new Date(s.record.at).toISOString();
+  const base = { key: config.clusterRecord ?? null, readAt: at, writes: s.record.writes };
+  if (last === undefined) return { state: 'unknown' as const, ...base };
+  if (last.kind === 'absent') return { state: 'absent' as const, ...base };
+  if (last.kind === 'unreadable')
+    return { state: 'unreadable' as const, error: last.error, ...base };
+  return {
+    state: 'present' as const,
+    ...base,
+    clusterId: last.record.clusterId || null,
+    version: last.record.version,
+    dbs: Object.entries(last.record.dbs).map(([name, e]) => ({
+      name,
+      since: e.since,
+      node: e.node,
+    })),
+  };
+}

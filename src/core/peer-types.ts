@@ -1,5 +1,8 @@
-// What other LiteFS nodes of the cluster told us (docs/design.md section 3, "peers"). Produced by
-// src/litefs/peers.ts at decision points only; read by decide for S2, S3, S4 and S11.
+// What other LiteFS nodes of the cluster told us (docs/design.md section 3, "peers"), and what the
+// cluster record in Consul said, gathered together. Produced by src/litefs/peers.ts and
+// src/consul/record.ts at decision points only; read by decide for S2, S3, S4 and S11.
+
+import type { RecordRead } from './cluster-record.js';
 
 export type PeerAnswer =
   | {
@@ -54,4 +57,11 @@ export interface PeerReport {
    * (NXDOMAIN) is not an error: it means no peers.
    */
   discoveryError: string | undefined;
+  /**
+   * The cluster record read with these answers (docs/design.md section 3); undefined when the
+   * record is off (no Consul lease, `--cluster-record off`). It is one more witness: data it
+   * lists counts for S2 as a peer's data would, and `unreadable` counts for S3 as a peer that
+   * did not answer.
+   */
+  record?: RecordRead | undefined;
 }

@@ -28,6 +28,11 @@ export interface Policy {
   handoffTimeout: number;
   bootstrap: Bootstrap;
   peers: string | undefined;
+  /**
+   * The cluster record's Consul key (docs/design.md section 3, "cluster record"), resolved by
+   * the config loader; undefined when it is off (no Consul lease, `--cluster-record off`).
+   */
+  clusterRecord: string | undefined;
   peerWait: number;
   stateFile: string;
   fenceTimeout: number;
@@ -55,4 +60,19 @@ export interface Policy {
 /** Whether this node asks peers at all: `--peers` names them, and not in --standalone. */
 export function asksPeers(config: Pick<Policy, 'peers' | 'standalone'>): boolean {
   return config.peers !== undefined && !config.standalone;
+}
+
+/** Whether the cluster record in Consul is read and written (never in --standalone). */
+export function keepsRecord(config: Pick<Policy, 'clusterRecord' | 'standalone'>): boolean {
+  return config.clusterRecord !== undefined && !config.standalone;
+}
+
+/**
+ * Whether a primary's checks (S2/S3) gather evidence from outside this node: the peers, the
+ * cluster record, or both, read together at the same decision points.
+ */
+export function gathersEvidence(
+  config: Pick<Policy, 'peers' | 'clusterRecord' | 'standalone'>,
+): boolean {
+  return asksPeers(config) || keepsRecord(config);
 }

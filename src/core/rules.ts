@@ -1,6 +1,7 @@
 // The safety rules of docs/design.md section 4, each a small pure function named after its rule,
 // so a reader finds S1..S12 here by name. decide (src/core/decide/) is the only caller.
 
+import { RECORD_RESET, recordedData } from './cluster-record.js';
 import type { DbView } from './derive.js';
 import { type DiskSpace, freePercent } from './observation.js';
 import { formatTxid } from './parse.js';
@@ -76,8 +77,13 @@ export interface PrimaryFacts {
   hwm: Record<string, bigint>;
   /** This node's cluster ID ('' while unset). */
   clusterId: string;
-  /** The peer answers gathered for this decision; undefined when --peers is not set. */
+  /**
+   * The peer answers gathered for this decision, with the cluster record when it is on;
+   * undefined when neither --peers nor the record is configured.
+   */
   peers: PeerReport | undefined;
+  /** The cluster record's Consul key (--cluster-record), for refusals; undefined when off. */
+  recordKey?: string | undefined;
   /** How long this decision has waited for peers that did not answer (ms). */
   waitedForPeersMs: number;
 }
@@ -101,8 +107,19 @@ export function s2Behind(f: PrimaryFacts): string[] {
       );
     }
     if (f.peers) for (const ahead of peersAhead(f.peers, db, f.clusterId)) seen.push(ahead.why);
+    const recorded = recordedData(f.peers?.record, db.name);
+    if (recorded !== undefined && !db.hasData) {
+      seen.push(
+        `${db.name} is empty here (${db.emptyBecause ?? 'no data'}) but the cluster record in Consul (${f.recordKey ?? 'its key'}) says the cluster has held data in it since ${recorded.since} (recorded by ${recorded.node})`,
+      );
+    }
   }
   return seen;
+}
+
+/** S2: whether the cluster record is among the evidence that this node is behind. */
+function behindByRecord(f: PrimaryFacts): boolean {
+  return f.dbs.some((db) => !db.hasData && recordedData(f.peers?.record, db.name) !== undefined);
 }
 
 /**
@@ -136,10 +153,16 @@ export function s3MayBootstrap(
   }
   const missing = f.peers ? unansweredPeers(f.peers) : [];
   const discovery = f.peers?.discoveryError;
-  if (missing.length === 0 && discovery === undefined) return { allowed: true };
+  // An unreadable record may say the cluster has data: a witness that did not answer.
+  const record = f.peers?.record;
+  const recordError = record?.kind === 'unreadable' ? record.error : undefined;
+  if (missing.length === 0 && discovery === undefined && recordError === undefined) {
+    return { allowed: true };
+  }
   const who = [
     ...missing.map((p) => `${p.url} (${p.error})`),
     ...(discovery ? [`peer discovery (${discovery})`] : []),
+    ...(recordError ? [`the cluster record in Consul, ${f.recordKey ?? ''} (${recordError})`] : []),
   ].join(', ');
   if (f.waitedForPeersMs < config.peerWait) {
     return { allowed: false, wait: true, why: `waiting for peers to answer: ${who}`, action: '' };
@@ -148,8 +171,9 @@ export function s3MayBootstrap(
     allowed: false,
     wait: false,
     why: `not every peer answered within --peer-wait (${who}); one of them may hold the data`,
-    action:
-      'bring the peers back (or remove their machines) so they can answer; if this really is a new cluster, restart with --bootstrap force',
+    action: recordError
+      ? 'let Consul answer (the lease itself may still work: check the key and its ACL); if this really is a new cluster, restart with --bootstrap force'
+      : 'bring the peers back (or remove their machines) so they can answer; if this really is a new cluster, restart with --bootstrap force',
   };
 }
 
@@ -185,8 +209,9 @@ export function primaryChecks(f: PrimaryFacts, config: Policy): PrimaryVerdict {
     return {
       kind: 'fence',
       why: `this node holds the lease but its database is behind: ${behind.join('; ')}. Writing now would replicate the older database over the newer one`,
-      action:
-        'handing the lease to a node that has the data; if none can take it, restore this volume from a backup or remove the machine',
+      action: behindByRecord(f)
+        ? `handing the lease to a node that has the data when one answers (start the machines that hold it; a stopped machine is not in DNS); if the data is gone for good, restore a backup or reset the record: ${RECORD_RESET}`
+        : 'handing the lease to a node that has the data; if none can take it, restore this volume from a backup or remove the machine',
     };
   }
   if (emptyDbs.length === 0) return { kind: 'proceed', bootstrap: false, emptyDbs };

@@ -2,6 +2,7 @@
 // decide (src/core/decide/) maps (state, input, config, now) -> (state, actions); the
 // runner (src/supervisor.ts) carries the actions out and feeds their results back as inputs.
 
+import type { RecordRead } from './cluster-record.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
@@ -112,6 +113,25 @@ export interface PeerQuery {
   ownTxids: Record<string, bigint>;
 }
 
+/**
+ * The cluster record as this node last saw it: read with the peers at decision points, written
+ * by a cleared primary when it holds data the record does not list (steps/record.ts).
+ */
+export interface RecordState {
+  /** The last read or write's outcome; undefined before the first (or when the record is off). */
+  last: RecordRead | undefined;
+  /** When `last` was read or written. */
+  at: number | undefined;
+  /** A write in flight: its token. */
+  writing: number | undefined;
+  /** After a write that did not land: the next one is not tried before this. */
+  retryAt: number | undefined;
+  /** Writes that gained something, this run. */
+  writes: number;
+  /** The "no record while data exists" warning was logged (once a run). */
+  warnedAbsent: boolean;
+}
+
 export interface FenceState {
   since: number;
   why: string;
@@ -166,6 +186,7 @@ export type WakeReason =
   | 'peer-wait'
   | 'promote-retry'
   | 'migrate-retry'
+  | 'record-retry'
   | 'sync-timeout';
 
 /**
@@ -204,6 +225,8 @@ export interface SupervisorState {
   backupsPending: string[];
   hwm: HwmState;
   peers: PeerQuery | undefined;
+  /** The cluster record in Consul as last read or written (docs/design.md section 3). */
+  record: RecordState;
   fence: FenceState | undefined;
   /** S5: promotion requests made (at most PROMOTE_ATTEMPTS) and when the last was. */
   promote: {
@@ -269,6 +292,7 @@ export type Input =
   | { type: 'hwm-loaded'; load: HwmLoad }
   | { type: 'hwm-persisted'; error: string | undefined }
   | { type: 'peers'; token: number; report: PeerReport }
+  | { type: 'record-written'; token: number; result: RecordWriteResult }
   | { type: 'promote-result'; ok: boolean; status: number | undefined; error: string | undefined }
   | { type: 'handoff-result'; nodeId: string; ok: boolean; error: string | undefined }
   | {
@@ -276,6 +300,17 @@ export type Input =
       db: string;
       result: BackupResult;
     };
+
+/**
+ * What a cluster-record write came to (src/consul/record.ts): the record gained the dbs, already
+ * listed them, was not written because Consul's lease value names another node (this node's
+ * role is stale), or failed.
+ */
+export type RecordWriteResult =
+  | { kind: 'written'; read: Extract<RecordRead, { kind: 'present' }>; gained: string[] }
+  | { kind: 'unchanged'; read: Extract<RecordRead, { kind: 'present' }> }
+  | { kind: 'not-holder'; holder: string }
+  | { kind: 'failed'; error: string };
 
 /** What one S8 backup came to (src/litefs/backup.ts produces it; decide logs every field). */
 export type BackupResult =
@@ -325,6 +360,11 @@ export type Action =
   | { type: 'handoff'; nodeId: string }
   /** S8/S11: save GET /export?name=db into --backup-dir. */
   | { type: 'backup'; db: string; txid: bigint; expectedBytes: number }
+  /**
+   * Record in Consul that the cluster holds data in `dbs` (check-and-set, only if Consul's lease
+   * value names `node`); the answer comes back as a `record-written` input with this token.
+   */
+  | { type: 'write-record'; token: number; dbs: string[]; clusterId: string; node: string }
   /** Write the high-water mark file (atomic; the runner serialises writes). */
   | { type: 'persist-hwm'; file: HwmFile }
   | { type: 'exit'; code: number };
@@ -369,6 +409,14 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       lastPersistAt: undefined,
     },
     peers: undefined,
+    record: {
+      last: undefined,
+      at: undefined,
+      writing: undefined,
+      retryAt: undefined,
+      writes: 0,
+      warnedAbsent: false,
+    },
     fence: undefined,
     promote: { attempts: 0, lastAt: undefined, done: false, versionChecked: false },
     handover: undefined,

@@ -126,7 +126,7 @@ t.test('parseArgs: doctor takes the run options, --json, and an ignored app comm
   };
   t.match(argErrors(['doctor', '--json=maybe']), [/^--json: "maybe" is not a boolean/]);
   t.match(argErrors(['check', '--json']), [
-    /^--json: is an option of `litefs-supervisor status` and `litefs-supervisor doctor`/,
+    /^--json: is an option of `litefs-supervisor status`, `doctor` and `record`/,
   ]);
   t.match(argErrors(['doctor', '--health-url', 'x']), [
     /^--health-url: is an option of `litefs-supervisor status`/,
@@ -226,6 +226,9 @@ function sample(spec: OptionSpec, variant: 1 | 2): string | string[] {
       return `http://127.0.0.${variant}:7`;
     case 'peers':
       return `app${variant}.internal`;
+    case 'consulKey':
+      // A key needs a Consul lease in litefs.yml; `off` is valid without one.
+      return variant === 1 ? 'off' : `litefs-supervisor/app${variant}`;
   }
 }
 
@@ -911,4 +914,26 @@ t.test('nodeReadFile and a real litefs.yml in the working directory', async (t) 
     t.same(r.config.db, ['real.db']);
     t.equal(r.config.litefsConfig, `${dir}/litefs.yml`);
   }
+});
+
+t.test('parseArgs: record shows, record reset needs --yes, --yes only with reset', async (t) => {
+  const argErrors = (argv: string[]) => {
+    const r = parseArgs(argv);
+    return r.ok ? [] : r.errors.map((e) => e.message);
+  };
+  t.match(parseArgs(['record', '--db', 'a.db']), { ok: true, command: 'record', json: false });
+  t.notOk((parseArgs(['record']) as { reset?: unknown }).reset, 'no reset unless asked');
+  t.match(parseArgs(['record', '--json']), { ok: true, command: 'record', json: true });
+  t.match(parseArgs(['record', 'reset']), { ok: true, command: 'record', reset: { yes: false } });
+  t.match(parseArgs(['record', 'reset', '--yes']), {
+    ok: true,
+    command: 'record',
+    reset: { yes: true },
+  });
+  t.match(argErrors(['record', '--yes']), [/^--yes: only confirms `record reset`/]);
+  t.match(argErrors(['--yes', '--', 'app']), [
+    /^--yes: is an option of `litefs-supervisor record reset`/,
+  ]);
+  t.match(argErrors(['record', '--', 'app']), [/^--: record takes no command/]);
+  t.match(argErrors(['record', 'delete']), [/unexpected argument/]);
 });

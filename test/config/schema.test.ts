@@ -55,7 +55,7 @@ t.test('built-in defaults (docs/design.md section 6) come from the table', async
 
 t.test('the Config schema is strict and built from the table', async (t) => {
   const fields = OPTIONS.flatMap((o) => (o.field === undefined ? [] : [o.field]));
-  const extras = ['configFile', 'litefsConfig', 'hostname', 'appVersion', 'command'];
+  const extras = ['configFile', 'litefsConfig', 'hostname', 'appVersion', 'command', 'consul'];
   t.same(Object.keys(CONFIG_SCHEMA.shape).sort(), [...fields, ...extras].sort());
   t.equal(CONFIG_SCHEMA.safeParse({ maxLagMs: '1s' }).success, false, 'unknown keys rejected');
   t.same(CONFIG_SCHEMA.parse({ maxLag: '2s' }).maxLag, 2000, 'values as written');

@@ -3,7 +3,13 @@
 // supervisor starts is a record the test makes exit, and every timer ever set is kept with
 // its delay, so a test can assert exactly what was scheduled.
 
-import { noEvents, noPeers, noStateFile, unavailable } from '../../src/cli/adapters-none.js';
+import {
+  noEvents,
+  noPeers,
+  noRecord,
+  noStateFile,
+  unavailable,
+} from '../../src/cli/adapters-none.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import type { Observation } from '../../src/core/observation.js';
 import type { RunningApp, RunningCommand } from '../../src/ports.js';
@@ -122,6 +128,8 @@ export class Harness {
       watchEvents: noEvents,
       ...noStateFile('this harness keeps no state file'),
       ...noPeers,
+      ...noRecord,
+      ...noRecord,
       promote: unavailable('promote', 'this harness fakes no LiteFS API'),
       handoff: unavailable('handoff', 'this harness fakes no LiteFS API'),
       backup: unavailable('backup', 'this harness fakes no LiteFS API'),

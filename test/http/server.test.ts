@@ -72,6 +72,7 @@ t.test('/status carries the snapshot of docs/design.md section 7', async (t) => 
     'migrations',
     'app',
     'fence',
+    'clusterRecord',
     'disk',
     'transitions',
   ]) {

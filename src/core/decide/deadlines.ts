@@ -117,6 +117,8 @@ export function nextWake(s: SupervisorState, config: Policy, now: number): Wake 
     add(peerWaitEndsAt(q, config), 'peer-wait');
   }
   if (s.phase === 'promoting' && !s.promote.done) add(promoteRetryAt(s, config), 'promote-retry');
+  // The cluster record's next write (steps/record.ts) after one that did not land.
+  if (s.role === 'primary' && s.term.cleared && !s.fence) add(s.record.retryAt, 'record-retry');
   if (s.role === 'primary') {
     for (const c of s.commands) {
       if (c.kind === 'migrate' && (c.status === 'failed' || c.status === 'timed-out')) {

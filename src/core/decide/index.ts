@@ -18,6 +18,7 @@ import { haveObservation, litefsReachable, roleKnown } from './steps/litefs.js';
 import { backupFailed, migrations } from './steps/migrate.js';
 import { askAboutNewPrimary, raiseRewindAlarms, writeHwm } from './steps/observed.js';
 import { primaryCleared } from './steps/primary.js';
+import { recordData } from './steps/record.js';
 import { promote, replicaSynced } from './steps/replica.js';
 import { stopping } from './steps/shutdown.js';
 import { handleSignal } from './steps/signal.js';
@@ -43,6 +44,7 @@ export const PIPELINE: readonly Step[] = [
   commandEnded, // S1 retries, S10, --before failed
   appEvent, // app started / could not start / exited (--restart)
   backupFailed, // S8
+  recordData, // the cluster record: a cleared primary records the dbs it holds data in
   // The facts, from stopping down to starting the app.
   restartWhenDue, // --restart backoff over
   stopping, // shutdown: nothing new starts; the handover (issue 11)

@@ -3,11 +3,13 @@
 // what was recorded. Facts only the recording can see (the state before the input) are passed
 // to the steps in `d.news`.
 
+import { describeRecord } from '../cluster-record.js';
 import { applyLitefsEvent, mergePoll } from '../derive.js';
 import type { PeerReport } from '../peer-types.js';
 import type { Input } from '../state.js';
 import { describePeer, tailOf } from './describe.js';
 import type { Draft } from './draft.js';
+import { recordRecordRead, recordRecordWritten } from './record-cluster.js';
 import { recordHwmLoaded, recordObservation } from './record-observation.js';
 
 export function record(d: Draft, input: Input): void {
@@ -65,6 +67,9 @@ export function record(d: Draft, input: Input): void {
       return;
     case 'peers':
       recordPeers(d, input.token, input.report);
+      return;
+    case 'record-written':
+      recordRecordWritten(d, input);
       return;
     case 'promote-result':
       recordPromoteResult(d, input);
@@ -128,16 +133,20 @@ function recordPeers(d: Draft, token: number, report: PeerReport): void {
   const q = d.s.peers;
   if (!q || q.token !== token) return; // an answer to an older question
   q.report = report;
+  recordRecordRead(d, report);
   const answered = report.answers.filter((a) => a.ok);
   const missing = report.answers.filter((a) => !a.ok);
   d.log(
-    missing.length > 0 || report.discoveryError ? 'warn' : 'info',
+    missing.length > 0 || report.discoveryError || report.record?.kind === 'unreadable'
+      ? 'warn'
+      : 'info',
     'peers.report',
     `${answered.length} peer(s) answered, ${missing.length} did not`,
     {
       peers: answered.map((a) => `${a.url}@${a.ok ? describePeer(a) : ''}`).join(',') || undefined,
       unanswered: missing.map((a) => `${a.url} (${a.ok ? '' : a.error})`).join(', ') || undefined,
       discoveryError: report.discoveryError,
+      record: report.record === undefined ? undefined : describeRecord(report.record),
     },
   );
 }

@@ -2,7 +2,7 @@
 // passed, waiting (an unreadable db, peers still to answer within --peer-wait) or fenced (S4).
 
 import { clusterIdOf, dbViewsOf } from '../../derive.js';
-import { asksPeers } from '../../policy.js';
+import { gathersEvidence } from '../../policy.js';
 import { primaryChecks } from '../../rules.js';
 import { peerRetryAt, reached } from '../deadlines.js';
 import { describeDb, describeHwm } from '../describe.js';
@@ -32,7 +32,7 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
       { dbs: dbs.map(describeDb).join(','), hwm: describeHwm(s.hwm.dbs) },
     );
   }
-  const usePeers = asksPeers(config);
+  const usePeers = gathersEvidence(config);
   if (usePeers && (s.peers?.purpose !== 'check' || s.peers.firstAskedAt < s.since)) {
     d.askPeers('check');
     return 'done';
@@ -44,6 +44,7 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
       hwm: config.standalone ? {} : s.hwm.dbs,
       clusterId: clusterIdOf(s.observation),
       peers: usePeers ? s.peers?.report : undefined,
+      recordKey: config.clusterRecord,
       waitedForPeersMs: s.peers ? d.now - s.peers.firstAskedAt : 0,
     },
     config,
