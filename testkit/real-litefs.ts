@@ -204,6 +204,8 @@ export interface Consul {
   leaseHolder(key: string): Promise<string | undefined>;
   /** A KV value as text (`GET /v1/kv/<key>`), or undefined when the key does not exist (404). */
   kv(key: string): Promise<string | undefined>;
+  /** Deletes a KV key (`DELETE /v1/kv/<key>`), as an operator's `consul kv delete` does. */
+  deleteKv(key: string): Promise<void>;
   /** From now on KV requests for keys under `prefix` answer 500; the lease keeps working. */
   failKv(prefix: string): Promise<void>;
   /** Ends failKv. */
@@ -275,6 +277,14 @@ export async function startConsul(
       if (!res.ok) throw new Error(`GET /v1/kv/${key}: ${res.status} ${await res.text()}`);
       const [entry] = (await res.json()) as { Value: string | null }[];
       return entry?.Value ? Buffer.from(entry.Value, 'base64').toString('utf8') : '';
+    },
+    async deleteKv(key) {
+      const res = await fetch(`${url}/v1/kv/${key}`, {
+        method: 'DELETE',
+        signal: AbortSignal.timeout(2000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`DELETE /v1/kv/${key}: ${res.status} ${text}`);
     },
     async failKv(prefix) {
       await control(`/_fake/fail-kv/start?prefix=${encodeURIComponent(prefix)}`);
