@@ -7,6 +7,7 @@
 
 import t from 'tap';
 import type { RecordRead } from '../../src/core/cluster-record.js';
+import { HANDOFF_RETRY_MS } from '../../src/core/decide/deadlines.js';
 import { RECORD_RETRY_MS } from '../../src/core/decide/record-cluster.js';
 import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
 import type { Action, RecordWriteResult } from '../../src/core/state.js';
@@ -413,4 +414,37 @@ t.test('decide reads the record through the peers report', async (t) => {
       [],
     );
   });
+});
+
+t.test('reads while fenced: one per handoff attempt with --peers, none more without', async (t) => {
+  const empty = { role: 'primary' as const, dbs: [db({ txid: 0n, size: 4096 })] };
+  const asks = (sim: Sim) => sim.actions.filter((a) => a.type === 'ask-peers').length;
+  /** Runs a fenced primary until it exits 4 at --fence-timeout, answering every ask. */
+  const fencedRun = (sim: Sim) => {
+    sim.see(empty);
+    sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
+    for (let i = 0; i < 200 && sim.state.exited === undefined; i++) {
+      sim.see(empty, 1000);
+      if (sim.state.peers?.report === undefined && sim.last('ask-peers')) {
+        sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
+      }
+    }
+  };
+  t.test('with --peers: at most one read per HANDOFF_RETRY_MS until exit 4', async (t) => {
+    const sim = recordSim({ db: ['sqlite.db'], peers: 'myapp.internal', fenceTimeout: 60_000 });
+    fencedRun(sim);
+    t.equal(sim.state.exited, 4);
+    const n = asks(sim);
+    t.ok(n >= 2 && n <= 60_000 / HANDOFF_RETRY_MS + 1, `${n} reads over the 60 s --fence-timeout`);
+    t.comment(`fenced with --peers: ${n} record reads before exit 4 at --fence-timeout 60 s`);
+  });
+  t.test(
+    'the record alone: the read that fenced it, then none (no one to hand off to)',
+    async (t) => {
+      const sim = recordSim({ db: ['sqlite.db'], fenceTimeout: 60_000 });
+      fencedRun(sim);
+      t.equal(sim.state.exited, 4);
+      t.equal(asks(sim), 1);
+    },
+  );
 });
