@@ -6,7 +6,7 @@
 // is a value (`unreadable`, `failed`), because "the record could not be read" is itself an input
 // to S3. No message carries the token: the endpoint's origin is all that is ever shown.
 
-import { request } from 'undici';
+import { Pool } from 'undici';
 import {
   type ClusterRecord,
   gainRecord,
@@ -53,6 +53,13 @@ export function recordStore(
   const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const key = keyUnder(endpoint, recordKey);
   const where = `Consul at ${endpoint.origin}`;
+  // A Pool, as the LiteFS client uses: the CLI bundle carries undici's Pool and Client only
+  // (scripts/bundle-options.mjs), so undici's top-level `request` is not there to call.
+  const pool = new Pool(endpoint.origin, {
+    connections: 2,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
 
   const kv = async (
     method: 'GET' | 'PUT' | 'DELETE',
@@ -65,12 +72,11 @@ export function recordStore(
     const headers: Record<string, string> = {};
     if (endpoint.token) headers['x-consul-token'] = endpoint.token.reveal();
     try {
-      const res = await request(`${endpoint.origin}${path}`, {
+      const res = await pool.request({
+        path,
         method,
         headers,
         ...(body === undefined ? {} : { body }),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
