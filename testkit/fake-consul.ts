@@ -45,8 +45,6 @@ export interface ConsulRequest {
   query: string;
   /** The X-Consul-Token header, if sent. */
   tokenHeader: string | undefined;
-  /** Every header value and the full URL, to look for a token anywhere it could leak. */
-  raw: string;
   status: number;
 }
 
@@ -281,7 +279,6 @@ export class FakeConsul {
         key: path.startsWith('/v1/kv/') ? path.slice('/v1/kv/'.length) : undefined,
         query: u.search,
         tokenHeader: typeof token === 'string' ? token : undefined,
-        raw: [req.url ?? '', ...Object.values(req.headers).flat()].join('\n'),
         status,
       });
     }
