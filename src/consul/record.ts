@@ -56,6 +56,8 @@ export function recordStore(
   const key = keyUnder(endpoint, recordKey);
   const where = `Consul at ${endpoint.origin}`;
   // One connection, kept: the record is asked for at decision points only (a few per hour).
+  // A Client, not undici's top-level `request`: the CLI bundle carries undici's Pool and Client
+  // only (scripts/bundle-options.mjs; test/ship/bundle-undici.test.ts checks it).
   const client = new Client(endpoint.origin, {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
