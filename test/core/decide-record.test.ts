@@ -448,3 +448,24 @@ t.test('reads while fenced: one per handoff attempt with --peers, none more with
     },
   );
 });
+
+t.test(
+  'record.other-cluster: warned once a run when the record names another cluster ID',
+  async (t) => {
+    const other = listing('sqlite.db', 'jobs.db');
+    other.record.clusterId = 'LFSC00000000000000FF';
+    const sim = cleared(other);
+    t.match(logsOf(sim, 'record.other-cluster'), [
+      { level: 'warn', fields: { key: KEY, record: /^present: sqlite\.db has data/ } },
+    ]);
+    sim.see({ role: 'replica', primary: 'node-b', dbs: dbsOf() }, 10);
+    sim.see(primary(), 10);
+    sim.answerPeers(reportWith(other));
+    t.equal(logsOf(sim, 'record.other-cluster').length, 1, 'once a run, however often it is read');
+    t.equal(
+      logsOf(cleared(listing('sqlite.db', 'jobs.db')), 'record.other-cluster').length,
+      0,
+      'same cluster: no warning',
+    );
+  },
+);
