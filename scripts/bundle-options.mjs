@@ -21,7 +21,7 @@ export const NEVER_LOADED = [
 ];
 
 // undici's own index does `Object.assign(Dispatcher.prototype, api)`; so must this.
-const UNDICI_SUBSET = `
+export const UNDICI_SUBSET = `
 const Dispatcher = require('undici/lib/dispatcher/dispatcher.js');
 Object.assign(Dispatcher.prototype, require('undici/lib/api/index.js'));
 module.exports.Pool = require('undici/lib/dispatcher/pool.js');

@@ -11,12 +11,17 @@ export interface NodeArgsOptions {
   healthAddr?: string;
   /** Default 100ms: tests and demos should not wait a second per observation. */
   pollInterval?: string;
+  /**
+   * The node's litefs.yml (FakeCluster.litefsConfig): the only place the supervisor learns of
+   * the lease's Consul, so the cluster record is on only with it. Default `none`.
+   */
+  litefsConfig?: string;
 }
 
 export function supervisorArgsFor(node: { url: string; mountDir: string }, o: NodeArgsOptions) {
   return [
     '--litefs-config',
-    'none',
+    o.litefsConfig ?? 'none',
     '--litefs-url',
     node.url,
     '--mount-dir',

@@ -17,13 +17,20 @@
 //   heartbeat or transaction timestamp; it is reset only when a node loses the lease;
 // - node restarts (store.go NewStore, Open; db.go Open): a new random node ID, the cluster ID
 //   kept on the volume, the position recovered from LTX files (TXID 0 when they are gone, even
-//   when the database file still holds data), a checksum mismatch refusing to start.
+//   when the database file still holds data), a checksum mismatch refusing to start;
+// - Consul (consul/consul.go, testkit/fake-consul.ts): the lease key holds the primary's
+//   hostname and advertise URL under a session while a node holds the lease, so a supervisor
+//   reading it (the cluster record, docs/design.md section 3) sees who LiteFS says is primary;
+//   each node has a litefs.yml naming that Consul (`lease.type: consul`, url, key), which is
+//   where the supervisor learns of it.
 // Simplifications are listed on FakeCluster.
 
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
   openSync,
   readFileSync,
   readSync,
@@ -34,6 +41,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeConsul } from './fake-consul.js';
 import { FakeLitefs, type FakeLitefsPeers, type PeerResult } from './fake-litefs.js';
 
 export interface ClusterNodeOptions {
@@ -66,6 +76,15 @@ export interface FakeClusterOptions {
   switchDelayMs?: number;
   /** Primary heartbeat to replicas (default 1000 ms, http/server.go HeartbeatInterval). */
   heartbeatMs?: number;
+  /** The cluster's Consul (testkit/fake-consul.ts), as each node's litefs.yml names it. */
+  consul?: {
+    /** `lease.consul.url`'s path: LiteFS's key prefix (default none). */
+    prefix?: string;
+    /** An ACL token in the URL (`http://:TOKEN@...`), as FLY_CONSUL_URL carries one. */
+    token?: string;
+    /** `lease.consul.key` (default `litefs/sim`). */
+    key?: string;
+  };
 }
 
 export interface Position {
@@ -191,9 +210,16 @@ export class FakeCluster {
   #timer: NodeJS.Timeout | undefined;
   #sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   #closed = false;
+  #consul: FakeConsul | undefined;
+  /** `lease.consul.key` as litefs.yml names it (without the URL's prefix). */
+  readonly leaseKeyName: string;
+  /** Per-node litefs.yml files live here. */
+  #dir: string;
 
   private constructor(options: FakeClusterOptions, clusterId: string) {
     this.clusterId = clusterId;
+    this.leaseKeyName = options.consul?.key ?? 'litefs/sim';
+    this.#dir = mkdtempSync(join(tmpdir(), 'fake-cluster-'));
     this.dbs = typeof options.db === 'string' ? [options.db] : [...options.db];
     this.#autoElect = options.autoElect ?? false;
     this.#switchDelayMs = options.switchDelayMs ?? 20;
@@ -212,6 +238,10 @@ export class FakeCluster {
     const clusterId = options.clusterId ?? `LFSC${randomBytes(8).toString('hex').toUpperCase()}`;
     const cluster = new FakeCluster(options, clusterId);
     try {
+      cluster.#consul = await FakeConsul.start({
+        prefix: options.consul?.prefix,
+        token: options.consul?.token,
+      });
       for (const spec of options.nodes) {
         const fake = await FakeLitefs.start({
           clusterId,
@@ -233,6 +263,7 @@ export class FakeCluster {
           dbs: new Map(cluster.dbs.map((db) => [db, emptyCopy()])),
         };
         cluster.#nodes.set(spec.name, node);
+        cluster.#writeLitefsYml(node);
       }
       const pollMs = options.pollMs ?? 20;
       cluster.#timer = setInterval(() => cluster.#tick(), pollMs);
@@ -272,6 +303,25 @@ export class FakeCluster {
     return this.#node(name).fake;
   }
 
+  /** The cluster's Consul: the lease key, the cluster record, faults. */
+  get consul(): FakeConsul {
+    if (!this.#consul) throw new Error('FakeCluster: Consul is not started');
+    return this.#consul;
+  }
+
+  /** The lease key in Consul, under the URL's prefix (consul/consul.go kvKey). */
+  get leaseKey(): string {
+    return this.consul.keyOf(this.leaseKeyName);
+  }
+
+  /**
+   * The node's litefs.yml (fuse.dir, data.dir, http.addr, lease with its Consul): what
+   * `litefs mount -config` would read and what the supervisor reads with --litefs-config.
+   */
+  litefsConfig(name: string): string {
+    return join(this.#dir, this.#node(name).name, 'litefs.yml');
+  }
+
   dbPath(name: string, db = this.#defaultDb()): string {
     return this.#node(name).fake.dbPath(db);
   }
@@ -304,7 +354,7 @@ export class FakeCluster {
       if (this.#leaseHolder === name) return;
       const again = this.#cannotAcquire(node);
       if (again) throw new Error(`FakeCluster.elect(${name}): ${again}`);
-      const from = this.#release();
+      const from = this.#release('expire');
       await this.#sleep(this.#switchDelayMs);
       if (this.#closed) return;
       this.#acquire(node, from, 'elected: won the lease race');
@@ -323,7 +373,9 @@ export class FakeCluster {
     // commit): pick up a write the poller has not seen yet.
     this.#checkNode(node, false);
     node.running = false;
-    if (this.#leaseHolder === name) this.#release('primary stopped: LiteFS destroys the lease');
+    if (this.#leaseHolder === name) {
+      this.#release('release', 'primary stopped: LiteFS destroys the lease');
+    }
     if (node.connectedTo !== undefined) node.connectedTo = undefined;
     node.fake.loseLeader();
     node.primaryTs = -1;
@@ -440,6 +492,8 @@ export class FakeCluster {
     this.#sleeps.clear();
     await this.#queue.catch(() => undefined);
     for (const node of this.#nodes.values()) await node.fake.close();
+    await this.#consul?.close();
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 
   // --- lease -------------------------------------------------------------------------------
@@ -455,10 +509,17 @@ export class FakeCluster {
     return undefined;
   }
 
-  /** Lease holder gives it up; everyone streaming from it is cut. Returns the old holder. */
-  #release(reason?: string): string | undefined {
+  /**
+   * Lease holder gives it up; everyone streaming from it is cut. Returns the old holder. In
+   * Consul (`how`): a clean stop releases the key (empty value, no session); an election over
+   * it means its session ended (LiteFS's sessions delete their key); a handoff keeps the
+   * session for the target, which rewrites the value when it takes the lease.
+   */
+  #release(how: 'release' | 'expire' | 'handoff', reason?: string): string | undefined {
     const from = this.#leaseHolder;
     if (from === undefined) return undefined;
+    if (how === 'release') this.consul.releaseLease(this.leaseKey);
+    else if (how === 'expire') this.consul.expireLease(this.leaseKey);
     const old = this.#node(from);
     // Writes committed before the lease was lost are real transactions.
     if (old.running) this.#checkNode(old, false);
@@ -474,12 +535,25 @@ export class FakeCluster {
     return from;
   }
 
-  #acquire(node: Node, from: string | undefined, reason: string): void {
+  #acquire(node: Node, from: string | undefined, reason: string, handoff = false): void {
     if (!node.running) {
+      // A handed-over session nobody took ends at its TTL: the key goes with it.
+      if (handoff) this.consul.expireLease(this.leaseKey);
       this.#record({ type: 'lease', from, reason: `${node.name} stopped before taking the lease` });
       this.#maybeAutoElect();
       return;
     }
+    // consul/consul.go: Acquire creates a session and writes the PrimaryInfo under it; after a
+    // handoff the target renews the same session and the value names it.
+    const info = { hostname: node.fake.hostname, advertiseUrl: node.fake.url };
+    if (!handoff || !this.consul.handLease(this.leaseKey, info)) {
+      this.consul.expireLease(this.leaseKey);
+      this.consul.setLease(this.leaseKey, info);
+    }
+    // store.go: the first primary writes the cluster ID beside the lease.
+    const clusterIdKey = `${this.leaseKey}/clusterid`;
+    if (this.consul.value(clusterIdKey) === undefined)
+      this.consul.put(clusterIdKey, this.clusterId);
     this.#leaseHolder = node.name;
     if (node.connectedTo !== undefined) this.#disconnect(node, 'taking the lease');
     node.fake.becomePrimary();
@@ -514,6 +588,33 @@ export class FakeCluster {
     });
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** What the node's litefs.yml says (written once: its port and dirs never change). */
+  #writeLitefsYml(node: Node): void {
+    const q = (s: string) => JSON.stringify(s);
+    const port = new URL(node.fake.url).port;
+    const text = [
+      'fuse:',
+      `  dir: ${q(node.fake.mountDir)}`,
+      'data:',
+      `  dir: ${q(node.fake.dataDir)}`,
+      'http:',
+      `  addr: ${q(`127.0.0.1:${port}`)}`,
+      'lease:',
+      '  type: "consul"',
+      `  candidate: ${node.fake.candidate}`,
+      '  promote: false',
+      `  hostname: ${q(node.fake.hostname)}`,
+      `  advertise-url: ${q(node.fake.url)}`,
+      '  consul:',
+      `    url: ${q(this.consul.url)}`,
+      `    key: ${q(this.leaseKeyName)}`,
+      '',
+    ].join('\n');
+    const dir = join(this.#dir, node.name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'litefs.yml'), text);
   }
 
   #peers(name: string): FakeLitefsPeers {
@@ -575,7 +676,7 @@ export class FakeCluster {
       // The answer goes out before the role changes (docs/litefs-facts.md HTTP API).
       await this.#sleep(0);
       if (this.#closed || this.#leaseHolder !== name) return;
-      const from = this.#release();
+      const from = this.#release('handoff');
       // Seen on real LiteFS 0.5.11 (test/fixtures/litefs-0.5.11/events-handoff-old-primary.ndjson):
       // the old primary first finds the lease key still naming itself ("existing primary found
       // (node-a) ... cannot connect to self"): `.primary` and /info name it for a moment.
@@ -584,7 +685,7 @@ export class FakeCluster {
       await this.#sleep(this.#switchDelayMs);
       if (this.#closed) return;
       if (old.running && old.connectedTo === undefined) old.fake.loseLeader();
-      this.#acquire(target, from, reason);
+      this.#acquire(target, from, reason, true);
     }).catch((err: unknown) => this.errors.push(err as Error));
     return { ok: true };
   }

@@ -4,6 +4,9 @@
 // exec command: the empty node refuses to write, hands the lease back, and nothing is lost.
 // Third, the TXID-0 variant: the empty node never ran the supervisor (a fresh volume, no state
 // file), and e82 reports TXID 0: only the page count in e82's database reveals the data.
+// Fourth, the sleeping data holder (with both exec commands): the node with the data is stopped,
+// so no peer can speak for it; only the cluster record in Consul (docs/design.md section 3)
+// remembers that the cluster has data.
 // It narrates in plain words; someone who never read the thread should follow it.
 
 import { spawn } from 'node:child_process';
@@ -108,7 +111,12 @@ interface Run {
   records: Record<string, string>[];
 }
 
-function supervise(cluster: FakeCluster, name: string, dir: string): Run {
+function supervise(
+  cluster: FakeCluster,
+  name: string,
+  dir: string,
+  o: { peers?: string[]; extra?: string[] } = {},
+): Run {
   const n = cluster.node(name);
   const args = [
     CLI,
@@ -117,9 +125,12 @@ function supervise(cluster: FakeCluster, name: string, dir: string): Run {
       stateFile: join(dir, `${name}-state.json`),
       db: DB,
       healthAddr: 'off',
+      // litefs.yml names the lease's Consul: where the cluster record lives.
+      litefsConfig: cluster.litefsConfig(name),
     }),
+    ...(o.extra ?? []),
     '--peers',
-    cluster.names.map((x) => cluster.node(x).url).join(','),
+    (o.peers ?? cluster.names).map((x) => cluster.node(x).url).join(','),
     '--migrate',
     userDbCommand(cluster.dbPath(name), 0),
     '--',
@@ -155,7 +166,20 @@ const SHOWN: Record<string, string> = {
   'sync.done': 'synced',
   'app.started': 'app started',
   'migrate.start': 'MIGRATES',
+  'record.write': 'records the cluster',
+  'fence.exit': 'gives up the lease',
+  'primary.cleared': 'may write',
+  'migrate.complete': 'migrated',
 };
+
+/** Prints the SHOWN lines of a run not printed yet; returns how many are printed now. */
+function showNew(run: Run, shown: number, who: string): number {
+  for (; shown < run.records.length; shown++) {
+    const r = run.records[shown]!;
+    if (r.event && SHOWN[r.event]) note(`  ${who} ${r.event.padEnd(16)} ${r.msg}`);
+  }
+  return shown;
+}
 
 async function withSupervisor(stateFile: boolean): Promise<number | undefined> {
   heading(
@@ -224,6 +248,138 @@ async function withSupervisor(stateFile: boolean): Promise<number | undefined> {
   }
 }
 
+/**
+ * Replay 4, the sleeping data holder: A bootstraps alone and has 8 users; B joins and syncs;
+ * B stops and its database is deleted (no state file); A stops (Fly's auto-stop), so no
+ * running machine has the data and DNS shows only B; B starts and takes the lease; A starts
+ * and connects to B. With the exec block, B's migration replicates its empty database over A's.
+ */
+async function sleepingHolder(withSupervisor: boolean): Promise<number | undefined> {
+  heading(
+    withSupervisor
+      ? 'Replay 5: the sleeping data holder, with litefs-supervisor as the exec command'
+      : "Replay 4: the sleeping data holder, with LiteFS's exec block",
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'demo-incident-'));
+  // autoElect: a free lease goes to the first running candidate, as LiteFS nodes race for it.
+  const cluster = await FakeCluster.start({
+    nodes: [{ name: 'A' }, { name: 'B' }],
+    db: DB,
+    primary: 'A',
+    autoElect: true,
+  });
+  const stop = narrateReplication(cluster);
+  const runs: Run[] = [];
+  const finish = async (run: Run | undefined) => {
+    if (!run) return;
+    run.kill('SIGTERM');
+    await run.exit;
+  };
+  try {
+    await cluster.kill('B');
+    let a: Run | undefined;
+    if (withSupervisor) {
+      // A alone: no peers answer and no record exists, so A may start the cluster (S3).
+      a = supervise(cluster, 'A', dir, { peers: ['A'] });
+      runs.push(a);
+      await waitUntil(() => a!.records.some((r) => r.event === 'app.started'), 10_000);
+      createUserDb(cluster.dbPath('A'), 8);
+      cluster.flush();
+      await waitUntil(() => a!.records.some((r) => r.event === 'record.write'), 10_000);
+      say(`A starts alone, bootstraps and its app adds ${countRows(cluster.dbPath('A'))} users.`);
+      const rec = a.records.find((r) => r.event === 'record.write');
+      note(`A's supervisor ${rec ? `records in Consul: "${rec.msg}"` : 'wrote no record (!)'}`);
+    } else {
+      await runCommand(userDbCommand(cluster.dbPath('A'), 0));
+      createUserDb(cluster.dbPath('A'), 8);
+      cluster.flush();
+      say(
+        `A starts alone; its exec block migrates and its app adds ${countRows(cluster.dbPath('A'))} users.`,
+      );
+    }
+    await cluster.restartNode('B');
+    await waitUntil(() => countRows(cluster.dbPath('B')) === 8, 5000);
+    let b: Run | undefined;
+    let shownB = 0;
+    if (withSupervisor) {
+      b = supervise(cluster, 'B', dir);
+      runs.push(b);
+      await waitUntil(() => b!.records.some((r) => r.event === 'app.started'), 10_000);
+    }
+    say(`B joins and syncs: ${countRows(cluster.dbPath('B'))} of 8 users.`);
+    await finish(b);
+    await cluster.kill('B');
+    rmSync(join(dir, 'B-state.json'), { force: true });
+    say("B stops, and its database is deleted (and it has no state file): B's volume is empty.");
+    await finish(a);
+    await cluster.kill('A');
+    say("A stops too (auto-stop). The only copy of the data sleeps on A; Fly's DNS now lists");
+    note('only running machines, so whatever starts next sees no peer with data.');
+    await cluster.restartNode('B', { wipe: true, keepClusterId: true });
+    await waitUntil(() => cluster.primary === 'B', 5000);
+    say(`B starts with an empty database and takes the free lease: primary is ${cluster.primary}.`);
+    if (withSupervisor) {
+      note('LiteFS starts litefs-supervisor on B (its peers: only B). What it logs:');
+      b = supervise(cluster, 'B', dir, { peers: ['B'], extra: ['--fence-timeout', '3s'] });
+      runs.push(b);
+      const bRun = b;
+      await waitUntil(() => bRun.records.some((r) => r.event === 'fence.enter'), 10_000);
+      shownB = showNew(bRun, 0, 'B');
+    } else {
+      say('LiteFS runs the exec block on B, a candidate: `migrate deploy` on the empty database,');
+      note('whose first write is TXID 1, which LiteFS always streams as a snapshot.');
+      await runCommand(userDbCommand(cluster.dbPath('B'), 0));
+      cluster.flush();
+    }
+    say(
+      `A starts again (${countRows(cluster.dbPath('A')) ?? 0} users in its file) and connects to B.`,
+    );
+    await cluster.restartNode('A');
+    if (!withSupervisor) {
+      await waitUntil(() => countRows(cluster.dbPath('A')) === 0, 5000);
+      const left = countRows(cluster.dbPath('A'));
+      say(`A now has ${left} users in its own file. ${left === 0 ? 'The data is gone.' : ''}`);
+      return left;
+    }
+    a = supervise(cluster, 'A', dir);
+    runs.push(a);
+    note("A's supervisor starts its app as a replica (reads only); B is fenced, sends nothing.");
+    const bRun = b!;
+    const aRun = a;
+    // B is fenced: no peer it can see has the data to hand the lease to, so it gives up the
+    // lease after --fence-timeout (exit 4); LiteFS on B exits and A, a candidate, takes it.
+    const code = await bRun.exit;
+    showNew(bRun, shownB, 'B');
+    say(
+      `B's supervisor exits ${code} after its fence timeout; LiteFS on B exits and frees the lease.`,
+    );
+    await cluster.kill('B');
+    await waitUntil(() => cluster.primary === 'A', 5000);
+    await waitUntil(() => aRun.records.some((r) => r.event === 'migrate.complete'), 15_000);
+    say(`A takes the lease (primary: ${cluster.primary}). What A's supervisor logs:`);
+    showNew(aRun, 0, 'A');
+    const kept = countRows(cluster.dbPath('A'));
+    const bMigrated = bRun.records.some((r) => r.event === 'migrate.start');
+    say(
+      `B ${bMigrated ? 'MIGRATED' : 'never migrated'}; A has ${kept} of 8 users in its own file.`,
+    );
+    return kept;
+  } finally {
+    for (const run of runs) await finish(run);
+    stop();
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runCommand(command: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore' });
+    child.on('exit', () => resolve());
+    child.on('error', reject);
+  });
+}
+
 async function main(): Promise<number> {
   console.log(
     bold('The seed incident: an empty node takes the lease and replicates its emptiness.'),
@@ -238,10 +394,14 @@ async function main(): Promise<number> {
   const lost = await withExecBlock();
   const kept = await withSupervisor(true);
   const keptTxid0 = await withSupervisor(false);
+  const sleepingLost = await sleepingHolder(false);
+  const sleepingKept = await sleepingHolder(true);
   heading('Result');
   console.log(`  exec block:        e82 ends with ${lost} of 8 users.`);
   console.log(`  litefs-supervisor: e82 ends with ${kept} of 8 users.`);
   console.log(`  same, no state file (TXID 0 vs 0): e82 ends with ${keptTxid0} of 8 users.`);
+  console.log(`  sleeping data holder, exec block:        A ends with ${sleepingLost} of 8 users.`);
+  console.log(`  sleeping data holder, litefs-supervisor: A ends with ${sleepingKept} of 8 users.`);
   console.log(
     '\nWhy: the supervisor runs migrations only on a primary whose database is not behind its',
   );
@@ -256,7 +416,16 @@ async function main(): Promise<number> {
     "so the supervisor reads the evidence from the databases: e82's header counts its pages,",
   );
   console.log('and an empty node never writes while a peer has data, whatever the TXIDs.');
-  return lost === 0 && kept === 8 && keptTxid0 === 8 ? 0 : 1;
+  console.log(
+    'When the node with the data is stopped, no peer can say so: the cluster record in Consul',
+  );
+  console.log(
+    'can. A wrote it once it had data; B, empty against a record that lists the database,',
+  );
+  console.log('never migrated, and gave up the lease so that A, with the data, could take it.');
+  return lost === 0 && kept === 8 && keptTxid0 === 8 && sleepingLost === 0 && sleepingKept === 8
+    ? 0
+    : 1;
 }
 
 const real = process.argv.includes('--real');

@@ -56,10 +56,18 @@ export function recordStore(
   const key = keyUnder(endpoint, recordKey);
   const where = `Consul at ${endpoint.origin}`;
   // One connection, kept: the record is asked for at decision points only (a few per hour).
+  // A Client, not undici's top-level `request`: the CLI bundle carries undici's Pool and Client
+  // only (scripts/bundle-options.mjs; test/ship/bundle-undici.test.ts checks it).
   const client = new Client(endpoint.origin, {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
+
+  // An error body is quoted, and a proxy or server may echo the request's headers in it: the
+  // token is cut out of the text before it can reach a log, /status or a refusal.
+  const secret = endpoint.token?.reveal();
+  const redact = (text: string): string =>
+    secret === undefined || secret === '' ? text : text.split(secret).join('[redacted]');
 
   const kv = async (
     method: 'GET' | 'PUT' | 'DELETE',
@@ -87,12 +95,12 @@ export function recordStore(
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `no answer within ${timeoutMs} ms`
           : describeError(err, timeoutMs);
-      return { ok: false, error: `${method} ${k} on ${where}: ${reason}` };
+      return { ok: false, error: `${method} ${k} on ${where}: ${redact(reason)}` };
     }
   };
 
   const failure = (method: string, k: string, r: Extract<Kv, { ok: true }>): string => {
-    const text = r.body.trim().slice(0, MAX_ERROR_BODY_CHARS);
+    const text = redact(r.body.trim()).slice(0, MAX_ERROR_BODY_CHARS);
     const hint = r.status === 403 ? ' (the token may lack an ACL for this key)' : '';
     return `${method} ${k} on ${where}: HTTP ${r.status}${hint}${text === '' ? '' : `: ${text}`}`;
   };

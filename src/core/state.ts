@@ -128,8 +128,11 @@ export interface RecordState {
   retryAt: number | undefined;
   /** Writes that gained something, this run. */
   writes: number;
-  /** The "no record while data exists" warning was logged (once a run). */
-  warnedAbsent: boolean;
+  /**
+   * The warnings logged once a run: no record while data exists (`absent`), a record created
+   * by another LiteFS cluster ID (`other-cluster`). Reads repeat (a fenced node's retries).
+   */
+  warned: { absent: boolean; otherCluster: boolean };
 }
 
 export interface FenceState {
@@ -415,7 +418,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       writing: undefined,
       retryAt: undefined,
       writes: 0,
-      warnedAbsent: false,
+      warned: { absent: false, otherCluster: false },
     },
     fence: undefined,
     promote: { attempts: 0, lastAt: undefined, done: false, versionChecked: false },

@@ -12,6 +12,19 @@ import { findConsulStandin, startConsul } from '../../testkit/real-litefs.js';
 
 const TOKEN = 'tok-3f9a1c55-never-shown';
 
+/** The configuration `litefs-supervisor record --litefs-config FILE --db app.db` loads. */
+function loadRecordConfig(litefsConfig: string, cwd: string) {
+  return loadConfig({
+    mode: 'record',
+    options: { 'litefs-config': litefsConfig, db: ['app.db'] },
+    command: [],
+    env: {},
+    cwd,
+    home: undefined,
+    readFile: nodeReadFile,
+  });
+}
+
 if (!findConsulStandin()) {
   t.plan(0, 'no Consul stand-in (../shared/litefs/consul-standin.mjs or CONSUL_STANDIN)');
 } else {
@@ -24,15 +37,7 @@ if (!findConsulStandin()) {
       yml,
       `lease:\n  type: consul\n  consul:\n    url: "http://:${TOKEN}@${url.host}/app-prefix/"\n    key: "litefs/app"\n`,
     );
-    const loaded = loadConfig({
-      mode: 'record',
-      options: { 'litefs-config': yml, db: ['app.db'] },
-      command: [],
-      env: {},
-      cwd: dir,
-      home: undefined,
-      readFile: nodeReadFile,
-    });
+    const loaded = loadRecordConfig(yml, dir);
     t.ok(loaded.ok);
     if (!loaded.ok) return;
     t.equal(
@@ -97,15 +102,7 @@ if (!findConsulStandin()) {
 
   t.test('record is off without a Consul lease: exit 2 with the reason', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'record-cli-'));
-    const loaded = loadConfig({
-      mode: 'record',
-      options: { 'litefs-config': 'none', db: ['app.db'] },
-      command: [],
-      env: {},
-      cwd: dir,
-      home: undefined,
-      readFile: nodeReadFile,
-    });
+    const loaded = loadRecordConfig('none', dir);
     t.ok(loaded.ok);
     if (!loaded.ok) return;
     let err = '';

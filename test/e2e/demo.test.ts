@@ -1,5 +1,6 @@
 // `npm run demo:incident` must show the loss with LiteFS's exec block and its prevention with
-// the supervisor; it exits 0 only when both happened.
+// the supervisor, in the seed incident and with a sleeping data holder; it exits 0 only when
+// all of them happened.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,4 +23,9 @@ t.test('the incident demo shows the data lost, then kept', async (t) => {
   t.match(stdout, /fence\.enter .*high-water mark/);
   t.match(stdout, /handoff\.request/);
   t.notMatch(stdout, /MIGRATES/, 'the supervisor never migrated on the empty node');
+  // The sleeping data holder: rows counted in A's own file at the end of each replay.
+  t.match(stdout, /sleeping data holder, exec block: +A ends with 0 of 8 users/);
+  t.match(stdout, /sleeping data holder, litefs-supervisor: A ends with 8 of 8 users/);
+  t.match(stdout, /B fence\.enter .*cluster record in Consul/);
+  t.match(stdout, /B never migrated; A has 8 of 8 users/);
 });

@@ -129,7 +129,6 @@ export class Harness {
       ...noStateFile('this harness keeps no state file'),
       ...noPeers,
       ...noRecord,
-      ...noRecord,
       promote: unavailable('promote', 'this harness fakes no LiteFS API'),
       handoff: unavailable('handoff', 'this harness fakes no LiteFS API'),
       backup: unavailable('backup', 'this harness fakes no LiteFS API'),

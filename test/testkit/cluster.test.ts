@@ -528,3 +528,71 @@ t.test('history records each step in order', async (t) => {
   for (const e of cluster.history) t.type(e.at, 'number');
   t.same(cluster.errors, []);
 });
+
+// The cluster's Consul (testkit/fake-consul.ts) answers as ../shared/litefs/consul-standin.mjs
+// does, and its lease key says what LiteFS 0.5.11 writes there (seen with the stand-in).
+t.test("Consul: the lease key names the primary, as LiteFS's leaser writes it", async (t) => {
+  const cluster = await startCluster(t, { consul: { prefix: 'pfx', key: 'litefs/app' } });
+  const consul = cluster.consul;
+  t.equal(cluster.leaseKey, 'pfx/litefs/app');
+  const lease = () => {
+    const text = consul.value(cluster.leaseKey);
+    return {
+      holder: text ? (JSON.parse(text) as { hostname: string }).hostname : '',
+      session: consul.session(cluster.leaseKey),
+    };
+  };
+  const first = lease();
+  t.equal(first.holder, 'a');
+  t.ok(first.session, 'held by a session');
+  t.equal(consul.value(`${cluster.leaseKey}/clusterid`), cluster.clusterId);
+  t.match(readFileSync(cluster.litefsConfig('a'), 'utf8'), /type: "consul"[\s\S]*url: "http/);
+
+  // A handoff keeps the session and rewrites the value; a clean stop releases the key.
+  t.match(await httpPost(`${cluster.node('a').url}/handoff?nodeID=${cluster.node('b').nodeId}`), {
+    status: 200,
+  });
+  await waitFor(() => cluster.primary === 'b', { message: 'b primary' });
+  t.same(lease(), { holder: 'b', session: first.session });
+  await cluster.kill('b');
+  t.same(lease(), { holder: '', session: '' }, 'released: an empty value, no session');
+  await cluster.restartNode('b');
+  await cluster.elect('a');
+  t.equal(lease().holder, 'a');
+  t.not(lease().session, first.session, 'a new session');
+  // An election over a holder: its session ended, and with it the key (Behavior delete).
+  await cluster.elect('b');
+  t.equal(lease().holder, 'b');
+});
+
+t.test('Consul KV: GET, PUT ?cas=, DELETE ?cas=, faults, as the stand-in answers', async (t) => {
+  const cluster = await startCluster(t, { consul: { prefix: 'pfx', token: 'tok' } });
+  const base = cluster.consul.origin;
+  const kv = (method: string, path: string, body?: string) =>
+    fetch(`${base}/pfx/v1/kv/${path}`, { method, body, headers: { 'X-Consul-Token': 'tok' } }).then(
+      async (r) => ({ status: r.status, text: await r.text() }),
+    );
+  t.same(await kv('GET', 'pfx/r'), { status: 404, text: '' });
+  t.same(await kv('PUT', 'pfx/r?cas=0', 'one'), { status: 200, text: 'true' });
+  t.same(await kv('PUT', 'pfx/r?cas=0', 'two'), { status: 200, text: 'false' });
+  const [entry] = JSON.parse((await kv('GET', 'pfx/r')).text) as Record<string, unknown>[];
+  t.match(entry, { Key: 'pfx/r', Value: Buffer.from('one').toString('base64') });
+  t.notOk(entry && 'Session' in entry, 'no Session while no session holds it');
+  const index = entry?.ModifyIndex as number;
+  t.same(await kv('PUT', `pfx/r?cas=${index + 100}`, 'x'), { status: 200, text: 'false' });
+  t.same(await kv('PUT', `pfx/r?cas=${index}`, 'two'), { status: 200, text: 'true' });
+  t.same(await kv('DELETE', `pfx/r?cas=${index}`), { status: 200, text: 'false' });
+  t.same(await kv('DELETE', 'pfx/gone?cas=7'), { status: 200, text: 'true' });
+  t.same(await kv('PUT', 'pfx/r?cas=x', 'y'), {
+    status: 500,
+    text: 'strconv.ParseUint: parsing "x": invalid syntax',
+  });
+  await fetch(`${base}/_fake/fail-kv/start?prefix=pfx/r`, { method: 'POST' });
+  t.same(await kv('GET', 'pfx/r'), { status: 500, text: 'rpc error: injected fault' });
+  t.equal((await kv('GET', cluster.leaseKey)).status, 200, 'other keys still answer');
+  await fetch(`${base}/_fake/fail-kv/end`, { method: 'POST' });
+  t.equal((await kv('GET', 'pfx/r')).status, 200);
+  t.ok(
+    cluster.consul.requests.every((r) => r.tokenHeader === 'tok' || r.path.startsWith('/_fake')),
+  );
+});

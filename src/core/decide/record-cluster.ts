@@ -20,7 +20,8 @@ export function recordRecordRead(d: Draft, report: PeerReport): void {
   s.record.at = report.at;
   const ownCluster = clusterIdOf(s.observation);
   if (read.kind === 'present' && read.record.clusterId !== '' && ownCluster !== '') {
-    if (read.record.clusterId !== ownCluster) {
+    if (read.record.clusterId !== ownCluster && !s.record.warned.otherCluster) {
+      s.record.warned.otherCluster = true;
       d.log(
         'warn',
         'record.other-cluster',
@@ -29,11 +30,11 @@ export function recordRecordRead(d: Draft, report: PeerReport): void {
       );
     }
   }
-  if (read.kind === 'absent' && !s.record.warnedAbsent) {
+  if (read.kind === 'absent' && !s.record.warned.absent) {
     const here = dbViewsOf(s.observation, d.config).filter((db) => db.hasData);
     const peers = report.answers.filter((a) => a.ok && Object.values(a.dbs).some((e) => e.hasData));
     if (here.length > 0 || peers.length > 0) {
-      s.record.warnedAbsent = true;
+      s.record.warned.absent = true;
       d.log(
         'warn',
         'record.absent',
