@@ -734,7 +734,8 @@ export function crossFieldIssues(
 ): CrossFieldIssue[] {
   const issues: CrossFieldIssue[] = [];
   const unread = ['db', 'config', 'litefs-config'].some((name) => invalid.has(name));
-  if (!unread && config.db.length === 0) {
+  // `record` reads the cluster record, which is the cluster's, not a db's: no --db needed.
+  if (!unread && config.db.length === 0 && mode !== 'record') {
     issues.push({
       option: '--db',
       message:

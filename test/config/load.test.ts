@@ -24,7 +24,7 @@ interface Setup {
 function load(setup: Setup = {}): LoadResult {
   const parsed = parseArgs(setup.argv ?? ['--db', 'sqlite.db', '--', 'npm', 'start']);
   if (!parsed.ok) return parsed;
-  if (parsed.command !== 'run' && parsed.command !== 'check' && parsed.command !== 'doctor') {
+  if (parsed.command === 'status' || parsed.command === 'help' || parsed.command === 'version') {
     throw new Error(`unexpected command ${parsed.command}`);
   }
   const files = setup.files ?? {};
@@ -937,3 +937,50 @@ t.test('parseArgs: record shows, record reset needs --yes, --yes only with reset
   t.match(argErrors(['record', '--', 'app']), [/^--: record takes no command/]);
   t.match(argErrors(['record', 'delete']), [/unexpected argument/]);
 });
+
+t.test(
+  'the cluster record: keyed by the app on Fly, else by the lease key; off without Consul',
+  async (t) => {
+    const yml = (url: string) =>
+      `lease:\n  type: consul\n  consul:\n    url: "${url}"\n    key: "epic/litefs"\n`;
+    const files = { '/app/litefs.yml': yml('https://:tok@consul.example:8501/app-x/') };
+    const off = load({ argv: ['--db', 'a.db', '--', 'x'], files });
+    t.ok(
+      off.ok && off.config.clusterRecord === 'litefs-supervisor/epic/litefs',
+      'by the lease key',
+    );
+    t.match(off.ok && off.config.consul, {
+      origin: 'https://consul.example:8501',
+      prefix: 'app-x',
+      leaseKey: 'epic/litefs',
+    });
+    const fly = load({ argv: ['--db', 'a.db', '--', 'x'], files, env: { FLY_APP_NAME: 'my-app' } });
+    t.equal(fly.ok && fly.config.clusterRecord, 'litefs-supervisor/my-app', 'by the app on Fly');
+    const chosen = load({ argv: ['--db', 'a.db', '--cluster-record', 'off', '--', 'x'], files });
+    t.equal(chosen.ok && chosen.config.clusterRecord, undefined, '--cluster-record off');
+    t.match(chosen.ok && chosen.warnings.join('\n'), /--cluster-record off/);
+    const none = load({ argv: ['--db', 'a.db', '--', 'x'] });
+    t.equal(none.ok && none.config.clusterRecord, undefined, 'no litefs.yml: off');
+    const noConsul = load({ argv: ['--db', 'a.db', '--cluster-record', 'k/x', '--', 'x'] });
+    t.match(
+      errorsOf(noConsul).map((e) => e.message),
+      [/^--cluster-record k\/x: litefs.yml has no Consul lease/],
+    );
+    const bad = load({ argv: ['--db', 'a.db', '--cluster-record', '/lead', '--', 'x'], files });
+    t.match(
+      errorsOf(bad).map((e) => e.message),
+      [/is not a Consul key/],
+    );
+    const badUrl = load({
+      argv: ['--db', 'a.db', '--', 'x'],
+      files: { '/app/litefs.yml': yml('ftp://:tok@h/') },
+    });
+    t.notMatch(JSON.stringify(badUrl), 'tok', 'the token is in no error or warning');
+    t.ok(badUrl.ok && badUrl.config.clusterRecord === undefined);
+    const standalone = load({ argv: ['--standalone', '--db', 'a.db', '--', 'x'], files });
+    t.equal(standalone.ok && standalone.config.clusterRecord, undefined, 'never in --standalone');
+    const recordMode = load({ argv: ['record', '--json'], files });
+    t.ok(recordMode.ok, 'record needs no --db');
+    t.notOk(load({ argv: ['doctor'], files }).ok, 'doctor still does');
+  },
+);

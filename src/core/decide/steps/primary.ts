@@ -71,6 +71,7 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
     {
       dbs: dbs.map(describeDb).join(','),
       peers: usePeers ? s.peers?.report?.answers.length : undefined,
+      bootstrap: verdict.bootstrap || undefined,
     },
   );
   return 'continue';
