@@ -231,6 +231,65 @@ t.test('S13 lost history', async (t) => {
     t.equal(sim.state.phase, 'syncing', 'a copy at TXID 0 came from no primary');
     t.notOk(sim.types().includes('start-app'));
   });
+  t.test(
+    'the repair is not fenced by the old history: the mark is retired on a primary',
+    async (t) => {
+      const sim = new Sim(testConfig());
+      sim.loadHwm({ 'sqlite.db': 4n });
+      sim.see({ role: 'primary', dbs: [holderDb()] });
+      t.equal(sim.state.phase, 'fenced', 'S13 fences the history-lost primary');
+      t.equal(sim.state.hwm.dbs['sqlite.db'], 0n, 'the old history no longer orders anything');
+      t.match(
+        sim.actions.find((a) => a.type === 'log' && a.event === 'hwm.retired'),
+        {
+          level: 'warn',
+          fields: { db: 'sqlite.db', hwm: '0000000000000004' },
+        },
+      );
+      sim.see({ role: 'primary', dbs: [holderDb()] }, 6000);
+      t.equal(sim.events().filter((e) => e === 'hwm.retired').length, 1, 'logged once');
+      const written = sim.last('persist-hwm');
+      t.same(written?.file.dbs['sqlite.db']?.txid, 0n, 'and the state file says so');
+      // After `litefs import` the db starts a new history at TXID 1; a restarted supervisor
+      // loads the retired mark and clears its checks.
+      const after = new Sim(testConfig());
+      after.loadHwm({ 'sqlite.db': 0n });
+      after.see({ role: 'primary', dbs: [db({ txid: 1n, size: 9 * 4096, pages: 9 })] });
+      t.equal(after.state.phase, 'migrating', 'the repaired node migrates and serves');
+    },
+  );
+  t.test('the S13 fence ends by itself once the import gave the db a new history', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 4n });
+    sim.see({ role: 'primary', dbs: [holderDb()] });
+    t.equal(sim.state.phase, 'fenced');
+    sim.see({ role: 'primary', dbs: [holderDb()] }, 1000);
+    t.equal(sim.state.phase, 'fenced', 'still lost: still fenced');
+    sim.see({ role: 'primary', dbs: [db({ txid: 1n, size: 9 * 4096, pages: 9 })] }, 1000);
+    t.ok(sim.events().includes('fence.leave'), 'the fence is left');
+    t.equal(sim.state.phase, 'migrating', 'checked again and cleared: the migrations run');
+  });
+  t.test('refuses: a fence for another cause is not left when no history is lost', async (t) => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 9n });
+    sim.see({ role: 'primary', dbs: [db({ txid: 4n, size: 9 * 4096, pages: 9 })] });
+    t.equal(sim.state.phase, 'fenced', 'S2: below the mark');
+    sim.see({ role: 'primary', dbs: [db({ txid: 5n, size: 9 * 4096, pages: 9 })] }, 1000);
+    t.equal(sim.state.phase, 'fenced', 'still fenced');
+    t.notOk(sim.events().includes('fence.leave'));
+  });
+  t.test('refuses: the mark is kept where the history is not lost, or on a replica', async (t) => {
+    const behind = new Sim(testConfig());
+    behind.loadHwm({ 'sqlite.db': 4n });
+    behind.see({ role: 'primary', dbs: [db({ txid: 1n, size: 9 * 4096, pages: 9 })] });
+    t.equal(behind.state.phase, 'fenced', 'TXID 1 with a history below the mark: S2');
+    t.equal(behind.state.hwm.dbs['sqlite.db'], 4n);
+    const replica = new Sim(testConfig());
+    replica.loadHwm({ 'sqlite.db': 4n });
+    replica.see({ role: 'replica', lag: 5, dbs: [holderDb()] });
+    t.equal(replica.state.hwm.dbs['sqlite.db'], 4n, 'a replica at TXID 0 keeps its mark');
+    t.notOk(replica.events().includes('hwm.retired'));
+  });
   t.test('S5: a history-lost replica is never synced, so never asks for the lease', async (t) => {
     const sim = new Sim(testConfig({ promote: true }));
     sim.loadHwm(undefined);

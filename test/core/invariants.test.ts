@@ -14,6 +14,7 @@ const fence = {
   since: 0,
   why: 'x',
   action: 'y',
+  historyLost: false,
   attempts: 0,
   lastAttemptAt: undefined,
   handedTo: undefined,

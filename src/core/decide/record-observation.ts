@@ -108,6 +108,7 @@ function updateHwm(d: Draft, obs: Observation): void {
     s.hwm.dirty = true;
   }
   const syncedReplica = s.role === 'replica' && syncOf(obs, config.maxLag).synced;
+  if (s.role === 'primary') retireLostHistories(d, obs);
   for (const db of obs.dbs) {
     if (db.error !== undefined || db.pos.kind !== 'present') continue;
     const txid = db.pos.value.txid;
@@ -138,6 +139,33 @@ function updateHwm(d: Draft, obs: Observation): void {
       s.hwm.dbs[db.name] = txid;
       s.hwm.dirty = true;
     }
+  }
+}
+
+/**
+ * S13 and the mark: a mark orders positions within one history of a db. On a primary whose db
+ * holds data at TXID 0, that history is gone from this node (its LTX files are), and the only
+ * way on is the repair (`litefs export`, then `litefs import`), whose new history starts again
+ * at TXID 1: a mark kept from the old one would fence the repaired node for ever (S2, TXID 1 below
+ * it; seen on real LiteFS). So the mark is retired here. Nothing is opened by it: S13 fences the
+ * node while the history is lost, and a node emptied later is judged by its peers and the
+ * cluster record. Only on a primary, where LiteFS's TXID 0 is its own position, not a replica's
+ * wait for a primary with no history.
+ */
+function retireLostHistories(d: Draft, obs: Observation): void {
+  const { s, config } = d;
+  for (const db of dbViewsOf(obs, config)) {
+    const mark = s.hwm.dbs[db.name];
+    if (!db.historyLost || mark === undefined || mark === 0n) continue; // 0 orders nothing
+    delete s.hwm.dbs[db.name];
+    delete s.hwm.peak[db.name];
+    s.hwm.dirty = true;
+    d.log(
+      'warn',
+      'hwm.retired',
+      `${db.name}'s transaction history is gone from this primary (data at TXID 0, S13): its high-water mark ordered that history and no longer applies. The node stays fenced until the repair, whose new history starts at TXID 1`,
+      { db: db.name, hwm: formatTxid(mark), stateFile: config.stateFile },
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import { clusterIdOf, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
 import { mostAdvancedCandidate } from '../../peers.js';
 import { asksPeers } from '../../policy.js';
+import { s13HistoryLost } from '../../rules.js';
 import {
   FENCE_WINDOW_MS,
   fencedMs,
@@ -19,13 +20,14 @@ import {
 import { describeAnswers, describeDb, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
-export function enterFence(d: Draft, why: string, action: string): void {
+export function enterFence(d: Draft, why: string, action: string, historyLost = false): void {
   const s = d.s;
   s.fences += 1;
   s.fence = {
     since: d.now,
     why,
     action,
+    historyLost,
     attempts: 0,
     // The handoff retry interval holds across spells (lease flaps): see lastHandoffAt.
     lastAttemptAt:
@@ -63,6 +65,23 @@ export function holdFence(d: Draft): Verdict {
     s.fence = undefined;
     s.peers = undefined;
     if (s.app.status === 'stopping' && s.app.pid === undefined) s.app.status = 'exited';
+    return 'continue';
+  }
+  if (fence.historyLost && s13HistoryLost(dbViewsOf(s.observation, config)).length === 0) {
+    // S13's cause is gone: the repair (`litefs export`, then `litefs import`) gave every gated
+    // db a new history. The checks run again from the start (S2 with peers and the record).
+    d.log(
+      'info',
+      'fence.leave',
+      'no gated db has lost its history any more (repaired); checking again',
+      {
+        fencedMs: d.now - fence.since,
+        dbs: dbViewsOf(s.observation, config).map(describeDb).join(','),
+      },
+    );
+    s.fencedSpells = [...recentSpells(s, d.now), { since: fence.since, until: d.now }];
+    s.fence = undefined;
+    s.peers = undefined;
     return 'continue';
   }
   if (reached(fenceExitAt(s, fence, config, d.now), d.now)) {
