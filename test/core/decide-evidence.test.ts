@@ -265,6 +265,8 @@ t.test('S13 lost history', async (t) => {
     t.equal(sim.state.phase, 'fenced');
     sim.see({ role: 'primary', dbs: [holderDb()] }, 1000);
     t.equal(sim.state.phase, 'fenced', 'still lost: still fenced');
+    sim.see({ role: 'primary', dbs: [db({ error: 'EIO' })] }, 1000);
+    t.equal(sim.state.phase, 'fenced', 'a db that cannot be read is not a repaired one');
     sim.see({ role: 'primary', dbs: [db({ txid: 1n, size: 9 * 4096, pages: 9 })] }, 1000);
     t.ok(sim.events().includes('fence.leave'), 'the fence is left');
     t.equal(sim.state.phase, 'migrating', 'checked again and cleared: the migrations run');

@@ -3,7 +3,7 @@
 // --fence-timeout of fenced time (added up across lease flaps). Once the lease has moved it
 // carries on as a replica.
 
-import { clusterIdOf, dbViewsOf } from '../../derive.js';
+import { clusterIdOf, type DbView, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
 import { mostAdvancedCandidate } from '../../peers.js';
 import { asksPeers } from '../../policy.js';
@@ -67,7 +67,8 @@ export function holdFence(d: Draft): Verdict {
     if (s.app.status === 'stopping' && s.app.pid === undefined) s.app.status = 'exited';
     return 'continue';
   }
-  if (fence.historyLost && s13HistoryLost(dbViewsOf(s.observation, config)).length === 0) {
+  const dbs = dbViewsOf(s.observation, config);
+  if (fence.historyLost && repaired(dbs)) {
     // S13's cause is gone: the repair (`litefs export`, then `litefs import`) gave every gated
     // db a new history. The checks run again from the start (S2 with peers and the record).
     d.log(
@@ -76,7 +77,7 @@ export function holdFence(d: Draft): Verdict {
       'no gated db has lost its history any more (repaired); checking again',
       {
         fencedMs: d.now - fence.since,
-        dbs: dbViewsOf(s.observation, config).map(describeDb).join(','),
+        dbs: dbs.map(describeDb).join(','),
       },
     );
     s.fencedSpells = [...recentSpells(s, d.now), { since: fence.since, until: d.now }];
@@ -142,4 +143,9 @@ export function holdFence(d: Draft): Verdict {
   s.lastHandoffAt = d.now;
   d.actions.push({ type: 'handoff', nodeId: target.nodeId });
   return 'done';
+}
+
+/** S13's cause is gone: every gated db reads, and none holds data at TXID 0. */
+function repaired(dbs: DbView[]): boolean {
+  return dbs.every((db) => db.unreadable === undefined) && s13HistoryLost(dbs).length === 0;
 }
