@@ -56,6 +56,12 @@ export interface RunningApp {
   terminate(signal: NodeJS.Signals, killAfterMs: number): void;
 }
 
+/** A readiness probe in progress (docs/design.md section 6, readiness). */
+export interface AppReadyWatch {
+  ready: Promise<boolean>;
+  cancel(): void;
+}
+
 /** The app was spawned, or could not be (126/127 with the reason). */
 export type AppStarted =
   | { ok: true; app: RunningApp }
@@ -109,6 +115,11 @@ export interface IoPorts {
   watchEvents(onEvent: (ev: LitefsEvent) => void): EventSource;
   startCommand(opts: CommandStart): RunningCommand;
   startApp(opts: AppStart): Promise<AppStarted>;
+  /**
+   * Probe the app (--app-ready) until it answers (`ready` resolves true) or `cancel()` (false).
+   * Never rejects: a probe that fails is tried again.
+   */
+  watchAppReady(opts: { pid: number }): AppReadyWatch;
   /** Read the state file (called once, at start, before the first observation). */
   loadHwm(): Promise<StateFileLoad>;
   persistHwm(file: HwmFile): Promise<void>;

@@ -15,6 +15,7 @@ import {
   type SupervisorState,
 } from './core/state.js';
 import {
+  type AppReadyWatch,
   type EventSource,
   type Ports,
   PortUnavailableError,
@@ -71,6 +72,8 @@ export class Supervisor {
   private wanted: { token: number | undefined } | undefined;
   private command: { kind: CommandKind; label: string; handle: RunningCommand } | undefined;
   private app: RunningApp | undefined;
+  /** The app's readiness probe while it runs and is not ready (--app-ready). */
+  private readyWatch: AppReadyWatch | undefined;
   private finished = false;
   /** State-file writes, one after another; finish() waits for the last. */
   private persisting: Promise<void> = Promise.resolve();
@@ -302,10 +305,23 @@ export class Supervisor {
           this.dispatch({ type: 'app-started', pid: res.app.pid });
           res.app.exited.then(({ exitCode, signal }) => {
             this.app = undefined;
+            this.readyWatch?.cancel();
+            this.readyWatch = undefined;
             this.dispatch({ type: 'app-exit', exitCode, signal });
           });
         });
         return;
+      case 'watch-app-ready': {
+        const { pid } = action;
+        this.readyWatch?.cancel();
+        const watch = this.deps.watchAppReady({ pid });
+        this.readyWatch = watch;
+        watch.ready.then((ready) => {
+          if (this.readyWatch === watch) this.readyWatch = undefined;
+          if (ready) this.dispatch({ type: 'app-ready', pid });
+        });
+        return;
+      }
       case 'signal-app':
         this.app?.signal(action.signal as NodeJS.Signals);
         return;
@@ -388,6 +404,7 @@ export class Supervisor {
     this.wakeTimer = undefined;
     for (const w of [...this.freshWaiters]) this.settleFresh(w);
     this.events?.close();
+    this.readyWatch?.cancel();
     const waits: Promise<unknown>[] = [];
     if (this.command) {
       this.command.handle.terminate('SIGTERM');

@@ -25,7 +25,7 @@ export function buildLitefsAdapters(
   config: Config,
   logger: Logger,
   now: () => number,
-  processes: Pick<IoPorts, 'startCommand' | 'startApp'>,
+  processes: Pick<IoPorts, 'startCommand' | 'startApp' | 'watchAppReady'>,
 ): Adapters {
   // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with Liftoff,
   // then recompiles it with TurboFan in the background: a 37 MB malloc peak that glibc often

@@ -57,7 +57,10 @@ export const noRecord: Pick<IoPorts, 'writeRecord'> = {
  * is given, and there is no LiteFS /export to save from: skipped with decide's warning
  * (`backup.skip`), as S8 skips what it cannot do safely, and the migration goes on.
  */
-export const standalonePorts: Omit<IoPorts, 'observe' | 'startCommand' | 'startApp'> = {
+export const standalonePorts: Omit<
+  IoPorts,
+  'observe' | 'startCommand' | 'startApp' | 'watchAppReady'
+> = {
   watchEvents: noEvents,
   ...noStateFile('--standalone keeps no state file'),
   askPeers: unavailable('askPeers', '--standalone has no peers'),

@@ -8,6 +8,7 @@ import { observeStandalone } from '../litefs/observe.js';
 import type { IoPorts, Logger } from '../ports.js';
 import { startApp } from '../process/app.js';
 import { startCommand } from '../process/command.js';
+import { probeFor, watchReady } from '../process/ready.js';
 import { standalonePorts } from './adapters-none.js';
 
 export interface Adapters {
@@ -25,7 +26,9 @@ export async function buildAdapters(
   const processes = {
     startCommand: (opts) => startCommand(opts),
     startApp: (opts) => startApp(opts),
-  } satisfies Pick<IoPorts, 'startCommand' | 'startApp'>;
+    // decide asks only when --app-ready is not `none` (steps/app-events.ts).
+    watchAppReady: () => watchReady(probeFor(config.appReady)),
+  } satisfies Pick<IoPorts, 'startCommand' | 'startApp' | 'watchAppReady'>;
   if (config.standalone) {
     const deps = {
       ...processes,

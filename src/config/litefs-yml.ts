@@ -193,6 +193,7 @@ export function parseLitefsYml(
     dataDir: take(textField(data, 'data.dir', 'dir')),
     httpAddr: take(textField(http, 'http.addr', 'addr')),
     proxyDb: take(textField(proxy, 'proxy.db', 'db')),
+    proxyTarget: take(textField(proxy, 'proxy.target', 'target')),
     leaseType: take(textField(lease, 'lease.type', 'type')),
     leaseCandidate: take(boolField(lease, 'lease.candidate', 'candidate')),
     leasePromote: take(boolField(lease, 'lease.promote', 'promote')),

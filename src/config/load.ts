@@ -262,6 +262,14 @@ export function loadConfig(input: LoadInput): LoadResult {
     }
   }
   if (facts?.proxyDb) derive('db', [facts.proxyDb], yml('proxy.db'));
+  // The app is ready when LiteFS's proxy can reach it (docs/design.md section 6, readiness).
+  if (facts?.proxyTarget) {
+    // LiteFS dials `http://` + target; a target without a host (`:8081`) is this machine.
+    const target = facts.proxyTarget.startsWith(':')
+      ? `localhost${facts.proxyTarget}`
+      : facts.proxyTarget;
+    derive('appReady', `tcp://${target}`, yml('proxy.target'));
+  }
   const flyApp = input.env.FLY_APP_NAME;
   if (!standalone && flyApp) {
     derive('peers', `${flyApp}.internal`, { layer: 'environment', name: 'FLY_APP_NAME' });

@@ -34,7 +34,8 @@ export interface Kind<T, Always extends boolean = boolean> {
     | 'healthAddr'
     | 'url'
     | 'peers'
-    | 'consulKey';
+    | 'consulKey'
+    | 'appReady';
   /** What is accepted, for error messages and --help. */
   accepted: string;
   /** Placeholder in --help: `DUR`, `FILE`; '' for boolean flags. */
@@ -223,6 +224,26 @@ const PEERS_ACCEPTED =
 export const PEER_HEALTH_SUFFIX = /#health=(\d{1,5})$/;
 const DNS_NAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+export const APP_READY_ACCEPTED =
+  'use none, tcp://HOST:PORT (the app accepts a connection) or an http(s) URL (a GET answers 2xx or 3xx)';
+
+/** When the app counts as ready: `none`, `tcp://HOST:PORT`, or an http(s) URL. */
+export function parseAppReady(s: string): ParseResult<string> {
+  if (s === 'none') return { ok: true, value: s };
+  if (s.startsWith('tcp://')) {
+    const m = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
+    const port = Number(m?.[2]);
+    return m && port >= 1 && port <= 65535
+      ? { ok: true, value: s }
+      : fail(s, 'is not tcp://HOST:PORT with a port from 1 to 65535', APP_READY_ACCEPTED);
+  }
+  return parseHttpUrl(s, APP_READY_ACCEPTED);
+}
+
+function appReady(): Kind<string, false> {
+  return textKind('appReady', 'URL|none', APP_READY_ACCEPTED, parseAppReady);
+}
 
 const CONSUL_KEY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 export const CONSUL_KEY_ACCEPTED =
@@ -538,6 +559,19 @@ export const OPTIONS = [
       kind: int(0),
       default: '5',
       help: 'Most app restarts allowed in 10 minutes.',
+    }),
+    option({
+      name: 'app-ready',
+      kind: appReady(),
+      default: 'none',
+      defaultHelp: 'tcp://<litefs.yml proxy.target> when set, else none',
+      help: 'When the app is ready: it accepts a TCP connection (tcp://HOST:PORT; localhost tries 127.0.0.1 and ::1), or a GET of an http(s) URL answers 2xx/3xx; none: at spawn. /health answers 200 only once it is ready.',
+    }),
+    option({
+      name: 'app-ready-timeout',
+      kind: duration({ positive: true }),
+      default: '60s',
+      help: 'An app not ready this long after it started is stopped, and the run exits 6.',
     }),
     option({
       name: 'shutdown-timeout',

@@ -35,6 +35,8 @@ export interface LitefsYmlFacts {
   dataDir: string | undefined;
   httpAddr: string | undefined;
   proxyDb: string | undefined;
+  /** `proxy.target`: where LiteFS's proxy sends the app's traffic (`localhost:8081`). */
+  proxyTarget: string | undefined;
   leaseType: string | undefined;
   leaseCandidate: boolean | undefined;
   leasePromote: boolean | undefined;

@@ -73,6 +73,8 @@ export const EXIT = {
   fenced: 4,
   /** LiteFS, a primary or sync not reached within --sync-timeout. */
   syncTimeout: 5,
+  /** The app never became ready (--app-ready) within --app-ready-timeout; it was stopped. */
+  appNotReady: 6,
   /** An internal error (a bug): never success, never a code that reads as a signal. */
   internal: UNKNOWN_EXIT_CODE,
 } as const;

@@ -11,9 +11,14 @@ export interface Verdict {
   reason: string;
 }
 
+/**
+ * Running means the app runs and is ready (docs/design.md section 6, readiness): a deploy that
+ * moves on while the app still boots, or a lease handed to it, would cost the users writes.
+ */
 function appRunning(s: SupervisorState): Verdict | undefined {
   if (s.phase !== 'running') return { ok: false, reason: `state is ${s.phase}: ${s.reason}` };
   if (s.app.status !== 'running') return { ok: false, reason: `app is ${s.app.status}` };
+  if (!s.app.ready) return { ok: false, reason: 'app started, not ready yet (--app-ready)' };
   return undefined;
 }
 
@@ -137,6 +142,12 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
       pid: s.app.pid ?? null,
       command: config.command,
       startedAt: s.app.startedAt === undefined ? null : new Date(s.app.startedAt).toISOString(),
+      /** Readiness (--app-ready); a peer's /status without it counts as ready. */
+      ready: s.app.ready,
+      bootMs:
+        s.app.readyAt === undefined || s.app.startedAt === undefined
+          ? null
+          : s.app.readyAt - s.app.startedAt,
       restarts: s.app.restarts,
       lastExit: s.app.lastExit
         ? {

@@ -392,6 +392,8 @@ export interface SupervisorEvidence {
   appVersion: string | undefined;
   synced: boolean | undefined;
   lagMs: number | undefined;
+  /** `app.ready` (readiness, docs/design.md section 6); absent in older supervisors. */
+  appReady: boolean | undefined;
 }
 
 /**
@@ -461,6 +463,12 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
   ) {
     return fail(`/status: expected "lagMs" a non-negative number or null, got ${showValue(lagMs)}`);
   }
+  // `app.ready`, added within `evidence: 1` with readiness: absent reads as unknown (ready).
+  const app = body.app;
+  const appReady = isRecord(app) ? app.ready : undefined;
+  if (appReady !== undefined && typeof appReady !== 'boolean') {
+    return fail(`/status: expected "app.ready" a boolean, got ${showValue(appReady)}`);
+  }
   return ok({
     nodeId: nodeId ?? undefined,
     clusterId: clusterId ?? '',
@@ -468,5 +476,6 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
     appVersion: appVersion ?? undefined,
     synced: synced ?? undefined,
     lagMs: lagMs ?? undefined,
+    appReady,
   });
 }

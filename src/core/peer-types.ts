@@ -30,6 +30,11 @@ export type PeerAnswer =
       appVersion?: string | undefined;
       synced?: boolean | undefined;
       lagMs?: number | undefined;
+      /**
+       * Its app answers its readiness probe (docs/design.md section 6); undefined (LiteFS alone,
+       * or a supervisor without readiness) counts as ready.
+       */
+      appReady?: boolean | undefined;
     }
   | { url: string; ok: false; error: string };
 

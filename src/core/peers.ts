@@ -110,8 +110,9 @@ export function handoffEligible(peer: AnsweredPeer, own: DbView[]): boolean {
  * The peer to hand the lease to when fenced (S4): among answering same-cluster candidates
  * (LiteFS hands the lease to any connected replica, candidate or not: docs/litefs-facts.md) that are
  * eligible, the most advanced by evidence on the gated dbs, compared on the first db, then the
- * next: data first, then TXID, then page count. Equal evidence goes to the lowest node ID so
- * that every retry, and every node, picks the same target.
+ * next: data first, then TXID, then page count. Equal evidence goes to a peer whose app is
+ * ready (readiness), then to the lowest node ID, so that every retry, and every node, picks the
+ * same target.
  */
 export function mostAdvancedCandidate(
   report: PeerReport,
@@ -137,7 +138,10 @@ function mostAdvanced(
   return best;
 }
 
-/** > 0 when `a` is more advanced than `b`; ties go to the lower node ID. Never 0 for two peers. */
+/**
+ * > 0 when `a` is more advanced than `b`; equal evidence goes to a ready app, then to the lower
+ * node ID. Never 0 for two peers.
+ */
 function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number {
   for (const db of dbs) {
     const ea = peerDb(a, db);
@@ -149,6 +153,11 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
     ];
     for (const [ka, kb] of keys) if (ka !== kb) return ka > kb ? 1 : -1;
   }
+  // Equal evidence: a peer whose app is ready serves writes as soon as it holds the lease
+  // (readiness ranks, never excludes: it is compared only after the data, never before it).
+  const ra = a.appReady !== false;
+  const rb = b.appReady !== false;
+  if (ra !== rb) return ra ? 1 : -1;
   // Node IDs are fixed-width hex (`%016X`, litefs.go FormatNodeID) but LiteFS parses either
   // case, so compare case-insensitively; string order then equals numeric order.
   const ia = a.nodeId.toUpperCase();

@@ -46,6 +46,13 @@ export interface Policy {
   /** The first restart's backoff; it doubles up to 30 s. */
   restartDelay: number;
   shutdownTimeout: number;
+  /**
+   * When the app counts as ready (docs/design.md section 6, "readiness"): `none` (at spawn),
+   * `tcp://HOST:PORT` (it accepts a connection) or an http(s) URL (a GET answers 2xx/3xx).
+   */
+  appReady: string;
+  /** How long a started app may take to become ready; then it is stopped and the run exits 6. */
+  appReadyTimeout: number;
   standalone: boolean;
   /**
    * The hostname this node's LiteFS announces in the lease: litefs.yml `lease.hostname`, else

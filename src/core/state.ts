@@ -65,6 +65,12 @@ export interface AppRecord {
   lastExit: { exitCode: number; signal: string | undefined; at: number } | undefined;
   /** While `restarting`: when the restart backoff ends (a deadline: the wake). */
   restartAt: number | undefined;
+  /** The app answers its readiness probe (--app-ready; `none`: at spawn). */
+  ready: boolean;
+  /** When it became ready (boot time = readyAt - startedAt). */
+  readyAt: number | undefined;
+  /** While started and not ready: --app-ready-timeout ends here (a deadline: the wake). */
+  readyBy: number | undefined;
 }
 
 export interface Transition {
@@ -192,6 +198,7 @@ export type WakeReason =
   | 'promote-retry'
   | 'migrate-retry'
   | 'record-retry'
+  | 'app-ready-timeout'
   | 'sync-timeout';
 
 /**
@@ -289,6 +296,8 @@ export type Input =
       outputTail?: string[];
     }
   | { type: 'app-started'; pid: number }
+  /** The readiness probe the `watch-app-ready` action started answered, for the app `pid`. */
+  | { type: 'app-ready'; pid: number }
   | { type: 'app-spawn-failed'; exitCode: number; error: string }
   | { type: 'app-exit'; exitCode: number; signal: string | undefined }
   | { type: 'signal'; signal: string }
@@ -349,6 +358,8 @@ export type Action =
   /** Signal the running command's process group; SIGKILL it after --shutdown-timeout. */
   | { type: 'stop-command'; signal: string }
   | { type: 'start-app' }
+  /** Probe the app (--app-ready) until it is ready or exits; answers with `app-ready`. */
+  | { type: 'watch-app-ready'; pid: number }
   /** Forward a signal to the app's process group. */
   | { type: 'signal-app'; signal: string }
   /** Signal the app's process group; SIGKILL it after --shutdown-timeout. */
@@ -440,6 +451,9 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       restartTimes: [],
       lastExit: undefined,
       restartAt: undefined,
+      ready: false,
+      readyAt: undefined,
+      readyBy: undefined,
     },
     shutdown: undefined,
     exited: undefined,

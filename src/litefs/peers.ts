@@ -317,8 +317,16 @@ async function askPeer(
         ? supervisorDbs(status.value, nodeId, o.dbs)
         : undefined;
     if (fromSupervisor && status !== undefined && status !== TIMED_OUT && status.ok) {
-      const { appVersion, synced, lagMs } = status.value;
-      return { ...base, evidence: 'supervisor', dbs: fromSupervisor, appVersion, synced, lagMs };
+      const { appVersion, synced, lagMs, appReady } = status.value;
+      return {
+        ...base,
+        evidence: 'supervisor',
+        dbs: fromSupervisor,
+        appVersion,
+        synced,
+        lagMs,
+        appReady,
+      };
     }
 
     const litefs = await clock.race(litefsDbs(client, o.dbs, timeoutMs));

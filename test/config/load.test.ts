@@ -226,6 +226,8 @@ function sample(spec: OptionSpec, variant: 1 | 2): string | string[] {
       return `http://127.0.0.${variant}:7`;
     case 'peers':
       return `app${variant}.internal`;
+    case 'appReady':
+      return `tcp://127.0.0.1:80${variant}7`;
     case 'consulKey':
       // A key needs a Consul lease in litefs.yml; `off` is valid without one.
       return variant === 1 ? 'off' : `litefs-supervisor/app${variant}`;
@@ -982,5 +984,50 @@ t.test(
     const recordMode = load({ argv: ['record', '--json'], files });
     t.ok(recordMode.ok, 'record needs no --db');
     t.notOk(load({ argv: ['doctor'], files }).ok, 'doctor still does');
+  },
+);
+
+t.test(
+  '--app-ready: from litefs.yml proxy.target, explicit values, and what is refused',
+  async (t) => {
+    const yml = (target: string) => ({
+      '/app/litefs.yml': `proxy:\n  target: "${target}"\n  db: a.db\n`,
+    });
+    const derived = load({ argv: ['--', 'x'], files: yml('localhost:8081') });
+    t.equal(derived.ok && derived.config.appReady, 'tcp://localhost:8081', 'the proxy target');
+    t.same(derived.ok && derived.sources['app-ready'], {
+      layer: 'litefs.yml',
+      path: '/app/litefs.yml',
+      key: 'proxy.target',
+    });
+    const hostless = load({ argv: ['--', 'x'], files: yml(':3000') });
+    t.equal(
+      hostless.ok && hostless.config.appReady,
+      'tcp://localhost:3000',
+      'a target without a host is this machine',
+    );
+    const none = load({ argv: ['--db', 'a.db', '--', 'x'] });
+    t.equal(none.ok && none.config.appReady, 'none', 'no proxy: ready at spawn');
+    t.equal(none.ok && none.config.appReadyTimeout, 60_000);
+    const off = load({ argv: ['--app-ready', 'none', '--', 'x'], files: yml('localhost:8081') });
+    t.equal(off.ok && off.config.appReady, 'none', '--app-ready none wins over the proxy target');
+    const http = load({
+      argv: ['--db', 'a.db', '--app-ready', 'http://127.0.0.1:3000/healthz', '--', 'x'],
+    });
+    t.equal(http.ok && http.config.appReady, 'http://127.0.0.1:3000/healthz');
+    for (const bad of ['tcp://localhost', 'tcp://h:0', 'tcp://h:70000', 'ftp://h/', 'ready']) {
+      const r = load({ argv: ['--db', 'a.db', '--app-ready', bad, '--', 'x'] });
+      t.match(
+        errorsOf(r).map((e) => e.message),
+        [/^--app-ready: /],
+        bad,
+      );
+    }
+    t.match(
+      errorsOf(load({ argv: ['--db', 'a.db', '--app-ready-timeout', '0s', '--', 'x'] })).map(
+        (e) => e.message,
+      ),
+      [/^--app-ready-timeout: "0s" must be more than 0/],
+    );
   },
 );

@@ -116,5 +116,12 @@ t.test(
 );
 
 t.test("the supervisor's own codes, one table (docs/design.md, Exit codes)", async (t) => {
-  t.same(EXIT, { config: 2, commandFailed: 3, fenced: 4, syncTimeout: 5, internal: 70 });
+  t.same(EXIT, {
+    config: 2,
+    commandFailed: 3,
+    fenced: 4,
+    syncTimeout: 5,
+    appNotReady: 6,
+    internal: 70,
+  });
 });

@@ -24,6 +24,8 @@ interface PeerSpec {
   pages?: Record<string, number>;
   /** db name -> the peer supervisor's high-water mark. */
   hwm?: Record<string, bigint>;
+  /** Its supervisor's `app.ready` (undefined: not reported). */
+  appReady?: boolean;
 }
 
 function peer(spec: PeerSpec): PeerAnswer & { ok: true } {
@@ -49,6 +51,7 @@ function peer(spec: PeerSpec): PeerAnswer & { ok: true } {
     primaryHostname: 'primary-host',
     evidence: spec.hwm ? 'supervisor' : 'litefs',
     dbs,
+    ...(spec.appReady === undefined ? {} : { appReady: spec.appReady }),
   };
 }
 
@@ -142,6 +145,33 @@ t.test('mostAdvancedCandidate', async (t) => {
       ],
       ['a.db', 'b.db'],
       B,
+    ],
+    [
+      'equal evidence: a ready app before a lower node ID',
+      [
+        peer({ id: A, txids: { 'a.db': 3n }, appReady: false }),
+        peer({ id: C, txids: { 'a.db': 3n }, appReady: true }),
+      ],
+      ['a.db'],
+      C,
+    ],
+    [
+      'equal evidence: an unreported readiness counts as ready',
+      [
+        peer({ id: A, txids: { 'a.db': 3n }, appReady: false }),
+        peer({ id: C, txids: { 'a.db': 3n } }),
+      ],
+      ['a.db'],
+      C,
+    ],
+    [
+      'readiness never outranks data: the more advanced peer, booting, wins',
+      [
+        peer({ id: A, txids: { 'a.db': 4n }, appReady: false }),
+        peer({ id: C, txids: { 'a.db': 3n }, appReady: true }),
+      ],
+      ['a.db'],
+      A,
     ],
     [
       'full tie: lowest node ID, whatever the order',

@@ -95,7 +95,17 @@ t.test('parseEvidence (a peer supervisor /status, evidence: 1)', async (t) => {
       appVersion: undefined,
       synced: undefined,
       lagMs: undefined,
+      appReady: undefined,
     },
+  });
+  // Readiness, added within evidence: 1: `app.ready` read when present.
+  t.match(parseEvidence({ ...good, app: { state: 'running', ready: false } }), {
+    ok: true,
+    value: { appReady: false },
+  });
+  t.match(parseEvidence({ ...good, app: { state: 'running' } }), {
+    ok: true,
+    value: { appReady: undefined },
   });
   // Issue 11: fields added within evidence: 1 (a supervisor without them still reads).
   t.match(
@@ -131,6 +141,7 @@ t.test('parseEvidence (a peer supervisor /status, evidence: 1)', async (t) => {
     ['appVersion not a string', { ...good, appVersion: 7 }, /"appVersion" a string or null, got 7/],
     ['synced not a boolean', { ...good, synced: 'yes' }, /"synced" a boolean/],
     ['negative lag', { ...good, lagMs: -1 }, /"lagMs" a non-negative number/],
+    ['app.ready not a boolean', { ...good, app: { ready: 'yes' } }, /"app.ready" a boolean/],
   ];
   for (const [name, body, error] of bad) t.match(parseEvidence(body), { ok: false, error }, name);
 });

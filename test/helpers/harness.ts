@@ -51,6 +51,8 @@ export class Harness {
   readonly observations: { started: number; answer: (o: Observation) => void }[] = [];
   readonly commands: { command: string; done: (code: number) => void; terminated: string[] }[] = [];
   readonly apps: FakeApp[] = [];
+  /** Readiness probes asked for (--app-ready): answer one with `ready(true)`. */
+  readonly readyWatches: { pid: number; ready: (ok: boolean) => void; cancelled: boolean }[] = [];
   readonly logs: Record<string, unknown>[] = [];
   /** Invariants (src/core/invariants.ts) broken by any decision; each also fails the file. */
   readonly violations: string[] = [];
@@ -120,6 +122,18 @@ export class Harness {
           terminate: (s) => rec.signals.push(`terminate:${s}`),
         };
         return { ok: true, app };
+      },
+      watchAppReady: ({ pid }) => {
+        const d = deferred<boolean>();
+        const rec = { pid, ready: d.resolve, cancelled: false };
+        this.readyWatches.push(rec);
+        return {
+          ready: d.promise,
+          cancel: () => {
+            rec.cancelled = true;
+            d.resolve(false);
+          },
+        };
       },
       // The ports this harness fakes nothing behind, each explicit (src/cli/adapters-none.ts):
       // no /events stream (a test that needs one replaces watchEvents), no state file, no

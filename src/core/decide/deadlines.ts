@@ -104,6 +104,7 @@ export function nextWake(s: SupervisorState, config: Policy, now: number): Wake 
   // Stopping: nothing new starts, so no other wait matters (the app's or command's exit ends it).
   if (s.shutdown) return wake;
   if (s.phase === 'restarting') add(s.app.restartAt, 'restart');
+  if (s.app.status === 'running' && !s.app.ready) add(s.app.readyBy, 'app-ready-timeout');
   if (s.fence) {
     add(fenceExitAt(s, s.fence, config, now), 'fence-timeout');
     if (asksPeers(config)) {

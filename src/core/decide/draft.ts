@@ -193,6 +193,9 @@ export class Draft {
   startApp(why: 'start' | 'restart'): void {
     const app = this.s.app;
     app.status = 'starting';
+    app.ready = false;
+    app.readyAt = undefined;
+    app.readyBy = undefined;
     this.enter(
       'starting-app',
       why === 'restart'

@@ -2,8 +2,10 @@
 // while it was spawned); its exit ends the run (a signal, --restart, the app that could not be
 // started) or starts the restart backoff (docs/design.md section 6).
 
+import { EXIT } from '../../exit-code.js';
 import { restartVerdict } from '../../restart.js';
 import type { Input } from '../../state.js';
+import { reached } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
 
 export function appEvent(d: Draft, input: Input): Verdict {
@@ -26,9 +28,49 @@ export function appEvent(d: Draft, input: Input): Verdict {
       );
     case 'app-exit':
       return appExited(d, input.exitCode, input.signal);
+    case 'app-ready':
+      return appReady(d, input.pid);
     default:
-      return 'continue';
+      return appReadyTimeout(d);
   }
+}
+
+/**
+ * Readiness (docs/design.md section 6): the app answered its probe. Logged with its boot time;
+ * `/health` answers 200 from now on (section 7).
+ */
+function appReady(d: Draft, pid: number): Verdict {
+  const app = d.s.app;
+  if (app.pid !== pid || app.ready || app.status !== 'running') return 'continue';
+  app.ready = true;
+  app.readyAt = d.now;
+  app.readyBy = undefined;
+  d.log('info', 'app.ready', `the app is ready (${d.config.appReady})`, {
+    pid,
+    bootMs: app.startedAt === undefined ? undefined : d.now - app.startedAt,
+  });
+  return 'continue';
+}
+
+/** An app still not ready at --app-ready-timeout is stopped, and the run ends with 6. */
+function appReadyTimeout(d: Draft): Verdict {
+  const { s, config } = d;
+  const app = s.app;
+  if (app.status !== 'running' || app.ready || s.shutdown || !reached(app.readyBy, d.now)) {
+    return 'continue';
+  }
+  return d.exit(
+    EXIT.appNotReady,
+    'error',
+    'app.not-ready',
+    `the app did not become ready within --app-ready-timeout (${config.appReady} did not answer); stopping it`,
+    {
+      pid: app.pid,
+      appReady: config.appReady,
+      appReadyTimeout: config.appReadyTimeout,
+      hint: 'check that the app listens where --app-ready (default: litefs.yml proxy.target) says, or raise --app-ready-timeout',
+    },
+  );
 }
 
 function appStarted(d: Draft): Verdict {
@@ -55,12 +97,21 @@ function appStarted(d: Draft): Verdict {
   app.status = 'running';
   d.enter('running', 'app started', 'state.running', {});
   s.waitingSince = undefined;
+  if (d.config.appReady === 'none') {
+    app.ready = true;
+    app.readyAt = d.now;
+  } else if (app.pid !== undefined) {
+    app.readyBy = d.now + d.config.appReadyTimeout;
+    d.actions.push({ type: 'watch-app-ready', pid: app.pid });
+  }
   return 'continue';
 }
 
 function appExited(d: Draft, exitCode: number, signal: string | undefined): Verdict {
   const { s, config } = d;
   const app = s.app;
+  app.ready = false;
+  app.readyBy = undefined;
   const fields = {
     exitCode,
     signal,
