@@ -337,6 +337,11 @@ export interface NodeOptions {
   leaseKey?: string;
   /** The whole litefs.yml, as given (then exec/candidate/promote above are ignored). */
   configText?: string;
+  /**
+   * A `proxy:` section (LiteFS's HTTP proxy on proxyPort, in front of the app on appPort, with
+   * the app's PORT set to appPort). Default: the cluster's `proxy` option, off unless given.
+   */
+  proxy?: boolean;
 }
 
 export interface LitefsNode {
@@ -350,6 +355,11 @@ export interface LitefsNode {
   /** The supervisor's health port for this node (free port, picked up front). */
   healthPort: number;
   healthUrl: string;
+  /** LiteFS's proxy port (proxy.addr) and URL: where users' requests enter, with `proxy` on. */
+  proxyPort: number;
+  proxyUrl: string;
+  /** The app's port (proxy.target, and the app's PORT with `proxy` on; picked up front). */
+  appPort: number;
   stateFile: string;
   /** Everything LiteFS and its exec commands wrote to stdout and stderr, this run. */
   output(): string;
@@ -357,6 +367,8 @@ export interface LitefsNode {
   allOutput(): string;
   /** Parsed logfmt lines of this run (LiteFS's and the supervisor's). */
   records(): LogRecord[];
+  /** The same, over every run of this node (restarts included). */
+  allRecords(): LogRecord[];
   /** Supervisor events of this run, in order. */
   events(): string[];
   /** Write litefs.yml (again) with these exec entries / options. */
@@ -426,6 +438,14 @@ function yamlString(s: string): string {
   return JSON.stringify(s);
 }
 
+export interface ClusterOptions {
+  /** lease.consul.ttl (default 2s) and lock-delay (default 1s). */
+  ttl?: string;
+  lockDelay?: string;
+  /** Every node with LiteFS's proxy in front of its app (NodeOptions.proxy); default off. */
+  proxy?: boolean;
+}
+
 /**
  * A cluster of `names.length` LiteFS nodes in one temp dir, sharing one Consul stand-in. Nodes
  * are configured but not started. Everything is stopped and unmounted on teardown.
@@ -433,7 +453,7 @@ function yamlString(s: string): string {
 export async function createCluster(
   t: Owner,
   names: string[],
-  opts: { ttl?: string; lockDelay?: string } = {},
+  opts: ClusterOptions = {},
 ): Promise<Cluster> {
   const lfs = findLitefs();
   if ('missing' in lfs) throw new Error(lfs.missing);
@@ -516,7 +536,7 @@ async function makeNode(
   consul: Consul,
   key: string,
   bin: string,
-  clusterOpts: { ttl?: string; lockDelay?: string },
+  clusterOpts: ClusterOptions,
 ): Promise<LitefsNode> {
   const dir = join(clusterDir, name);
   const mountDir = join(dir, 'mnt');
@@ -525,6 +545,8 @@ async function makeNode(
   mkdirSync(dataDir, { recursive: true });
   const httpPort = await freePort();
   const healthPort = await freePort();
+  const proxyPort = await freePort();
+  const appPort = await freePort();
   const url = `http://127.0.0.1:${httpPort}`;
   const configPath = join(dir, 'litefs.yml');
   let options: NodeOptions = { name };
@@ -537,8 +559,10 @@ async function makeNode(
   let history = '';
   let partial = '';
   let records: LogRecord[] = [];
+  let pastRecords: LogRecord[] = [];
   const appPids: number[] = [];
 
+  const proxyOn = () => options.proxy ?? clusterOpts.proxy ?? false;
   const writeConfig = () => {
     if (options.configText !== undefined) {
       writeFileSync(configPath, options.configText);
@@ -564,6 +588,16 @@ async function makeNode(
       `    ttl: ${yamlString(clusterOpts.ttl ?? '2s')}`,
       `    lock-delay: ${yamlString(clusterOpts.lockDelay ?? '1s')}`,
     ];
+    if (proxyOn()) {
+      // 127.0.0.1 rather than localhost: the harness's apps listen on HOST=127.0.0.1, and a
+      // target that resolved to ::1 first would only add refused dials.
+      lines.push(
+        'proxy:',
+        `  addr: "127.0.0.1:${proxyPort}"`,
+        `  target: "127.0.0.1:${appPort}"`,
+        '  db: "app.db"',
+      );
+    }
     if (exec.length > 0) {
       lines.push('exec:');
       for (const e of exec) {
@@ -584,10 +618,14 @@ async function makeNode(
     url,
     healthPort,
     healthUrl: `http://127.0.0.1:${healthPort}`,
+    proxyPort,
+    proxyUrl: `http://127.0.0.1:${proxyPort}`,
+    appPort,
     stateFile: join(dir, 'litefs-supervisor.json'),
     output: () => out,
     allOutput: () => history + out,
     records: () => records,
+    allRecords: () => [...pastRecords, ...records],
     events: () => records.map((r) => r.event ?? '').filter((e) => e !== ''),
     configure(more = {}) {
       options = { ...options, ...more };
@@ -601,6 +639,7 @@ async function makeNode(
       history += out;
       out = '';
       partial = '';
+      pastRecords = [...pastRecords, ...records];
       records = [];
       const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
       // tap's loader hooks must not reach the CLI or the app; nor the developer's settings.
@@ -612,6 +651,8 @@ async function makeNode(
       env.DATABASE_PATH ??= join(mountDir, 'app.db');
       env.HOST ??= '127.0.0.1';
       env.PORT ??= '0';
+      // Behind the proxy the app must listen where proxy.target points.
+      if (proxyOn() && options.env?.PORT === undefined) env.PORT = String(appPort);
       const c = spawn(bin, ['mount', '-config', configPath], {
         cwd: dir,
         env,
