@@ -69,11 +69,7 @@ export type PrimaryVerdict =
   | { kind: 'proceed'; bootstrap: boolean; emptyDbs: DbView[] }
   /** Not yet decidable (a db unreadable, peers still to answer); `askPeers` = ask again. */
   | { kind: 'wait'; why: string; askPeers: boolean }
-  /**
-   * `historyLost`: fenced by S13 alone. Its cause is observable: once no gated db holds data at
-   * TXID 0 any more (the repair by `litefs import` gave it a new history), the checks run again.
-   */
-  | { kind: 'fence'; why: string; action: string; historyLost?: boolean };
+  | { kind: 'fence'; why: string; action: string };
 
 export interface PrimaryFacts {
   dbs: DbView[];
@@ -203,7 +199,6 @@ export function primaryChecks(f: PrimaryFacts, config: Policy): PrimaryVerdict {
   if (lost.length > 0) {
     return {
       kind: 'fence',
-      historyLost: true,
       why: `${lost.map((db) => `${db.name} holds ${db.pageCount} pages at TXID 0`).join(', ')}: LiteFS lost its transaction history (LTX files), so the next write would go out as a TXID 1 snapshot over every replica, or fail (S13)`,
       action: `repair: ${HISTORY_LOST_REPAIR}`,
     };

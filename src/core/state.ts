@@ -145,8 +145,6 @@ export interface FenceState {
   since: number;
   why: string;
   action: string;
-  /** Fenced by S13 alone: left, and the checks run again, once no gated db's history is lost. */
-  historyLost: boolean;
   /** Node IDs tried for a handoff, in order; the next attempt takes the next one. */
   attempts: number;
   lastAttemptAt: number | undefined;

@@ -454,3 +454,46 @@ t.test('a poll that began before an /events message does not undo it', async (t)
     t.equal(sim.state.role, 'replica', 'a poll taken after the event is believed');
   });
 });
+
+t.test(
+  'a fence ends when a fresh check passes (the peer ahead is not ahead any more)',
+  async (t) => {
+    const mine = { role: 'primary' as const, dbs: [db({ txid: 8n, size: 9 * 4096, pages: 9 })] };
+    const ahead = () => report([peer({ txid: 9n, nodeId: 'BB', candidate: false })]);
+    const level = () => report([peer({ txid: 8n, nodeId: 'BB', candidate: false })]);
+    t.test(
+      'refuses: the answer that fenced it, and a fresh one still ahead, keep the fence',
+      async (t) => {
+        const sim = new Sim(testConfig({ peers: PEERS, fenceTimeout: 60_000 }));
+        sim.loadHwm(undefined);
+        sim.see(mine);
+        sim.answerPeers(ahead());
+        t.equal(sim.state.phase, 'fenced');
+        sim.see(mine, 1000);
+        t.equal(sim.state.phase, 'fenced', 'the old answer does not end it');
+        sim.see(mine, 3000);
+        sim.answerPeers(ahead());
+        t.equal(sim.state.phase, 'fenced', 'still ahead: still fenced');
+        t.notOk(sim.events().includes('fence.leave'));
+      },
+    );
+    t.test(
+      'allows: LiteFS overwrote the peer that was ahead; the next retry ends the fence',
+      async (t) => {
+        const sim = new Sim(testConfig({ peers: PEERS, fenceTimeout: 60_000 }));
+        sim.loadHwm(undefined);
+        sim.see(mine);
+        sim.answerPeers(ahead());
+        t.equal(sim.state.phase, 'fenced');
+        sim.see(mine, 3000);
+        sim.answerPeers(level());
+        t.ok(sim.events().includes('fence.leave'), 'left on the fresh answer');
+        sim.see(mine, 10);
+        sim.answerPeers(level());
+        t.ok(sim.state.term.cleared, 'its checks pass from the start');
+        t.notOk(sim.state.fence);
+        t.equal(sim.state.exited, undefined);
+      },
+    );
+  },
+);

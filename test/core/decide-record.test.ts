@@ -416,38 +416,65 @@ t.test('decide reads the record through the peers report', async (t) => {
   });
 });
 
-t.test('reads while fenced: one per handoff attempt with --peers, none more without', async (t) => {
-  const empty = { role: 'primary' as const, dbs: [db({ txid: 0n, size: 4096 })] };
-  const asks = (sim: Sim) => sim.actions.filter((a) => a.type === 'ask-peers').length;
-  /** Runs a fenced primary until it exits 4 at --fence-timeout, answering every ask. */
-  const fencedRun = (sim: Sim) => {
-    sim.see(empty);
-    sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
-    for (let i = 0; i < 200 && sim.state.exited === undefined; i++) {
-      sim.see(empty, 1000);
-      if (sim.state.peers?.report === undefined && sim.last('ask-peers')) {
-        sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
+t.test(
+  'reads while fenced: at most one per HANDOFF_RETRY_MS, with or without --peers',
+  async (t) => {
+    const empty = { role: 'primary' as const, dbs: [db({ txid: 0n, size: 4096 })] };
+    const asks = (sim: Sim) => sim.actions.filter((a) => a.type === 'ask-peers').length;
+    /** Runs a fenced primary until it exits 4 at --fence-timeout, answering every ask. */
+    const fencedRun = (sim: Sim) => {
+      sim.see(empty);
+      sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
+      for (let i = 0; i < 200 && sim.state.exited === undefined; i++) {
+        sim.see(empty, 1000);
+        if (sim.state.peers?.report === undefined && sim.last('ask-peers')) {
+          sim.answerPeers(reportWith(listing('sqlite.db'), [peer({ txid: 0n, pages: 1 })]));
+        }
       }
-    }
-  };
-  t.test('with --peers: at most one read per HANDOFF_RETRY_MS until exit 4', async (t) => {
-    const sim = recordSim({ db: ['sqlite.db'], peers: 'myapp.internal', fenceTimeout: 60_000 });
-    fencedRun(sim);
-    t.equal(sim.state.exited, 4);
-    const n = asks(sim);
-    t.ok(n >= 2 && n <= 60_000 / HANDOFF_RETRY_MS + 1, `${n} reads over the 60 s --fence-timeout`);
-    t.comment(`fenced with --peers: ${n} record reads before exit 4 at --fence-timeout 60 s`);
-  });
-  t.test(
-    'the record alone: the read that fenced it, then none (no one to hand off to)',
-    async (t) => {
-      const sim = recordSim({ db: ['sqlite.db'], fenceTimeout: 60_000 });
+    };
+    t.test('with --peers: at most one read per HANDOFF_RETRY_MS until exit 4', async (t) => {
+      const sim = recordSim({ db: ['sqlite.db'], peers: 'myapp.internal', fenceTimeout: 60_000 });
       fencedRun(sim);
       t.equal(sim.state.exited, 4);
-      t.equal(asks(sim), 1);
-    },
-  );
-});
+      const n = asks(sim);
+      t.ok(
+        n >= 2 && n <= 60_000 / HANDOFF_RETRY_MS + 1,
+        `${n} reads over the 60 s --fence-timeout`,
+      );
+      t.comment(`fenced with --peers: ${n} record reads before exit 4 at --fence-timeout 60 s`);
+    });
+    t.test(
+      'the record alone: no one to hand off to, but it is read again on the same schedule (a reset, or a peer with data in it, ends the fence)',
+      async (t) => {
+        const sim = recordSim({ db: ['sqlite.db'], fenceTimeout: 60_000 });
+        fencedRun(sim);
+        t.equal(sim.state.exited, 4);
+        const n = asks(sim);
+        t.ok(
+          n >= 2 && n <= 60_000 / HANDOFF_RETRY_MS + 1,
+          `${n} reads over the 60 s --fence-timeout`,
+        );
+      },
+    );
+    t.test(
+      'the record reset while fenced: the next read ends the fence, and it bootstraps',
+      async (t) => {
+        const sim = recordSim({ db: ['sqlite.db'], fenceTimeout: 60_000 });
+        sim.see(empty);
+        sim.answerPeers(reportWith(listing('sqlite.db')));
+        t.equal(sim.state.phase, 'fenced');
+        sim.see(empty, 1000);
+        t.equal(sim.state.phase, 'fenced', 'no fresh read yet: still fenced');
+        sim.see(empty, HANDOFF_RETRY_MS);
+        sim.answerPeers(reportWith(ABSENT));
+        t.ok(sim.events().includes('fence.leave'), 'the fence ends on the fresh read');
+        sim.see(empty, 10);
+        sim.answerPeers(reportWith(ABSENT));
+        t.ok(sim.state.term.bootstrap, 'then its checks bootstrap');
+      },
+    );
+  },
+);
 
 t.test(
   'record.other-cluster: warned once a run when the record names another cluster ID',

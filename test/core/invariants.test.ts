@@ -14,7 +14,6 @@ const fence = {
   since: 0,
   why: 'x',
   action: 'y',
-  historyLost: false,
   attempts: 0,
   lastAttemptAt: undefined,
   handedTo: undefined,

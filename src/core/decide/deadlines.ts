@@ -4,7 +4,7 @@
 // compare `now` with the same functions on every input, so an input after a deadline acts as
 // the wake would have.
 
-import { asksPeers, type Policy } from '../policy.js';
+import { gathersEvidence, type Policy } from '../policy.js';
 import type { FenceState, PeerQuery, Phase, SupervisorState, Wake, WakeReason } from '../state.js';
 
 /** At most one state-file write per 5 s (docs/design.md section 3), plus one at exit. */
@@ -107,9 +107,9 @@ export function nextWake(s: SupervisorState, config: Policy, now: number): Wake 
   if (s.app.status === 'running' && !s.app.ready) add(s.app.readyBy, 'app-ready-timeout');
   if (s.fence) {
     add(fenceExitAt(s, s.fence, config, now), 'fence-timeout');
-    if (asksPeers(config)) {
-      add(handoffRetryAt(s.fence), 'handoff-retry');
-    }
+    // Each retry gathers the evidence afresh (the peers, the record): a handoff, or the end of
+    // the fence when the checks pass again (steps/fence.ts).
+    if (gathersEvidence(config)) add(handoffRetryAt(s.fence), 'handoff-retry');
   }
   if (WAITING.has(s.phase)) add(syncTimeoutAt(s, config), 'sync-timeout');
   const q = s.peers;

@@ -6,8 +6,9 @@
 import { clusterIdOf, type DbView, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
 import { mostAdvancedCandidate } from '../../peers.js';
-import { asksPeers } from '../../policy.js';
-import { s13HistoryLost } from '../../rules.js';
+import { asksPeers, gathersEvidence } from '../../policy.js';
+import { primaryChecks } from '../../rules.js';
+import type { FenceState } from '../../state.js';
 import {
   FENCE_WINDOW_MS,
   fencedMs,
@@ -20,14 +21,13 @@ import {
 import { describeAnswers, describeDb, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
-export function enterFence(d: Draft, why: string, action: string, historyLost = false): void {
+export function enterFence(d: Draft, why: string, action: string): void {
   const s = d.s;
   s.fences += 1;
   s.fence = {
     since: d.now,
     why,
     action,
-    historyLost,
     attempts: 0,
     // The handoff retry interval holds across spells (lease flaps): see lastHandoffAt.
     lastAttemptAt:
@@ -57,32 +57,21 @@ export function holdFence(d: Draft): Verdict {
   const fence = s.fence;
   if (!fence) return 'continue';
   if (s.role !== 'primary') {
-    d.log('info', 'fence.leave', `no longer primary (role ${s.role}); carrying on as a replica`, {
+    leaveFence(d, `no longer primary (role ${s.role}); carrying on as a replica`, {
       handedTo: fence.handedTo,
-      fencedMs: d.now - fence.since,
     });
-    s.fencedSpells = [...recentSpells(s, d.now), { since: fence.since, until: d.now }];
-    s.fence = undefined;
-    s.peers = undefined;
     if (s.app.status === 'stopping' && s.app.pid === undefined) s.app.status = 'exited';
     return 'continue';
   }
-  const dbs = dbViewsOf(s.observation, config);
-  if (fence.historyLost && repaired(dbs)) {
-    // S13's cause is gone: the repair (`litefs export`, then `litefs import`) gave every gated
-    // db a new history. The checks run again from the start (S2 with peers and the record).
-    d.log(
-      'info',
-      'fence.leave',
-      'no gated db has lost its history any more (repaired); checking again',
-      {
-        fencedMs: d.now - fence.since,
-        dbs: dbs.map(describeDb).join(','),
-      },
-    );
-    s.fencedSpells = [...recentSpells(s, d.now), { since: fence.since, until: d.now }];
-    s.fence = undefined;
-    s.peers = undefined;
+  const own = dbViewsOf(s.observation, config);
+  if (checksPassNow(d, fence, own)) {
+    // The cause is gone: a repair by `litefs import` gave a history-lost db a new one (S13),
+    // or the peer that was ahead is not any more (LiteFS overwrote the transactions it had
+    // that this node lacks: lost already, not by writing here). The checks run again from the
+    // start, with fresh evidence, as for a new primary.
+    leaveFence(d, 'the primary checks pass now (S2, S3, S13); checking again from the start', {
+      dbs: own.map(describeDb).join(','),
+    });
     return 'continue';
   }
   if (reached(fenceExitAt(s, fence, config, d.now), d.now)) {
@@ -100,7 +89,7 @@ export function holdFence(d: Draft): Verdict {
   }
   const retryAt = handoffRetryAt(fence);
   if (retryAt !== undefined && !reached(retryAt, d.now)) return 'done';
-  if (!asksPeers(config)) {
+  if (!gathersEvidence(config)) {
     if (fence.lastAttemptAt === undefined) {
       fence.lastAttemptAt = d.now;
       d.log(
@@ -112,7 +101,8 @@ export function holdFence(d: Draft): Verdict {
     }
     return 'done';
   }
-  // Each attempt asks the peers afresh: who is connected and most advanced changes.
+  // Each attempt gathers the evidence afresh: who is connected and most advanced changes, and
+  // whether this node is still behind (checksPassNow reads the answer).
   const q = s.peers;
   const fresh = q?.purpose === 'check' && q.askedAt >= (fence.lastAttemptAt ?? fence.since);
   if (!fresh) {
@@ -121,7 +111,10 @@ export function holdFence(d: Draft): Verdict {
   }
   if (!q.report) return 'done'; // waiting for the answers
   fence.lastAttemptAt = d.now;
-  const own = dbViewsOf(s.observation, config);
+  if (!asksPeers(config)) {
+    d.log('warn', 'handoff.none', 'no --peers to hand the lease to; retrying the checks', {});
+    return 'done';
+  }
   const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation));
   if (!target) {
     // S4: never to an empty peer or one with less than this node's evidence.
@@ -145,7 +138,40 @@ export function holdFence(d: Draft): Verdict {
   return 'done';
 }
 
-/** S13's cause is gone: every gated db reads, and none holds data at TXID 0. */
-function repaired(dbs: DbView[]): boolean {
-  return dbs.every((db) => db.unreadable === undefined) && s13HistoryLost(dbs).length === 0;
+/** The fence ends: its spell counts towards --fence-timeout across lease flaps. */
+function leaveFence(d: Draft, why: string, fields: Record<string, unknown>): void {
+  const s = d.s;
+  const fence = s.fence;
+  if (!fence) return;
+  d.log('info', 'fence.leave', why, { ...fields, fencedMs: d.now - fence.since });
+  s.fencedSpells = [...recentSpells(s, d.now), { since: fence.since, until: d.now }];
+  s.fence = undefined;
+  s.peers = undefined;
+}
+
+/**
+ * Whether the primary checks that fenced this node would pass now: on this observation and,
+ * where the checks gather evidence (peers, the cluster record), on an answer asked for during
+ * this fence, never on the one that fenced it. Only a plain pass counts: waiting (a peer that
+ * does not answer) keeps the fence.
+ */
+function checksPassNow(d: Draft, fence: FenceState, own: DbView[]): boolean {
+  const { s, config } = d;
+  const evidence = gathersEvidence(config);
+  const q = s.peers;
+  const report =
+    q?.purpose === 'check' && q.askedAt >= fence.since && q.report ? q.report : undefined;
+  if (evidence && report === undefined) return false;
+  const verdict = primaryChecks(
+    {
+      dbs: own,
+      hwm: s.hwm.dbs,
+      clusterId: clusterIdOf(s.observation),
+      peers: report,
+      recordKey: config.clusterRecord,
+      waitedForPeersMs: 0,
+    },
+    config,
+  );
+  return verdict.kind === 'proceed';
 }

@@ -57,7 +57,7 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
     return d.waitIn('checking', verdict.why, 'primary.wait-db');
   }
   if (verdict.kind === 'fence') {
-    enterFence(d, verdict.why, verdict.action, verdict.historyLost ?? false);
+    enterFence(d, verdict.why, verdict.action);
     return 'done';
   }
   s.term.cleared = true;
