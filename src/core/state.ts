@@ -145,6 +145,10 @@ export interface FenceState {
   since: number;
   why: string;
   action: string;
+  /** The peers' answer (its token) that fenced it: it never ends the fence (steps/fence.ts). */
+  fencedBy: number | undefined;
+  /** The answer the last handoff attempt used: the next attempt asks for a new one. */
+  usedToken: number | undefined;
   /** Node IDs tried for a handoff, in order; the next attempt takes the next one. */
   attempts: number;
   lastAttemptAt: number | undefined;

@@ -14,6 +14,8 @@ const fence = {
   since: 0,
   why: 'x',
   action: 'y',
+  fencedBy: undefined,
+  usedToken: undefined,
   attempts: 0,
   lastAttemptAt: undefined,
   handedTo: undefined,

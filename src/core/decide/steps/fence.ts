@@ -1,7 +1,8 @@
 // S4 fenced: no writes. No migration, no app (a running one is stopped); the node hands the
 // lease to the most advanced connected candidate peer, retrying, and exits 4 after
 // --fence-timeout of fenced time (added up across lease flaps). Once the lease has moved it
-// carries on as a replica.
+// carries on as a replica; once the checks pass again on fresh evidence, it checks again as a
+// new primary would.
 
 import { clusterIdOf, type DbView, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
@@ -28,6 +29,9 @@ export function enterFence(d: Draft, why: string, action: string): void {
     since: d.now,
     why,
     action,
+    fencedBy: s.peers?.token,
+    // Every attempt asks afresh, the first too: the answer that fenced it counts as used.
+    usedToken: s.peers?.token,
     attempts: 0,
     // The handoff retry interval holds across spells (lease flaps): see lastHandoffAt.
     lastAttemptAt:
@@ -103,13 +107,14 @@ export function holdFence(d: Draft): Verdict {
   }
   // Each attempt gathers the evidence afresh: who is connected and most advanced changes, and
   // whether this node is still behind (checksPassNow reads the answer).
+  // Each attempt needs an answer no attempt has used (the one that fenced it counts as used).
   const q = s.peers;
-  const fresh = q?.purpose === 'check' && q.askedAt >= (fence.lastAttemptAt ?? fence.since);
-  if (!fresh) {
+  if (q?.purpose !== 'check' || q.token === fence.usedToken) {
     d.askPeers('check');
     return 'done';
   }
   if (!q.report) return 'done'; // waiting for the answers
+  fence.usedToken = q.token;
   fence.lastAttemptAt = d.now;
   if (!asksPeers(config)) {
     d.log('warn', 'handoff.none', 'no --peers to hand the lease to; retrying the checks', {});
@@ -159,8 +164,8 @@ function checksPassNow(d: Draft, fence: FenceState, own: DbView[]): boolean {
   const { s, config } = d;
   const evidence = gathersEvidence(config);
   const q = s.peers;
-  const report =
-    q?.purpose === 'check' && q.askedAt >= fence.since && q.report ? q.report : undefined;
+  const fresh = q?.purpose === 'check' && q.token !== fence.fencedBy && q.askedAt >= fence.since;
+  const report = fresh ? q.report : undefined;
   if (evidence && report === undefined) return false;
   const verdict = primaryChecks(
     {
