@@ -78,7 +78,7 @@ export function recordStore(
     if (opts.counter) opts.counter.count += 1;
     const path = `/v1/kv/${k.split('/').map(encodeURIComponent).join('/')}${query}`;
     const headers: Record<string, string> = {};
-    if (endpoint.token) headers['x-consul-token'] = endpoint.token.reveal();
+    if (secret !== undefined) headers['x-consul-token'] = secret;
     try {
       const res = await client.request({
         path,

@@ -17,8 +17,6 @@ import {
 } from '../core/parse.js';
 import { describeError } from '../system/http-error.js';
 
-export { describeError };
-
 export type LitefsResult<T> =
   | { ok: true; value: T }
   | { ok: false; error: string; status?: number };

@@ -6,7 +6,7 @@
 import { Client } from 'undici';
 import type { LitefsEvent } from '../core/litefs-types.js';
 import { parseEventLine } from '../core/parse.js';
-import { describeError } from './client.js';
+import { describeError } from '../system/http-error.js';
 
 export type EventsWatcherError =
   /** One line was not a valid event; it was skipped and the stream goes on. */

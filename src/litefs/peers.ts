@@ -10,7 +10,8 @@ import { PEER_HEALTH_SUFFIX } from '../config/schema.js';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
 import type { SqliteHeader, SupervisorEvidence } from '../core/parse.js';
 import type { PeerAnswer, PeerDbEvidence, PeerReport } from '../core/peer-types.js';
-import { describeError, LitefsClient, type LitefsResult } from './client.js';
+import { describeError } from '../system/http-error.js';
+import { LitefsClient, type LitefsResult } from './client.js';
 
 export type PeersSpec =
   | { kind: 'dns'; name: string }
