@@ -612,6 +612,12 @@ export const OPTIONS = [
       help: 'On SIGTERM/SIGINT a primary first hands the lease to the most advanced synced candidate and waits up to this for LiteFS to show the move, then stops its app (--shutdown-timeout). 0 stops at once. Keep both within fly.toml kill_timeout (default 5s).',
     }),
     option({
+      name: 'hand-back',
+      kind: oneOf(['on', 'off'] as const),
+      default: 'on',
+      help: "on: a primary whose app cannot serve writes (booting after its migrations, a failed migration waiting for its next try, a crashed app waiting to restart) hands the lease to a synced candidate whose app is ready, and takes it back once its app is ready (or its migration's next try is due). The old version then serves on the migrated schema: migrations must be expand/contract. off: the lease stays while the app boots (for migrations the old version cannot run against).",
+    }),
+    option({
       name: 'on-promotion',
       kind: oneOf(['migrate', 'none'] as const),
       default: 'migrate',

@@ -157,6 +157,16 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
           }
         : null,
     },
+    /** S14: handing the lease to a node whose app serves while this one's cannot. */
+    handBack: s.handBack
+      ? {
+          why: s.handBack.why,
+          since: new Date(s.handBack.since).toISOString(),
+          to: s.handBack.target ?? null,
+          moved: s.handBack.moved,
+          reclaims: s.handBack.reclaims,
+        }
+      : null,
     fence:
       s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
     clusterRecord: clusterRecordStatus(s, config),

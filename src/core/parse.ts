@@ -388,12 +388,14 @@ export interface SupervisorEvidence {
     string,
     { txid: bigint; pageCount: number | undefined; hasData: boolean; hwm: bigint | undefined }
   >;
-  /** Optional fields (absent in older supervisors): app version, synced, lag (issue 11). */
+  /** Optional fields (absent in older supervisors): app version, synced, lag (handover). */
   appVersion: string | undefined;
   synced: boolean | undefined;
   lagMs: number | undefined;
   /** `app.ready` (readiness, docs/design.md section 6); absent in older supervisors. */
   appReady: boolean | undefined;
+  /** `handBack.to` (S14): the node it hands the lease to while its app cannot serve. */
+  handingBackTo: string | undefined;
 }
 
 /**
@@ -446,7 +448,7 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
       hwm: hwm.value,
     };
   }
-  // Fields added within `evidence: 1` (issue 11): absent or null reads as unknown.
+  // Fields added within `evidence: 1` (handover): absent or null reads as unknown.
   const appVersion = body.appVersion;
   if (appVersion !== undefined && appVersion !== null && typeof appVersion !== 'string') {
     return fail(`/status: expected "appVersion" a string or null, got ${showValue(appVersion)}`);
@@ -469,6 +471,15 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
   if (appReady !== undefined && typeof appReady !== 'boolean') {
     return fail(`/status: expected "app.ready" a boolean, got ${showValue(appReady)}`);
   }
+  // `handBack`, added within `evidence: 1` with S14: absent or null reads as no hand-back.
+  const handBack = body.handBack;
+  if (handBack !== undefined && handBack !== null && !isRecord(handBack)) {
+    return fail(`/status: expected "handBack" an object or null, got ${showValue(handBack)}`);
+  }
+  const to = isRecord(handBack) ? handBack.to : undefined;
+  if (to !== undefined && to !== null && typeof to !== 'string') {
+    return fail(`/status: expected "handBack.to" a string or null, got ${showValue(to)}`);
+  }
   return ok({
     nodeId: nodeId ?? undefined,
     clusterId: clusterId ?? '',
@@ -477,5 +488,6 @@ export function parseEvidence(body: unknown): ParseResult<SupervisorEvidence> {
     synced: synced ?? undefined,
     lagMs: lagMs ?? undefined,
     appReady,
+    handingBackTo: to ?? undefined,
   });
 }

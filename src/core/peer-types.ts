@@ -35,6 +35,11 @@ export type PeerAnswer =
        * or a supervisor without readiness) counts as ready.
        */
       appReady?: boolean | undefined;
+      /**
+       * S14: the node its supervisor is handing the lease to while its own app cannot serve
+       * (`/status` `handBack.to`); undefined when it is not handing back, or does not say.
+       */
+      handingBackTo?: string | undefined;
     }
   | { url: string; ok: false; error: string };
 

@@ -122,20 +122,39 @@ export function mostAdvancedCandidate(
   return mostAdvanced(report, own, clusterId, (p) => p.candidate && handoffEligible(p, own));
 }
 
-/** The most advanced of the answering same-cluster peers that pass `eligible` (S4, handover). */
+/**
+ * The most advanced of the answering same-cluster peers that pass `eligible` (S4, handover).
+ * `readyFirst`: a peer whose app is ready goes before one whose app is not, whatever their
+ * evidence (handover and S14, where LiteFS sends the target every pending transaction before
+ * it takes the lease); otherwise readiness only breaks a tie of equal evidence (S4, where the
+ * target's data is what the cluster keeps). Either way readiness ranks, it never excludes.
+ */
 function mostAdvanced(
   report: PeerReport,
   own: DbView[],
   clusterId: string,
   eligible: (peer: AnsweredPeer) => boolean,
+  readyFirst = false,
 ): AnsweredPeer | undefined {
   const names = own.map((db) => db.name);
   let best: AnsweredPeer | undefined;
   for (const peer of sameCluster(report, clusterId)) {
     if (!eligible(peer)) continue;
-    if (best === undefined || compareAdvance(peer, best, names) > 0) best = peer;
+    if (best === undefined) {
+      best = peer;
+      continue;
+    }
+    const ready = readyFirst ? compareReady(peer, best) : 0;
+    if (ready > 0 || (ready === 0 && compareAdvance(peer, best, names) > 0)) best = peer;
   }
   return best;
+}
+
+/** > 0 when `a`'s app is ready and `b`'s is not; a peer that does not say counts as ready. */
+function compareReady(a: AnsweredPeer, b: AnsweredPeer): number {
+  const ra = a.appReady !== false;
+  const rb = b.appReady !== false;
+  return ra === rb ? 0 : ra ? 1 : -1;
 }
 
 /**
@@ -153,11 +172,9 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
     ];
     for (const [ka, kb] of keys) if (ka !== kb) return ka > kb ? 1 : -1;
   }
-  // Equal evidence: a peer whose app is ready serves writes as soon as it holds the lease
-  // (readiness ranks, never excludes: it is compared only after the data, never before it).
-  const ra = a.appReady !== false;
-  const rb = b.appReady !== false;
-  if (ra !== rb) return ra ? 1 : -1;
+  // Equal evidence: a peer whose app is ready serves writes as soon as it holds the lease.
+  const ready = compareReady(a, b);
+  if (ready !== 0) return ready;
   // Node IDs are fixed-width hex (`%016X`, litefs.go FormatNodeID) but LiteFS parses either
   // case, so compare case-insensitively; string order then equals numeric order.
   const ia = a.nodeId.toUpperCase();
@@ -167,7 +184,7 @@ function compareAdvance(a: AnsweredPeer, b: AnsweredPeer, dbs: string[]): number
 }
 
 /**
- * Handover on stop (issue 11): may the lease go to `peer` before this primary stops? A
+ * Handover on stop: may the lease go to `peer` before this primary stops? A
  * candidate (LiteFS would hand it to a non-candidate too) that follows this node now (its
  * primary is one of `self`: LiteFS's /handoff refuses a replica that is not connected, so a
  * LiteFS-only peer is held to the same), that its supervisor, when one answers, says is synced
@@ -204,9 +221,10 @@ export function handoverEligible(
 }
 
 /**
- * The candidate to hand the lease to before stopping (issue 11): among eligible same-cluster
- * peers (handoverEligible), the most advanced by evidence, ties to the lowest node ID, as for
- * S4. Undefined when none: the primary then stops as it did before (LiteFS releases the lease).
+ * The candidate to hand the lease to before stopping: among eligible same-cluster peers
+ * (handoverEligible), one whose app is ready first, then the most advanced by evidence, ties to
+ * the lowest node ID, as for S4. Undefined when none: the primary then stops as it did before
+ * (LiteFS releases the lease).
  */
 export function handoverTarget(
   report: PeerReport,
@@ -215,7 +233,34 @@ export function handoverTarget(
   self: readonly string[],
   maxLag: number,
 ): AnsweredPeer | undefined {
-  return mostAdvanced(report, own, clusterId, (p) => handoverEligible(p, own, self, maxLag).ok);
+  return mostAdvanced(
+    report,
+    own,
+    clusterId,
+    (p) => handoverEligible(p, own, self, maxLag).ok,
+    true,
+  );
+}
+
+/**
+ * S14: the candidate to hand the lease to while this primary's app cannot serve: a handover
+ * target (handoverEligible) whose app is ready (a peer whose supervisor does not report
+ * readiness counts as ready: a mixed-version deploy). A peer whose app is not ready would serve
+ * no better than this node, so here readiness is required, not ranked.
+ */
+export function handBackTarget(
+  report: PeerReport,
+  own: DbView[],
+  clusterId: string,
+  self: readonly string[],
+  maxLag: number,
+): AnsweredPeer | undefined {
+  return mostAdvanced(
+    report,
+    own,
+    clusterId,
+    (p) => p.appReady !== false && handoverEligible(p, own, self, maxLag).ok,
+  );
 }
 
 /** The answering same-cluster peer that LiteFS shows as primary, if any. */

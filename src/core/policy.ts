@@ -7,6 +7,7 @@ export type Bootstrap = 'auto' | 'never' | 'force';
 export type OnPromotion = 'migrate' | 'none';
 export type PromoteWhen = 'new-version' | 'always';
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
+export type HandBack = 'on' | 'off';
 
 export interface Policy {
   mountDir: string;
@@ -18,14 +19,20 @@ export interface Policy {
   promote: boolean;
   promoteTimeout: number;
   onPromotion: OnPromotion;
-  /** Issue 11: when --promote asks for the lease. */
+  /** S5: when --promote asks for the lease. */
   promoteWhen: PromoteWhen;
   /** Environment variable holding this app version (--version-env). */
   versionEnv: string;
   /** This node's app version: the value of --version-env; undefined when unset or empty. */
   appVersion: string | undefined;
-  /** Issue 11: handover on stop, bounded by this; 0 = off. */
+  /** Handover on stop, bounded by this; 0 = off. */
   handoffTimeout: number;
+  /**
+   * S14: a primary whose app cannot serve (booting after its migrations, a failed migration
+   * waiting for its next try, a crashed app waiting to restart) hands the lease to a synced
+   * candidate whose app is ready; `off` keeps the lease (the old order).
+   */
+  handBack: HandBack;
   bootstrap: Bootstrap;
   peers: string | undefined;
   /**

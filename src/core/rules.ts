@@ -1,5 +1,5 @@
 // The safety rules of docs/design.md section 4, each a small pure function named after its rule,
-// so a reader finds S1..S12 here by name. decide (src/core/decide/) is the only caller.
+// so a reader finds S1..S14 here by name. decide (src/core/decide/) is the only caller.
 
 import { RECORD_RESET, recordedData } from './cluster-record.js';
 import type { DbView } from './derive.js';
@@ -14,7 +14,7 @@ import {
   unansweredPeers,
 } from './peers.js';
 import { asksPeers, type Policy } from './policy.js';
-import type { CommandRecord, Role } from './state.js';
+import type { CommandRecord, HandBackWhy, Role, SupervisorState } from './state.js';
 
 /**
  * S1 primary-only migrations: a --migrate command may start only when the role is primary
@@ -410,4 +410,34 @@ export function s11Rewinds(
       return [{ ...at, why: `it has no data (${describePeerDb(theirs)}) while this replica has` }];
     return [];
   });
+}
+
+/**
+ * S14 a serving primary: why this primary's app cannot serve writes now, so that the lease is
+ * better with a synced candidate whose app is ready; undefined when it can serve or the lease is
+ * needed here (its checks not passed, a migration, backup or --before command under way, a
+ * fence, a stop). LiteFS's proxy sends every write to the primary's app: a primary whose app
+ * boots, waits for a migration's next try or for its restart serves none.
+ */
+export function s14CannotServe(
+  s: Pick<
+    SupervisorState,
+    'role' | 'term' | 'fence' | 'shutdown' | 'current' | 'backupsPending' | 'phase' | 'app'
+  > & { commands: readonly CommandRecord[] },
+  now: number,
+): Exclude<HandBackWhy, 'spent'> | undefined {
+  if (s.role !== 'primary' || !s.term.cleared || s.fence || s.shutdown) return undefined;
+  if (s.current || s.backupsPending.length > 0) return undefined;
+  if (s.phase === 'restarting') return 'crash';
+  const app = s.app.status;
+  if ((app === 'starting' || app === 'running') && !s.app.ready) return 'boot';
+  if (app === 'running' || app === 'starting' || app === 'stopping') return undefined;
+  const waiting = s.commands.some(
+    (c) =>
+      c.kind === 'migrate' &&
+      (c.status === 'failed' || c.status === 'timed-out') &&
+      c.retryAt !== undefined &&
+      c.retryAt > now,
+  );
+  return waiting ? 'retry' : undefined;
 }

@@ -109,8 +109,11 @@ export interface HwmState {
 /** Why peers were asked, and what they said (S2, S3, S4, S11). */
 export interface PeerQuery {
   token: number;
-  /** check: S2/S3/S4; rewind: S11; promote: the primary's app version (S5); handover: on stop. */
-  purpose: 'check' | 'rewind' | 'promote' | 'handover';
+  /**
+   * check: S2/S3/S4; rewind: S11; promote: the primary's app version (S5); handover: on stop;
+   * handback: a synced candidate whose app is ready (S14).
+   */
+  purpose: 'check' | 'rewind' | 'promote' | 'handover' | 'handback';
   askedAt: number;
   /** When this decision first asked (peer-wait counts from here). */
   firstAskedAt: number;
@@ -172,6 +175,33 @@ export interface HandoverState {
 }
 
 /**
+ * S14: why this primary's app cannot serve writes: it boots (after the migrations, or a
+ * restart), a failed migration waits for its next try, the app crashed and waits for its
+ * restart backoff, or a migration's tries are spent.
+ */
+export type HandBackWhy = 'boot' | 'retry' | 'crash' | 'spent';
+
+/**
+ * S14: a primary whose app cannot serve hands the lease to a synced candidate whose app is
+ * ready, and (after `boot` when it asked for the lease itself, after `retry` for the next try)
+ * takes it back. Lives from the decision to hand back until the lease is back, or for good
+ * after `spent`.
+ */
+export interface HandBackState {
+  why: HandBackWhy;
+  since: number;
+  /** The node asked to take the lease; undefined while the peers are asked. */
+  target: string | undefined;
+  /** The last time the peers were asked or a handoff sent (the next try is due 3 s later). */
+  lastAttemptAt: number | undefined;
+  /** LiteFS shows the lease elsewhere: this node is a replica now. */
+  moved: boolean;
+  /** Requests to take the lease back (at most PROMOTE_ATTEMPTS) and when the last was. */
+  reclaims: number;
+  lastReclaimAt: number | undefined;
+}
+
+/**
  * What this node has established in its current primary term (S2/S3/S8). A new term starts from
  * scratch: decide replaces the whole object when the role changes away from primary
  * (decide/term.ts, the one place it is reset), with the S1 retry counts of the commands.
@@ -183,10 +213,15 @@ export interface PrimaryTerm {
   bootstrap: boolean;
   /** S8: backups taken for this term's migrations (db names). */
   backedUp: string[];
+  /**
+   * S14: the node that handed this node the lease while its own app could not serve (a peer's
+   * `/status` said so): a hand-back, not a promotion, so S7 runs no migration for it.
+   */
+  handedBackBy: string | undefined;
 }
 
 export function newPrimaryTerm(): PrimaryTerm {
-  return { cleared: false, bootstrap: false, backedUp: [] };
+  return { cleared: false, bootstrap: false, backedUp: [], handedBackBy: undefined };
 }
 
 /** Why decide wants an input at `Wake.at` (the deadline that falls due then). */
@@ -194,6 +229,7 @@ export type WakeReason =
   | 'restart'
   | 'handover-timeout'
   | 'handoff-retry'
+  | 'handback-retry'
   | 'fence-timeout'
   | 'peer-retry'
   | 'peer-wait'
@@ -250,8 +286,10 @@ export interface SupervisorState {
     /** --promote-when new-version: the primary's version was read and differs (once per start). */
     versionChecked: boolean;
   };
-  /** Issue 11: handing the lease over before stopping; undefined otherwise. */
+  /** Handing the lease over before stopping; undefined otherwise. */
   handover: HandoverState | undefined;
+  /** S14: handing the lease to a node whose app serves while this one's cannot. */
+  handBack: HandBackState | undefined;
   /** The primary this replica last followed (S11 notices a new one). */
   lastPrimary: string | undefined;
   /** S11: rewind alarms raised. */
@@ -438,6 +476,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     fence: undefined,
     promote: { attempts: 0, lastAt: undefined, done: false, versionChecked: false },
     handover: undefined,
+    handBack: undefined,
     lastPrimary: undefined,
     rewindAlarms: 0,
     fences: 0,

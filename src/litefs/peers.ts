@@ -318,7 +318,7 @@ async function askPeer(
         ? supervisorDbs(status.value, nodeId, o.dbs)
         : undefined;
     if (fromSupervisor && status !== undefined && status !== TIMED_OUT && status.ok) {
-      const { appVersion, synced, lagMs, appReady } = status.value;
+      const { appVersion, synced, lagMs, appReady, handingBackTo } = status.value;
       return {
         ...base,
         evidence: 'supervisor',
@@ -327,6 +327,7 @@ async function askPeer(
         synced,
         lagMs,
         appReady,
+        handingBackTo,
       };
     }
 

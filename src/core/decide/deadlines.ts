@@ -5,7 +5,15 @@
 // the wake would have.
 
 import { gathersEvidence, type Policy } from '../policy.js';
-import type { FenceState, PeerQuery, Phase, SupervisorState, Wake, WakeReason } from '../state.js';
+import type {
+  FenceState,
+  HandBackState,
+  PeerQuery,
+  Phase,
+  SupervisorState,
+  Wake,
+  WakeReason,
+} from '../state.js';
 
 /** At most one state-file write per 5 s (docs/design.md section 3), plus one at exit. */
 export const HWM_WRITE_INTERVAL_MS = 5000;
@@ -68,6 +76,18 @@ export function handoffRetryAt(fence: FenceState): number | undefined {
   return fence.lastAttemptAt === undefined ? undefined : fence.lastAttemptAt + HANDOFF_RETRY_MS;
 }
 
+/** S14: when the next hand-back try is due (the peers asked again, or a move that did not come). */
+export function handBackRetryAt(hb: HandBackState): number | undefined {
+  return hb.moved || hb.lastAttemptAt === undefined
+    ? undefined
+    : hb.lastAttemptAt + HANDOFF_RETRY_MS;
+}
+
+/** S14: when the next request to take the lease back is due (undefined: none asked yet). */
+export function reclaimRetryAt(hb: HandBackState, config: Policy): number | undefined {
+  return hb.lastReclaimAt === undefined ? undefined : hb.lastReclaimAt + config.promoteTimeout;
+}
+
 /** S3: when peers that did not answer are asked again. */
 export function peerRetryAt(q: PeerQuery): number {
   return q.askedAt + PEER_RETRY_MS;
@@ -120,7 +140,12 @@ export function nextWake(s: SupervisorState, config: Policy, now: number): Wake 
   if (s.phase === 'promoting' && !s.promote.done) add(promoteRetryAt(s, config), 'promote-retry');
   // The cluster record's next write (steps/record.ts) after one that did not land.
   if (s.role === 'primary' && s.term.cleared && !s.fence) add(s.record.retryAt, 'record-retry');
-  if (s.role === 'primary') {
+  const hb = s.handBack;
+  if (hb && s.role === 'primary') add(handBackRetryAt(hb), 'handback-retry');
+  if (hb && s.role === 'replica') add(reclaimRetryAt(hb, config), 'promote-retry');
+  // A failed migration's next try: on the primary, or (S14) on the node that handed the lease
+  // back meanwhile and takes it again for the try.
+  if (s.role === 'primary' || (hb?.why === 'retry' && s.role === 'replica')) {
     for (const c of s.commands) {
       if (c.kind === 'migrate' && (c.status === 'failed' || c.status === 'timed-out')) {
         add(c.retryAt, 'migrate-retry');

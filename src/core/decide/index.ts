@@ -14,6 +14,7 @@ import { appEvent } from './steps/app-events.js';
 import { commandInFlight } from './steps/command.js';
 import { commandEnded } from './steps/command-ended.js';
 import { holdFence } from './steps/fence.js';
+import { handBack } from './steps/hand-back.js';
 import { haveObservation, litefsReachable, roleKnown } from './steps/litefs.js';
 import { backupFailed, migrations } from './steps/migrate.js';
 import { askAboutNewPrimary, raiseRewindAlarms, writeHwm } from './steps/observed.js';
@@ -40,17 +41,18 @@ export const PIPELINE: readonly Step[] = [
   writeHwm, // docs/design.md section 3: the state file, at most every 5 s
   askAboutNewPrimary, // S11
   raiseRewindAlarms, // S11
-  handleSignal, // S10, issue 11
+  handleSignal, // S10, handover on stop
   commandEnded, // S1 retries, S10, --before failed
   appEvent, // app started / could not start / exited (--restart)
   backupFailed, // S8
   recordData, // the cluster record: a cleared primary records the dbs it holds data in
   // The facts, from stopping down to starting the app.
   restartWhenDue, // --restart backoff over
-  stopping, // shutdown: nothing new starts; the handover (issue 11)
+  stopping, // shutdown: nothing new starts; the handover
   commandInFlight, // S6 abort, S1 confirmation
   haveObservation,
   holdFence, // S4
+  handBack, // S14: the lease goes where an app serves while this one cannot
   appLifecycle, // the app runs (S7)
   litefsReachable,
   roleKnown,

@@ -23,7 +23,7 @@ export function restartWhenDue(d: Draft): Verdict {
   s.app.restarts += 1;
   s.app.restartTimes = [...s.app.restartTimes, d.now];
   s.app.restartAt = undefined;
-  if (s.role === 'primary' && (!s.term.cleared || !s.migrationsDone)) {
+  if (s.role === 'primary' && (!s.term.cleared || migrationsOwed(s))) {
     d.enter(
       'checking',
       `this node became primary while the app waited to restart (restart ${s.app.restarts}); checking its databases before the app starts`,
@@ -34,6 +34,14 @@ export function restartWhenDue(d: Draft): Verdict {
   }
   d.startApp('restart');
   return 'continue';
+}
+
+/**
+ * A primary still owes its migrations this term: not all ran in this run, and the lease was not
+ * handed back to it by a node that runs them itself (S14).
+ */
+export function migrationsOwed(s: SupervisorState): boolean {
+  return !s.migrationsDone && s.term.handedBackBy === undefined;
 }
 
 /** The app is started, running, stopping or waiting to restart. */
@@ -47,7 +55,7 @@ export function appLifecycle(d: Draft): Verdict {
   if (!appActive(s)) return 'continue';
   if (
     s.role === 'primary' &&
-    (!s.term.cleared || !s.migrationsDone) &&
+    (!s.term.cleared || migrationsOwed(s)) &&
     s.app.status === 'running'
   ) {
     // S7: the checks at once; with --on-promotion migrate the migrations run beside the app.

@@ -1,13 +1,14 @@
 // What a --migrate/--before command's end means: after a stop signal the run ends (S10); a
-// failed --before ends it (exit 3); a failed migration is tried again with backoff while this
-// node stays primary (S1 retries, issue 12), or ends the run once retries are used up before the
-// app started.
+// failed --before ends it (exit 3); a failed migration is tried again with backoff (S1 retries;
+// S14 hands the lease to a serving node in between), and once retries are used up before the app
+// started, the lease goes to a serving node for good (S14) or the run ends (exit 3).
 
 import { EXIT } from '../../exit-code.js';
 import { migrationRetry } from '../../rules.js';
 import type { CommandRecord, Input } from '../../state.js';
 import { tailOf } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
+import { beginHandBack, handsBack } from './hand-back.js';
 
 export function commandEnded(d: Draft, input: Input): Verdict {
   if (input.type !== 'command-exit') return 'continue';
@@ -44,7 +45,7 @@ export function commandEnded(d: Draft, input: Input): Verdict {
 }
 
 /**
- * S1 retries (issue 12): a failed migration is tried again with backoff while this node stays
+ * S1 retries: a failed migration is tried again with backoff while this node stays
  * primary, each try re-confirmed by a fresh /info (steps/migrate.ts). With the app running it
  * never ends the supervisor; before the app started, running out of retries exits 3.
  */
@@ -58,6 +59,18 @@ function migrationFailed(
   const appRunning = s.app.status === 'running';
   const verdict = migrationRetry(cmd.failures, config.migrateRetries, appRunning);
   const tries = `try ${cmd.failures} of ${config.migrateRetries + 1}`;
+  if (verdict.kind === 'give-up' && handsBack(config)) {
+    // S14: the lease goes to a node whose app serves, and this node does not ask for it again
+    // (that would take it from a serving node at every restart); no such node: exit 3.
+    d.log(
+      'error',
+      'migrate.fail',
+      `--migrate command ${why} (${tries}, no retries left); the app is not started; handing the lease to a node whose app serves`,
+      { ...fields, tries: cmd.failures },
+    );
+    beginHandBack(d, 'spent');
+    return 'done';
+  }
   if (verdict.kind === 'give-up') {
     return d.exit(
       EXIT.commandFailed,
@@ -79,7 +92,7 @@ function migrationFailed(
     'migrate.fail',
     verdict.kind === 'slow'
       ? `--migrate command ${why} (${tries}); retries used up: the app keeps running, trying again at ${when}`
-      : `--migrate command ${why} (${tries}); retrying in ${verdict.delayMs}ms while this node stays primary`,
+      : `--migrate command ${why} (${tries}); retrying in ${verdict.delayMs}ms`,
     { ...fields, tries: cmd.failures, retryAt: when, retryInMs: verdict.delayMs },
   );
   const ordinal = d.ordinal(cmd);

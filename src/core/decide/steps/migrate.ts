@@ -46,6 +46,18 @@ export function migrate(d: Draft, appRunning: boolean): Verdict {
       {},
     );
   }
+  if (next && appRunning && s.term.handedBackBy !== undefined && !s.migrationsDone) {
+    // S14: a hand-back, not a promotion: the node that handed the lease here migrates itself
+    // (it ran its migrations, or takes the lease back for their next try).
+    d.log(
+      'info',
+      'migrate.skip',
+      `the lease was handed back by ${s.term.handedBackBy} while its app cannot serve: not a promotion, not migrating`,
+      { from: s.term.handedBackBy },
+    );
+    d.enter('running', 'app running as primary (the lease handed back)', 'state.running', {});
+    return 'continue';
+  }
   if (!next || s.migrationsDone) {
     s.migrationsDone = true;
     if (appRunning) d.enter('running', 'app running as primary', 'state.running', {});

@@ -62,6 +62,12 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
   }
   s.term.cleared = true;
   s.term.bootstrap = verdict.bootstrap;
+  // S14: a peer handing this node the lease while its own app cannot serve says so.
+  const self = s.observation?.info.ok ? s.observation.info.value.nodeId : undefined;
+  s.term.handedBackBy =
+    self === undefined
+      ? undefined
+      : s.peers?.report?.answers.find((a) => a.ok && a.handingBackTo === self)?.url;
   d.log(
     'info',
     'primary.cleared',
