@@ -67,6 +67,8 @@ export async function printPlan(
     `App: ${c.command.length > 0 ? c.command.join(' ') : '(none given; required to run)'}`,
     `    restart ${c.restart}${c.restart === 'never' ? '' : ` (backoff from ${formatDuration(c.restartDelay)}, at most ${c.restartMax} in 10 minutes)`}, ` +
       `SIGKILL ${formatDuration(c.shutdownTimeout)} after a forwarded stop signal`,
+    `    ready when ${c.appReady === 'none' ? 'spawned (--app-ready none)' : `${c.appReady} answers`}${c.appReady === 'none' ? '' : ` (within ${formatDuration(c.appReadyTimeout)}, else exit 6)`}`,
+    ...(c.standalone ? [] : [handBackLine(c)]),
     `Health API: ${c.healthAddr === 'off' ? 'off' : `${c.healthAddr.host || '*'}:${c.healthAddr.port}`}`,
     `Waiting for LiteFS/primary/sync: ${c.syncTimeout === 0 ? 'forever' : `up to ${formatDuration(c.syncTimeout)}, then exit 5`}`,
     `State file: ${c.stateFile}`,
@@ -92,4 +94,15 @@ export async function printPlan(
   });
   if (sourced.length > 0) out.push('', 'Set from:', ...sourced);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** S14, as the plan says it: where the lease goes while this primary's app cannot serve. */
+function handBackLine(c: Pick<Config, 'handBack' | 'peers'>): string {
+  if (c.handBack === 'off') {
+    return 'While the app cannot serve (booting, between migration tries, waiting to restart): the primary keeps the lease (--hand-back off)';
+  }
+  if (c.peers === undefined) {
+    return 'While the app cannot serve: the primary keeps the lease (--hand-back on needs --peers to find a node whose app is ready)';
+  }
+  return 'While the app cannot serve (booting, between migration tries, waiting to restart): the lease goes to a synced candidate whose app is ready, and comes back (--hand-back on; migrations must be expand/contract)';
 }
