@@ -3,17 +3,20 @@
 // does not call this; the tests' Sim (test/helpers/builders.ts) and the runner tests do, so a
 // change to decide that breaks one fails at the step that broke it, not at a later assertion.
 
+import { uncoveredWaits } from './decide/deadlines.js';
+import type { Policy } from './policy.js';
 import type { SupervisorState } from './state.js';
 
 /**
  * The invariants `next` breaks, as sentences (empty: none). `prev`, when given, is the state
- * before the decision, for the rules about what a decision may start (S1); `now`, the time of
- * the decision, for the rules about deadlines (the wake).
+ * before the decision, for the rules about what a decision may start (S1); `now` (the time of
+ * the decision) and `config`, for the rules about deadlines (the wake, decide/deadlines.ts WAITS).
  */
 export function checkInvariants(
   next: SupervisorState,
   prev?: SupervisorState,
   now?: number,
+  config?: Policy,
 ): string[] {
   const out: string[] = [];
   const s = next;
@@ -65,26 +68,11 @@ export function checkInvariants(
     if (s.term.backedUp.includes(db)) out.push(`backup of ${db} both pending and taken`);
   }
 
-  // One way to wait (decide/deadlines.ts): a node that waits for a time says so in `wake`, and
-  // a deadline that has come was acted on by its step (else nothing would ever wake it again).
+  // One way to wait (decide/deadlines.ts): every wait that applies is covered by `wake`, and a
+  // deadline that has come was acted on by its step (else nothing would ever wake it again).
   if (s.exited === undefined) {
-    if (s.phase === 'restarting' && !s.shutdown) {
-      const at = s.app.restartAt;
-      if (at === undefined) out.push('restarting without a restart time');
-      else if (s.wake === undefined || s.wake.at > at) {
-        out.push(`restart backoff ends at ${at} but the wake is ${describeWake(s)}`);
-      }
-      if (at !== undefined && now !== undefined && at <= now) {
-        out.push(`restart backoff ended at ${at} (now ${now}) but the app was not restarted`);
-      }
-    }
-    if (s.handover) {
-      if (s.wake === undefined || s.wake.at > s.handover.until) {
-        out.push(`handover ends at ${s.handover.until} but the wake is ${describeWake(s)}`);
-      }
-      if (now !== undefined && s.handover.until <= now) {
-        out.push(`handover timed out at ${s.handover.until} (now ${now}) but goes on`);
-      }
+    if (s.phase === 'restarting' && !s.shutdown && s.app.restartAt === undefined) {
+      out.push('restarting without a restart time');
     }
     if (s.fence && !s.shutdown && s.wake === undefined) {
       out.push('fenced without a wake (--fence-timeout must end it)');
@@ -92,12 +80,9 @@ export function checkInvariants(
     if (s.wake && now !== undefined && s.wake.at <= now) {
       out.push(`wake (${s.wake.why}) at ${s.wake.at} is not after the decision (${now})`);
     }
+    if (now !== undefined && config !== undefined) out.push(...uncoveredWaits(s, config, now));
   } else if (s.wake !== undefined) {
     out.push(`exited but wants a wake (${s.wake.why})`);
   }
   return out;
-}
-
-function describeWake(s: SupervisorState): string {
-  return s.wake === undefined ? 'none' : `${s.wake.why} at ${s.wake.at}`;
 }

@@ -199,6 +199,7 @@ export function handoverEligible(
   own: DbView[],
   self: readonly string[],
   maxLag: number,
+  orCaughtUp = false,
 ): { ok: true } | { ok: false; why: string } {
   if (!peer.candidate) return { ok: false, why: 'not a candidate' };
   if (!self.includes(peer.primaryHostname)) {
@@ -207,9 +208,15 @@ export function handoverEligible(
       why: `follows ${peer.primaryHostname === '' ? 'no primary' : peer.primaryHostname}, not this node`,
     };
   }
-  if (peer.synced === false) return { ok: false, why: 'its supervisor says it is not synced' };
-  if (peer.lagMs !== undefined && peer.lagMs > maxLag) {
-    return { ok: false, why: `lag ${peer.lagMs}ms above --max-lag ${maxLag}ms` };
+  // Caught up by position: at least this node's TXID on every gated db. A replica that has just
+  // lost the lease reads `.lag` as unsynced until LiteFS's first heartbeat after its
+  // reconnection (docs/litefs-facts.md), while it holds every transaction this node has.
+  const caughtUp = own.every((db) => (peerDb(peer, db.name)?.txid ?? 0n) >= (db.txid ?? 0n));
+  if (!(orCaughtUp && caughtUp)) {
+    if (peer.synced === false) return { ok: false, why: 'its supervisor says it is not synced' };
+    if (peer.lagMs !== undefined && peer.lagMs > maxLag) {
+      return { ok: false, why: `lag ${peer.lagMs}ms above --max-lag ${maxLag}ms` };
+    }
   }
   for (const db of own) {
     const theirs = peerDb(peer, db.name);
@@ -244,8 +251,8 @@ export function handoverTarget(
 
 /**
  * S14: the candidate to hand the lease to while this primary's app cannot serve: a handover
- * target (handoverEligible) whose app is ready (a peer whose supervisor does not report
- * readiness counts as ready: a mixed-version deploy). A peer whose app is not ready would serve
+ * target (handoverEligible; synced, or caught up with this node's position) whose app is ready
+ * (a peer whose supervisor does not report readiness counts as ready: a mixed-version deploy). A peer whose app is not ready would serve
  * no better than this node, so here readiness is required, not ranked.
  */
 export function handBackTarget(
@@ -259,7 +266,7 @@ export function handBackTarget(
     report,
     own,
     clusterId,
-    (p) => p.appReady !== false && handoverEligible(p, own, self, maxLag).ok,
+    (p) => p.appReady !== false && handoverEligible(p, own, self, maxLag, true).ok,
   );
 }
 

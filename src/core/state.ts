@@ -192,7 +192,9 @@ export interface HandBackState {
   since: number;
   /** The node asked to take the lease; undefined while the peers are asked. */
   target: string | undefined;
-  /** The last time the peers were asked or a handoff sent (the next try is due 3 s later). */
+  /** The token of this hand-back's question to the peers while it is not used yet. */
+  asked: number | undefined;
+  /** When the peers were last asked (the next try is due 3 s later, unless the lease moved). */
   lastAttemptAt: number | undefined;
   /** LiteFS shows the lease elsewhere: this node is a replica now. */
   moved: boolean;
@@ -230,6 +232,7 @@ export type WakeReason =
   | 'handover-timeout'
   | 'handoff-retry'
   | 'handback-retry'
+  | 'reclaim-retry'
   | 'fence-timeout'
   | 'peer-retry'
   | 'peer-wait'

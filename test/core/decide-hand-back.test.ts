@@ -114,14 +114,14 @@ t.test(
 );
 
 t.test('boot: refusals keep the lease', async (t) => {
-  t.test('no peer whose app is ready: keeps it, asks again 3 s later', async (t) => {
+  t.test('no peer whose app is ready: keeps it, asks again 500 ms later', async (t) => {
     const sim = newVersionBooting();
     sim.answerPeers(report([sup({ ready: false }), sup({ nodeId: C, follows: 'node-z' })]));
     t.same(handoffs(sim), []);
     t.match(log(sim, 'handback.none'), { level: 'warn', fields: { why: 'boot' } });
-    t.same(sim.state.wake, { at: sim.now + 3000, why: 'handback-retry' });
+    t.same(sim.state.wake, { at: sim.now + 500, why: 'handback-retry' });
     const asks = sim.actions.filter((a) => a.type === 'ask-peers').length;
-    sim.feed({ type: 'wake' }, 3000);
+    sim.feed({ type: 'wake' }, 500);
     t.equal(sim.actions.filter((a) => a.type === 'ask-peers').length, asks + 1);
     sim.answerPeers(report([sup({ ready: true })]));
     t.match(handoffs(sim), [{ nodeId: B }], 'the peer became ready: handed then');
@@ -154,16 +154,40 @@ t.test('boot: refusals keep the lease', async (t) => {
     const sim = newVersionBooting({ appReady: 'none' });
     t.equal(sim.state.handBack, undefined);
   });
-  t.test('a handoff LiteFS refuses is tried again after 3 s', async (t) => {
+  t.test('a handoff LiteFS refuses is tried again after 500 ms', async (t) => {
     const sim = newVersionBooting();
     sim.answerPeers(report([sup()]));
     sim.feed({ type: 'handoff-result', nodeId: B, ok: false, error: 'POST /handoff: 400' }, 4);
     t.match(log(sim, 'handback.fail'), { level: 'warn' });
-    t.equal(sim.state.wake?.why, 'handback-retry');
-    sim.feed({ type: 'wake' }, 3000);
+    t.same(sim.state.wake, { at: sim.now - 4 + 500, why: 'handback-retry' });
+    sim.feed({ type: 'wake' }, 496);
     sim.answerPeers(report([sup()]));
     t.equal(handoffs(sim).length, 2);
   });
+  t.test('a move that does not come: asked again 3 s after the handoff', async (t) => {
+    const sim = newVersionBooting();
+    sim.answerPeers(report([sup()]));
+    sim.feed({ type: 'handoff-result', nodeId: B, ok: true, error: undefined }, 4);
+    t.same(sim.state.wake?.why, 'handback-retry');
+    const asks = sim.actions.filter((a) => a.type === 'ask-peers').length;
+    sim.feed({ type: 'wake' }, 2996);
+    t.equal(sim.actions.filter((a) => a.type === 'ask-peers').length, asks + 1);
+  });
+  t.test(
+    'a peer that just lost the lease reads unsynced: caught up by position, it counts',
+    async (t) => {
+      const unsynced = (txid: bigint) => {
+        const p = sup({ txid });
+        return p.ok ? { ...p, synced: false, lagMs: undefined } : p;
+      };
+      const behind = newVersionBooting();
+      behind.answerPeers(report([unsynced(4n)]));
+      t.same(handoffs(behind), [], 'unsynced and behind this node (TXID 4 < 5): not a target');
+      const caught = newVersionBooting();
+      caught.answerPeers(report([unsynced(5n)]));
+      t.match(handoffs(caught), [{ nodeId: B }], 'unsynced by its lag, at this TXID: a target');
+    },
+  );
 });
 
 t.test('boot without asking for the lease: no reclaim, a replica once ready', async (t) => {

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { initialState, type SupervisorState } from '../../src/core/state.js';
+import { testConfig } from '../helpers/builders.js';
 
 const fresh = (): SupervisorState =>
   initialState(0, [
@@ -115,41 +116,48 @@ t.test('a handover only with a shutdown; a backup pending or taken, not both', a
 });
 
 t.test(
-  'one way to wait: a wait for a time has a wake, and a due deadline was acted on',
+  'one way to wait: every wait that applies is covered by the wake, and a due one was acted on',
   async (t) => {
+    const config = testConfig();
     const s = fresh();
     s.phase = 'restarting';
     s.app.status = 'exited';
     s.app.restartAt = 2000;
-    t.match(checkInvariants(s), [/restart backoff ends at 2000 but the wake is none/]);
+    t.match(checkInvariants(s, undefined, 1000, config), [
+      /restart ends at 2000 but the wake is none/,
+    ]);
     s.wake = { at: 3000, why: 'sync-timeout' };
-    t.match(checkInvariants(s), [/restart backoff ends at 2000 but the wake is sync-timeout/]);
+    t.match(checkInvariants(s, undefined, 1000, config), [
+      /restart ends at 2000 but the wake is sync-timeout at 3000/,
+    ]);
     s.wake = { at: 2000, why: 'restart' };
-    t.same(checkInvariants(s, undefined, 1000), []);
-    t.match(checkInvariants(s, undefined, 2000), [
-      /restart backoff ended at 2000 \(now 2000\) but the app was not restarted/,
+    t.same(checkInvariants(s, undefined, 1000, config), []);
+    t.match(checkInvariants(s, undefined, 2000, config), [
       /wake \(restart\) at 2000 is not after the decision/,
+      /restart ended at 2000 \(now 2000\) but its step did not act/,
     ]);
     s.app.restartAt = undefined;
-    t.match(checkInvariants(s, undefined, 1000), [/restarting without a restart time/]);
+    t.match(checkInvariants(s, undefined, 1000, config), [/restarting without a restart time/]);
 
     const f = fresh();
     f.phase = 'fenced';
     f.fence = fence;
     t.match(checkInvariants(f), [/fenced without a wake/]);
     f.wake = { at: 60_000, why: 'fence-timeout' };
-    t.same(checkInvariants(f, undefined, 0), []);
+    t.same(checkInvariants(f, undefined, 0, testConfig({ fenceTimeout: 60_000 })), []);
 
     const h = fresh();
     h.phase = 'stopping';
     h.shutdown = { signal: 'SIGTERM', exitCode: 143 };
     h.handover = { since: 0, signal: 'SIGTERM', target: undefined, accepted: false, until: 1000 };
-    t.match(checkInvariants(h, undefined, 500), [/handover ends at 1000 but the wake is none/]);
+    t.match(checkInvariants(h, undefined, 500, config), [
+      /handover-timeout ends at 1000 but the wake is none/,
+    ]);
     h.wake = { at: 1000, why: 'handover-timeout' };
-    t.same(checkInvariants(h, undefined, 500), []);
-    t.match(checkInvariants(h, undefined, 1000), [
-      /handover timed out at 1000 \(now 1000\) but goes on/,
+    t.same(checkInvariants(h, undefined, 500, config), []);
+    t.match(checkInvariants(h, undefined, 1000, config), [
       /wake \(handover-timeout\) at 1000 is not after the decision/,
+      /handover-timeout ended at 1000 \(now 1000\) but its step did not act/,
     ]);
 
     const x = fresh();
@@ -157,5 +165,30 @@ t.test(
     x.exited = 3;
     x.wake = { at: 1000, why: 'migrate-retry' };
     t.match(checkInvariants(x), [/exited but wants a wake \(migrate-retry\)/]);
+  },
+);
+
+t.test(
+  'a step and its declared deadline that disagree are caught after the decision',
+  async (t) => {
+    // A cleared primary whose failed migration's next try was due: a step that waited for a
+    // later time than WAITS['migrate-retry'] declares (or not at all) leaves it due and unacted.
+    const config = testConfig();
+    const s = fresh();
+    s.role = 'primary';
+    s.phase = 'migrating';
+    s.term.cleared = true;
+    const cmd = s.commands[0]!;
+    cmd.status = 'failed';
+    cmd.failures = 1;
+    cmd.retryAt = 5000;
+    s.wake = { at: 5000, why: 'migrate-retry' };
+    t.same(checkInvariants(s, undefined, 4000, config), [], 'before it: covered by the wake');
+    s.wake = undefined;
+    t.match(checkInvariants(s, undefined, 6000, config), [
+      /migrate-retry ended at 5000 \(now 6000\) but its step did not act/,
+    ]);
+    s.current = { index: 0, confirmToken: 9, stopRequested: false };
+    t.same(checkInvariants(s, undefined, 6000, config), [], 'acted: confirming the role (S1)');
   },
 );

@@ -190,7 +190,7 @@ export class Sim {
     if (JSON.stringify(before, big) !== JSON.stringify(this.state, big)) {
       throw new Error('decide mutated its input state');
     }
-    const broken = checkInvariants(r.state, before, this.now);
+    const broken = checkInvariants(r.state, before, this.now, this.config);
     if (broken.length > 0) {
       throw new Error(`invariant broken after ${input.type}: ${broken.join('; ')}`);
     }

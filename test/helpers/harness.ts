@@ -149,7 +149,7 @@ export class Harness {
       // Every decision the runner takes must keep the core's invariants. Thrown outside the
       // runner's try (which would turn it into exit 70), so tap fails the file on it.
       onDecision: (prev, next, input) => {
-        const broken = checkInvariants(next, prev, this.now);
+        const broken = checkInvariants(next, prev, this.now, this.deps.config);
         if (broken.length === 0) return;
         this.violations.push(...broken);
         queueMicrotask(() => {

@@ -1,9 +1,10 @@
-// Issue 12 on real LiteFS 0.5.11: a failing migration must not take the cluster down.
+// S1 retries on real LiteFS 0.5.11: a failing migration must not take the cluster down.
 // (a) a migration that fails twice, then succeeds, on promotion while a writer commits every
 //     10 ms: one successful run in the end, no node down, no row lost;
 // (b) a migration that always fails on promotion while the app runs: the app keeps serving,
 //     nothing exits, /status shows the failure and the next try;
-// (c) the same before the app started: exit 3 on that node only; the others stay up.
+// (c) the same before the app started: between tries and once they are spent the lease goes to
+//     the node whose app serves (S14); that node waits without its app, the others stay up.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,41 +149,61 @@ if (!skipUnlessReal(t)) {
     await waitFor(() => (a.rows('visits') ?? 0) >= 1, { timeoutMs: 10_000, message: 'replicated' });
   });
 
-  t.test('(c) the same before the app started: exit 3 there, the others stay up', async (t) => {
-    const counter = join(t.testdir(), 'runs');
-    const broken = (n: LitefsNode) =>
-      `node ${FIXTURES}migrate-flaky.mjs ${counter} always ${join(n.mountDir, 'app.db')}`;
-    const { c, a, b } = await twoNodes(t, () => 'true');
-    a.exec("INSERT INTO visits (user_agent) VALUES ('1'), ('2'), ('3')");
-    await waitFor(() => b.rows('visits') === 3, { timeoutMs: 10_000, message: 'replicated' });
-    // node-b restarts as a new version whose migration always fails, and takes the lease
-    // (sync-first promotion) before its app starts.
-    await b.stop('SIGINT');
-    const base = `node ${join(EXAMPLE, 'migrate.mjs')}`;
-    b.configure({
-      exec: [
-        {
-          cmd: c.supervisorCmd(b, {
-            migrate: [base, broken(b)],
-            extra: ['--migrate-retries', '1'],
-          }),
-        },
-      ],
-      env: { FLY_IMAGE_REF: 'registry/app:v2' },
-    });
-    b.start();
-    await b.waitEvent('promote.request', 40_000);
-    const end = await b.exited();
-    t.equal(end.code, 3, "node-b's LiteFS exits with the supervisor's 3");
-    t.equal(count(b, 'migrate.fail'), 2, 'two tries (--migrate-retries 1)');
-    t.equal(count(b, 'app.start'), 0, "node-b's app never started");
-    await a.waitPrimary(15_000);
-    t.ok(a.running(), 'node-a never went down');
-    t.equal(count(a, 'app.start'), 1, "node-a's app kept running");
-    t.equal(a.rows('visits'), 3, 'no row lost');
-    await waitFor(async () => (await a.health('/primary')).status === 200, {
-      timeoutMs: 15_000,
-      message: 'node-a serves as primary again',
-    });
-  });
+  t.test(
+    '(c) the same before the app started: the lease goes to the serving node, no exit',
+    async (t) => {
+      const counter = join(t.testdir(), 'runs');
+      const broken = (n: LitefsNode) =>
+        `node ${FIXTURES}migrate-flaky.mjs ${counter} always ${join(n.mountDir, 'app.db')}`;
+      const { c, a, b } = await twoNodes(t, () => 'true');
+      a.exec("INSERT INTO visits (user_agent) VALUES ('1'), ('2'), ('3')");
+      await waitFor(() => b.rows('visits') === 3, { timeoutMs: 10_000, message: 'replicated' });
+      // node-b restarts as a new version whose migration always fails, and takes the lease
+      // (sync-first promotion) before its app starts.
+      await b.stop('SIGINT');
+      const base = `node ${join(EXAMPLE, 'migrate.mjs')}`;
+      b.configure({
+        exec: [
+          {
+            cmd: c.supervisorCmd(b, {
+              migrate: [base, broken(b)],
+              extra: ['--migrate-retries', '1'],
+            }),
+          },
+        ],
+        env: { FLY_IMAGE_REF: 'registry/app:v2' },
+      });
+      b.start();
+      await b.waitEvent('promote.request', 40_000);
+      // S14: between its tries, and for good once they are spent, node-b hands the lease to
+      // node-a, whose app serves; node-b then waits without its app instead of exiting 3 (a
+      // restart would take the lease from the serving node again).
+      await b.waitEvent('migrate.given-up', 40_000);
+      t.ok(b.running(), "node-b's LiteFS runs on: no exit, no restart loop");
+      t.equal(count(b, 'migrate.fail'), 2, 'two tries (--migrate-retries 1)');
+      t.comment(
+        `node-b: ${b
+          .events()
+          .filter((e) => /^(handback\.|migrate\.|promote\.|role\.)/.test(e))
+          .join(' ')}`,
+      );
+      t.ok(count(b, 'handback.done') >= 2, 'the lease went back after each try');
+      t.equal(count(b, 'app.start'), 0, "node-b's app never started");
+      t.equal((await b.health('/health')).status, 503, 'node-b is not healthy: the deploy stops');
+      await a.waitPrimary(15_000);
+      t.ok(a.running(), 'node-a never went down');
+      t.equal(count(a, 'app.start'), 1, "node-a's app kept running");
+      t.equal(count(a, 'migrate.start'), 1, 'node-a ran no migration for the hand-backs');
+      t.equal(a.rows('visits'), 3, 'no row lost');
+      await waitFor(async () => (await a.health('/primary')).status === 200, {
+        timeoutMs: 15_000,
+        message: 'node-a serves as primary again',
+      });
+      a.exec("INSERT INTO visits (user_agent) VALUES ('after')");
+      await waitFor(() => b.rows('visits') === 4, {
+        timeoutMs: 10_000,
+        message: 'node-a writes, node-b replicates',
+      });
+    },
+  );
 }

@@ -4,6 +4,7 @@
 // compare `now` with the same functions on every input, so an input after a deadline acts as
 // the wake would have.
 
+import { syncOf } from '../derive.js';
 import { gathersEvidence, type Policy } from '../policy.js';
 import type {
   FenceState,
@@ -21,6 +22,11 @@ export const HWM_WRITE_INTERVAL_MS = 5000;
 export const HANDOFF_RETRY_MS = 3000;
 /** S3: how often peers that did not answer are asked again. */
 export const PEER_RETRY_MS = 3000;
+/**
+ * S14: how often a primary whose app cannot serve asks again for a candidate whose app is
+ * ready: soon, as every moment it keeps the lease is a moment without writes for the cluster.
+ */
+export const HANDBACK_RETRY_MS = 500;
 /** S4: fenced time within this window adds up towards --fence-timeout (lease flaps). */
 export const FENCE_WINDOW_MS = 10 * 60_000;
 /** S5: promotion requests before giving up and starting the app as a replica. */
@@ -78,9 +84,10 @@ export function handoffRetryAt(fence: FenceState): number | undefined {
 
 /** S14: when the next hand-back try is due (the peers asked again, or a move that did not come). */
 export function handBackRetryAt(hb: HandBackState): number | undefined {
-  return hb.moved || hb.lastAttemptAt === undefined
-    ? undefined
-    : hb.lastAttemptAt + HANDOFF_RETRY_MS;
+  if (hb.moved || hb.lastAttemptAt === undefined) return undefined;
+  // A handoff sent waits as long as a fenced node's would for the move; a question answered
+  // with no candidate is asked again soon.
+  return hb.lastAttemptAt + (hb.target === undefined ? HANDBACK_RETRY_MS : HANDOFF_RETRY_MS);
 }
 
 /** S14: when the next request to take the lease back is due (undefined: none asked yet). */
@@ -109,48 +116,217 @@ export function reached(at: number | undefined, now: number): boolean {
 }
 
 /**
- * The earliest deadline after `now` that a step of decide waits for in this state, or
- * undefined. Only waits the state is in count (e.g. the restart backoff while `restarting`);
- * a deadline at or before `now` was acted on by its step, or is not what the node waits for
- * (it waits for an answer instead), so it never wakes anyone.
+ * One wait of decide: what the node waits for, when that applies, when it ends and what its
+ * step does then. Each wait is declared once, in WAITS; nextWake, the steps (`due`) and
+ * checkInvariants read the same declaration, so a step and its wake cannot drift apart. The
+ * list in docs/design.md is generated from it (scripts/gen-waits.mjs).
+ */
+export interface WaitSpec {
+  /** Where the rule is described (docs/design.md). */
+  rule: string;
+  /** What the node waits for. */
+  waitsFor: string;
+  /** What its step does when the deadline comes. */
+  atDeadline: string;
+  /** Still waited for once a stop signal arrived (shutting down, nothing new starts). */
+  whileStopping: boolean;
+  /**
+   * When it ends, while the node waits for this time; undefined while it does not apply, or
+   * while the node waits for an answer instead (the peers, a fresh /info, a result). A deadline
+   * still reached after a decision is a step that did not act (checkInvariants).
+   */
+  deadline(s: SupervisorState, config: Policy, now: number): number | undefined;
+}
+
+/** A question to the peers of `purpose` is out and not answered yet. */
+function asking(s: SupervisorState, purpose: PeerQuery['purpose']): boolean {
+  return s.peers?.purpose === purpose && s.peers.report === undefined;
+}
+
+/** The failed migration waiting for its next try, if any (S1). */
+export function migrationRetryAt(s: SupervisorState): number | undefined {
+  let at: number | undefined;
+  for (const c of s.commands) {
+    if (c.kind !== 'migrate' || (c.status !== 'failed' && c.status !== 'timed-out')) continue;
+    if (c.retryAt !== undefined && (at === undefined || c.retryAt < at)) at = c.retryAt;
+  }
+  return at;
+}
+
+export const WAITS: Readonly<Record<WakeReason, WaitSpec>> = {
+  'handover-timeout': {
+    rule: 'Handover on stop',
+    waitsFor: 'LiteFS to show the lease on another node after a stop signal (--handoff-timeout)',
+    atDeadline: 'the app is stopped as without a handover',
+    whileStopping: true,
+    deadline: (s) => s.handover?.until,
+  },
+  restart: {
+    rule: 'section 6',
+    waitsFor: "the app's restart backoff (--restart-delay, doubling up to 30 s)",
+    atDeadline: 'the app starts again (a primary that has not passed its checks checks first)',
+    whileStopping: false,
+    deadline: (s) => (s.phase === 'restarting' ? s.app.restartAt : undefined),
+  },
+  'app-ready-timeout': {
+    rule: 'section 6, readiness',
+    waitsFor: 'the app to answer its readiness probe (--app-ready-timeout)',
+    atDeadline: 'the app is stopped and the run exits 6',
+    whileStopping: false,
+    deadline: (s) => (s.app.status === 'running' && !s.app.ready ? s.app.readyBy : undefined),
+  },
+  'fence-timeout': {
+    rule: 'S4',
+    waitsFor: 'the fence to end (--fence-timeout of fenced time, added up over 10 minutes)',
+    atDeadline: 'the run exits 4, so LiteFS releases the lease',
+    whileStopping: false,
+    deadline: (s, config, now) => (s.fence ? fenceExitAt(s, s.fence, config, now) : undefined),
+  },
+  'handoff-retry': {
+    rule: 'S4',
+    waitsFor: 'the next handoff attempt of a fenced node (every 3 s)',
+    atDeadline: 'the evidence is gathered afresh: the lease is handed off, or the fence ends',
+    whileStopping: false,
+    deadline: (s, config) => {
+      const fence = s.fence;
+      if (!fence || !gathersEvidence(config)) return undefined;
+      if (s.peers?.purpose === 'check' && s.peers.token !== fence.usedToken) return undefined;
+      return handoffRetryAt(fence);
+    },
+  },
+  'handback-retry': {
+    rule: 'S14',
+    waitsFor:
+      'the next hand-back try of a primary whose app cannot serve: 500 ms after an answer with no candidate, 3 s after a handoff whose move did not come',
+    atDeadline: 'the peers are asked again for a synced candidate whose app is ready',
+    whileStopping: false,
+    deadline: (s) => {
+      const hb = s.handBack;
+      if (!hb || s.role !== 'primary' || hb.asked !== undefined) return undefined;
+      return handBackRetryAt(hb);
+    },
+  },
+  'reclaim-retry': {
+    rule: 'S14',
+    waitsFor: 'the lease to come back after a request to take it back (--promote-timeout)',
+    atDeadline: 'it asks again (at most 3 requests)',
+    whileStopping: false,
+    deadline: (s, config) =>
+      s.handBack && s.role === 'replica' ? reclaimRetryAt(s.handBack, config) : undefined,
+  },
+  'sync-timeout': {
+    rule: 'section 9',
+    waitsFor: 'LiteFS, a primary, sync or a readable db (--sync-timeout; 0: forever)',
+    atDeadline: 'the run exits 5',
+    whileStopping: false,
+    deadline: (s, config) =>
+      WAITING.has(s.phase) && !(s.phase === 'checking' && asking(s, 'check'))
+        ? syncTimeoutAt(s, config)
+        : undefined,
+  },
+  'peer-retry': {
+    rule: 'S3',
+    waitsFor: 'peers that did not answer a primary’s checks (asked again every 3 s)',
+    atDeadline: 'the peers are asked again',
+    whileStopping: false,
+    deadline: (s) => {
+      const q = s.peers;
+      return s.phase === 'checking' && q?.purpose === 'check' && q.report
+        ? peerRetryAt(q)
+        : undefined;
+    },
+  },
+  'peer-wait': {
+    rule: 'S3',
+    waitsFor: 'every peer and the cluster record to answer an empty primary (--peer-wait)',
+    atDeadline: 'the checks decide without them: fenced, unless --bootstrap force',
+    whileStopping: false,
+    deadline: (s, config) => {
+      const q = s.peers;
+      return s.phase === 'checking' && q?.purpose === 'check' && q.report
+        ? peerWaitEndsAt(q, config)
+        : undefined;
+    },
+  },
+  'promote-retry': {
+    rule: 'S5',
+    waitsFor: 'the lease after a promotion request (--promote-timeout)',
+    atDeadline: 'it asks again, or after 3 requests starts the app as a replica',
+    whileStopping: false,
+    deadline: (s, config) =>
+      s.phase === 'promoting' && !s.promote.done ? promoteRetryAt(s, config) : undefined,
+  },
+  'record-retry': {
+    rule: 'section 3, cluster record',
+    waitsFor: 'the next write of the cluster record after one that did not land (10 s)',
+    atDeadline: 'it writes again if the record still lacks a db',
+    whileStopping: false,
+    deadline: (s) =>
+      s.role === 'primary' && s.term.cleared && !s.fence && s.record.writing === undefined
+        ? s.record.retryAt
+        : undefined,
+  },
+  'migrate-retry': {
+    rule: 'S1, S14',
+    waitsFor:
+      "a failed migration's next try (1 s, 2 s, 4 s...; every 5 minutes beside a running app)",
+    atDeadline:
+      'the migration runs again, re-confirmed by a fresh /info (a node that handed the lease back takes it again first)',
+    whileStopping: false,
+    deadline: (s, config) => {
+      // On a primary whose checks passed while no command or backup is under way; on a node that handed the
+      // lease back (S14) until it asks for it again, once synced (reclaim-retry then).
+      const hb = s.handBack;
+      const waits =
+        s.role === 'primary'
+          ? s.term.cleared && !s.fence && s.current === undefined && s.backupsPending.length === 0
+          : s.role === 'replica' &&
+            hb?.why === 'retry' &&
+            hb.lastReclaimAt === undefined &&
+            syncOf(s.observation, config.maxLag).synced;
+      return waits ? migrationRetryAt(s) : undefined;
+    },
+  },
+};
+
+/** Whether the wait `why` ends now in this state (its step acts). */
+export function due(why: WakeReason, s: SupervisorState, config: Policy, now: number): boolean {
+  return reached(WAITS[why].deadline(s, config, now), now);
+}
+
+/**
+ * The earliest deadline after `now` of the waits that apply in this state, or undefined (a
+ * deadline at or before `now` was acted on by its step: checkInvariants holds steps to that).
  */
 export function nextWake(s: SupervisorState, config: Policy, now: number): Wake | undefined {
   if (s.exited !== undefined) return undefined;
   let wake: Wake | undefined;
-  const add = (at: number | undefined, why: WakeReason) => {
+  for (const [why, w] of Object.entries(WAITS) as [WakeReason, WaitSpec][]) {
+    // Stopping: nothing new starts, so only the waits of a stop matter.
+    if (s.shutdown && !w.whileStopping) continue;
+    const at = w.deadline(s, config, now);
     if (at !== undefined && at > now && (wake === undefined || at < wake.at)) wake = { at, why };
-  };
-  if (s.handover) add(s.handover.until, 'handover-timeout');
-  // Stopping: nothing new starts, so no other wait matters (the app's or command's exit ends it).
-  if (s.shutdown) return wake;
-  if (s.phase === 'restarting') add(s.app.restartAt, 'restart');
-  if (s.app.status === 'running' && !s.app.ready) add(s.app.readyBy, 'app-ready-timeout');
-  if (s.fence) {
-    add(fenceExitAt(s, s.fence, config, now), 'fence-timeout');
-    // Each retry gathers the evidence afresh (the peers, the record): a handoff, or the end of
-    // the fence when the checks pass again (steps/fence.ts).
-    if (gathersEvidence(config)) add(handoffRetryAt(s.fence), 'handoff-retry');
-  }
-  if (WAITING.has(s.phase)) add(syncTimeoutAt(s, config), 'sync-timeout');
-  const q = s.peers;
-  if (s.phase === 'checking' && q?.purpose === 'check' && q.report) {
-    add(peerRetryAt(q), 'peer-retry');
-    add(peerWaitEndsAt(q, config), 'peer-wait');
-  }
-  if (s.phase === 'promoting' && !s.promote.done) add(promoteRetryAt(s, config), 'promote-retry');
-  // The cluster record's next write (steps/record.ts) after one that did not land.
-  if (s.role === 'primary' && s.term.cleared && !s.fence) add(s.record.retryAt, 'record-retry');
-  const hb = s.handBack;
-  if (hb && s.role === 'primary') add(handBackRetryAt(hb), 'handback-retry');
-  if (hb && s.role === 'replica') add(reclaimRetryAt(hb, config), 'promote-retry');
-  // A failed migration's next try: on the primary, or (S14) on the node that handed the lease
-  // back meanwhile and takes it again for the try.
-  if (s.role === 'primary' || (hb?.why === 'retry' && s.role === 'replica')) {
-    for (const c of s.commands) {
-      if (c.kind === 'migrate' && (c.status === 'failed' || c.status === 'timed-out')) {
-        add(c.retryAt, 'migrate-retry');
-      }
-    }
   }
   return wake;
+}
+
+/**
+ * The waits that apply and are not covered: a deadline ahead that the wake does not reach in
+ * time, or one that has come while its step did not act. For checkInvariants.
+ */
+export function uncoveredWaits(s: SupervisorState, config: Policy, now: number): string[] {
+  if (s.exited !== undefined) return [];
+  const out: string[] = [];
+  for (const [why, w] of Object.entries(WAITS) as [WakeReason, WaitSpec][]) {
+    if (s.shutdown && !w.whileStopping) continue;
+    const at = w.deadline(s, config, now);
+    if (at === undefined) continue;
+    if (at <= now) out.push(`${why} ended at ${at} (now ${now}) but its step did not act`);
+    else if (s.wake === undefined || s.wake.at > at) {
+      out.push(
+        `${why} ends at ${at} but the wake is ${s.wake ? `${s.wake.why} at ${s.wake.at}` : 'none'}`,
+      );
+    }
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
 import { EXIT } from '../../exit-code.js';
 import { restartVerdict } from '../../restart.js';
 import type { Input } from '../../state.js';
-import { reached } from '../deadlines.js';
+import { due } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
 
 export function appEvent(d: Draft, input: Input): Verdict {
@@ -56,7 +56,7 @@ function appReady(d: Draft, pid: number): Verdict {
 function appReadyTimeout(d: Draft): Verdict {
   const { s, config } = d;
   const app = s.app;
-  if (app.status !== 'running' || app.ready || s.shutdown || !reached(app.readyBy, d.now)) {
+  if (s.shutdown || !due('app-ready-timeout', s, config, d.now)) {
     return 'continue';
   }
   return d.exit(

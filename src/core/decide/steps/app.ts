@@ -3,7 +3,7 @@
 // runs and that becomes primary passes the primary checks and migrates at once.
 
 import type { SupervisorState } from '../../state.js';
-import { reached } from '../deadlines.js';
+import { due } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
 import { migrate } from './migrate.js';
 import { checkPrimary } from './primary.js';
@@ -17,7 +17,7 @@ import { checkPrimary } from './primary.js';
  */
 export function restartWhenDue(d: Draft): Verdict {
   const s = d.s;
-  if (s.phase !== 'restarting' || s.shutdown || !reached(s.app.restartAt, d.now)) {
+  if (s.shutdown || !due('restart', s, d.config, d.now)) {
     return 'continue';
   }
   s.app.restarts += 1;

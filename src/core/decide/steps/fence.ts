@@ -11,9 +11,9 @@ import { asksPeers, gathersEvidence } from '../../policy.js';
 import { primaryChecks } from '../../rules.js';
 import type { FenceState } from '../../state.js';
 import {
+  due,
   FENCE_WINDOW_MS,
   fencedMs,
-  fenceExitAt,
   HANDOFF_RETRY_MS,
   handoffRetryAt,
   reached,
@@ -78,7 +78,7 @@ export function holdFence(d: Draft): Verdict {
     });
     return 'continue';
   }
-  if (reached(fenceExitAt(s, fence, config, d.now), d.now)) {
+  if (due('fence-timeout', s, config, d.now)) {
     const spent = fencedMs(s, fence, d.now);
     const flaps = recentSpells(s, d.now).length;
     return d.exit(

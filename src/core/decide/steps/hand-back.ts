@@ -12,13 +12,7 @@ import { handBackTarget } from '../../peers.js';
 import { asksPeers, type Policy } from '../../policy.js';
 import { s5MayPromote, s14CannotServe } from '../../rules.js';
 import type { HandBackState, HandBackWhy, Input } from '../../state.js';
-import {
-  HANDOFF_RETRY_MS,
-  handBackRetryAt,
-  PROMOTE_ATTEMPTS,
-  reached,
-  reclaimRetryAt,
-} from '../deadlines.js';
+import { due, HANDBACK_RETRY_MS, PROMOTE_ATTEMPTS } from '../deadlines.js';
 import { describeAnswers, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
@@ -40,7 +34,8 @@ export function beginHandBack(d: Draft, why: HandBackWhy): void {
     why,
     since: d.now,
     target: undefined,
-    lastAttemptAt: d.now,
+    asked: undefined,
+    lastAttemptAt: undefined,
     moved: false,
     reclaims: 0,
     lastReclaimAt: undefined,
@@ -51,7 +46,14 @@ export function beginHandBack(d: Draft, why: HandBackWhy): void {
     `this primary cannot serve writes (${WHY[why]}): asking the peers for a synced candidate whose app is ready`,
     { why },
   );
+  askForTarget(d, d.s.handBack);
+}
+
+/** Ask the peers which synced candidate has a ready app (one try; the next 3 s later). */
+function askForTarget(d: Draft, hb: HandBackState): void {
+  hb.lastAttemptAt = d.now;
   d.askPeers('handback');
+  hb.asked = d.s.peers?.token;
 }
 
 /** The pipeline's step (after the fence, before the app's lifecycle). */
@@ -95,27 +97,25 @@ function asPrimary(d: Draft, input: Input): Verdict {
     return why === 'spent' ? 'done' : 'continue';
   }
   hb.why = why;
-  const retryAt = handBackRetryAt(hb);
   if (input.type === 'handoff-result' && hb.target === input.nodeId && !input.ok) {
     d.log(
       'warn',
       'handback.fail',
-      `handing the lease to node ${input.nodeId} failed: ${input.error}; trying again in ${HANDOFF_RETRY_MS}ms`,
+      `handing the lease to node ${input.nodeId} failed: ${input.error}; trying again in ${HANDBACK_RETRY_MS}ms`,
       { nodeId: input.nodeId },
     );
     hb.target = undefined;
-  } else if (hb.target !== undefined) {
-    // Waiting for LiteFS to show the move; one that does not come is tried again.
-    if (reached(retryAt, d.now)) hb.target = undefined;
-  } else {
-    const q = s.peers;
-    if (q?.purpose === 'handback' && q.report && q.askedAt === hb.lastAttemptAt) {
-      if (chooseTarget(d, hb, q.report) === 'exited') return 'done';
-    }
   }
-  if (hb.target === undefined && reached(handBackRetryAt(hb), d.now)) {
+  const q = s.peers;
+  if (hb.asked !== undefined && q?.token === hb.asked && q.report) {
+    // The answer to this hand-back's question: used once; the next try asks afresh 3 s later.
+    hb.asked = undefined;
     hb.lastAttemptAt = d.now;
-    d.askPeers('handback');
+    if (chooseTarget(d, hb, q.report) === 'exited') return 'done';
+  } else if (hb.asked === undefined && due('handback-retry', s, d.config, d.now)) {
+    // The next try: no candidate answered, LiteFS refused, or the move did not come.
+    hb.target = undefined;
+    askForTarget(d, hb);
   }
   return hb.why === 'spent' ? 'done' : 'continue';
 }
@@ -152,7 +152,7 @@ function chooseTarget(
     d.log(
       'warn',
       'handback.none',
-      `no synced candidate whose app is ready answered; keeping the lease (${WHY[hb.why]}), asking again in ${HANDOFF_RETRY_MS}ms`,
+      `no synced candidate whose app is ready answered; keeping the lease (${WHY[hb.why]}), asking again in ${HANDBACK_RETRY_MS}ms`,
       { why: hb.why, peers: describeAnswers(report.answers) },
     );
     return 'none';
@@ -190,7 +190,7 @@ function asReplica(d: Draft): Verdict {
   }
   if (hb.why === 'retry') {
     const next = d.nextToRun('migrate');
-    if (next?.retryAt !== undefined && !reached(next.retryAt, d.now)) {
+    if (next?.retryAt !== undefined && hb.lastReclaimAt === undefined && next.retryAt > d.now) {
       const reason = `migration ${d.ordinal(next)} failed; the lease is with ${primaryHostnameOf(s.observation) ?? 'another node'} until its next try at ${new Date(next.retryAt).toISOString()}`;
       if (s.reason !== reason) s.reason = reason;
       return 'done';
@@ -209,8 +209,9 @@ function asReplica(d: Draft): Verdict {
 function reclaim(d: Draft, hb: HandBackState): Verdict {
   const { s, config } = d;
   const waitVerdict: Verdict = hb.why === 'retry' ? 'done' : 'continue';
-  const retryAt = reclaimRetryAt(hb, config);
-  if (retryAt !== undefined && !reached(retryAt, d.now)) return waitVerdict;
+  if (hb.lastReclaimAt !== undefined && !due('reclaim-retry', s, config, d.now)) {
+    return waitVerdict;
+  }
   const obs = s.observation;
   const sync = syncOf(obs, config.maxLag);
   // A replica that held the lease a moment ago is synced within milliseconds.

@@ -6,7 +6,7 @@
 import { unrecorded } from '../../cluster-record.js';
 import { clusterIdOf, dbViewsOf } from '../../derive.js';
 import { keepsRecord } from '../../policy.js';
-import { reached } from '../deadlines.js';
+import { due } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
 
 /** The pipeline's step: ask for a write when the record would gain a db. Never ends the decision. */
@@ -14,7 +14,10 @@ export function recordData(d: Draft): Verdict {
   const { s, config } = d;
   if (!keepsRecord(config) || s.shutdown || s.fence || s.role !== 'primary') return 'continue';
   if (!s.term.cleared || s.record.writing !== undefined) return 'continue';
-  if (s.record.retryAt !== undefined && !reached(s.record.retryAt, d.now)) return 'continue';
+  if (s.record.retryAt !== undefined) {
+    if (!due('record-retry', s, config, d.now)) return 'continue';
+    s.record.retryAt = undefined; // the retry is due: write now if the record lacks a db
+  }
   const withData = dbViewsOf(s.observation, config)
     .filter((db) => db.hasData)
     .map((db) => db.name);

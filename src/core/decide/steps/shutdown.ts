@@ -5,7 +5,7 @@
 import { clusterIdOf, dbViewsOf, primaryHostnameOf } from '../../derive.js';
 import { handoverTarget } from '../../peers.js';
 import type { Input, LogLevel } from '../../state.js';
-import { reached } from '../deadlines.js';
+import { due } from '../deadlines.js';
 import { describeAnswers, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
@@ -71,7 +71,7 @@ function continueHandover(d: Draft, input: Input): void {
     );
     return;
   }
-  if (reached(h.until, d.now)) {
+  if (due('handover-timeout', s, config, d.now)) {
     endHandover(
       d,
       'warn',
