@@ -1,6 +1,6 @@
 // Types for gen-config-reference.mjs, so the TypeScript tests can import its functions.
 
-import type { OptionSpec } from '../src/config/schema.js';
+import type { OptionSpec } from '../src/config/option.js';
 
 export declare const START: string;
 export declare const END: string;

@@ -53,7 +53,7 @@ function description(o) {
 
 /**
  * The generated Markdown: one table per option group, in the table's order.
- * @param {readonly import('../src/config/schema.js').OptionSpec[]} options
+ * @param {readonly import('../src/config/option.js').OptionSpec[]} options
  */
 export function renderConfigReference(options) {
   const groups = new Map();

@@ -7,13 +7,9 @@
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.js';
 import { recordStore } from '../consul/record.js';
-import {
-  type DoctorFacts,
-  type DoctorReport,
-  diagnose,
-  type Finding,
-  type StateFileRead,
-} from '../core/doctor.js';
+import { diagnose } from '../core/doctor.js';
+import type { DoctorFacts, StateFileRead } from '../core/doctor-facts.js';
+import type { DoctorReport, Finding } from '../core/doctor-report.js';
 import type { DiskSpace } from '../core/observation.js';
 import { LitefsClient } from '../litefs/client.js';
 import { readDataDir } from '../litefs/data-dir.js';

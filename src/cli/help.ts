@@ -1,7 +1,8 @@
 // --help and --version. The option list is generated from the table in src/config/schema.ts so
 // it cannot drift from what the parser accepts.
 
-import { type Group, OPTIONS, type OptionSpec } from '../config/schema.js';
+import type { Group, OptionSpec } from '../config/option.js';
+import { OPTIONS } from '../config/schema.js';
 
 const WIDTH = 90;
 

@@ -4,7 +4,8 @@
 // loadConfig, so bad values and bad litefs.yml/environment input are reported together.
 
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
-import { boolean, type Kind, OPTIONS, type OptionName, showReceived, url } from './schema.js';
+import { boolean, type Kind, showReceived, url } from './kinds.js';
+import { OPTIONS, type OptionName } from './schema.js';
 
 /** Option values as written on the command line: text, or a list for repeatable options. */
 export type RawOptions = Partial<Record<OptionName, string | string[]>>;

@@ -10,6 +10,7 @@ import type { ConsulEndpoint } from '../consul/endpoint.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { type ConfigError, type RawOptions, suggest, type ValueSource } from './args.js';
 import { runsLitefsSupervisor } from './exec-line.js';
+import { CONSUL_KEY_ACCEPTED, parseHealthAddr, showReceived } from './kinds.js';
 import {
   type Getenv,
   httpAddrPort,
@@ -19,19 +20,15 @@ import {
   loadLitefsYml,
   type ReadFile,
 } from './litefs-yml.js';
+import { camel, type OptionSpec } from './option.js';
 import {
   CONFIG_SCHEMA,
-  CONSUL_KEY_ACCEPTED,
-  camel,
   crossFieldIssues,
   type Mode,
   OPTIONS,
   OPTIONS_BY_KEY,
   OPTIONS_BY_NAME,
   type OptionName,
-  type OptionSpec,
-  parseHealthAddr,
-  showReceived,
 } from './schema.js';
 import type { Config, LitefsYmlFacts } from './types.js';
 

@@ -4,7 +4,7 @@
 // record, and whether the record is missing while data exists. Pure, like the rest of doctor.
 
 import { RECORD_RESET, type RecordRead, recordedData } from './cluster-record.js';
-import type { Finding } from './doctor.js';
+import type { Finding } from './doctor-report.js';
 
 /** Per gated db: whether this node holds data in it (as doctor read it). */
 export interface HeldDb {

@@ -13,7 +13,7 @@
 
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DataDirDb, DataDirFacts, LtxFacts } from '../core/doctor.js';
+import type { DataDirDb, DataDirFacts, LtxFacts } from '../core/doctor-facts.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { LTX_HEADER_BYTES, type LtxHeader, parseLtxFilename, parseLtxHeader } from '../core/ltx.js';
 import type { FileRead } from '../core/observation.js';

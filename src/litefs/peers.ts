@@ -6,7 +6,7 @@
 
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { PEER_HEALTH_SUFFIX } from '../config/schema.js';
+import { PEER_HEALTH_SUFFIX } from '../config/kinds.js';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
 import type { SqliteHeader, SupervisorEvidence } from '../core/parse.js';
 import type { PeerAnswer, PeerDbEvidence, PeerReport } from '../core/peer-types.js';

@@ -9,7 +9,8 @@ import {
   parseArgs,
   statusHealthUrl,
 } from '../../src/config/load.js';
-import { OPTIONS, type OptionSpec } from '../../src/config/schema.js';
+import type { OptionSpec } from '../../src/config/option.js';
+import { OPTIONS } from '../../src/config/schema.js';
 
 // parseArgs + loadConfig over an in-memory file system and environment.
 interface Setup {

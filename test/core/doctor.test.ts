@@ -4,13 +4,13 @@
 
 import t from 'tap';
 import type { Config } from '../../src/config/types.js';
-import {
-  type DataDirDb,
-  type DataDirFacts,
-  type DoctorFacts,
-  diagnose,
-  type StateFileRead,
-} from '../../src/core/doctor.js';
+import { diagnose } from '../../src/core/doctor.js';
+import type {
+  DataDirDb,
+  DataDirFacts,
+  DoctorFacts,
+  StateFileRead,
+} from '../../src/core/doctor-facts.js';
 import type { DbObservation, DiskSpace, Observation } from '../../src/core/observation.js';
 import type { PeerReport } from '../../src/core/peer-types.js';
 import { CLUSTER, db, obs, peer, report, silent, testConfig } from '../helpers/builders.js';
