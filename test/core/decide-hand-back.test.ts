@@ -269,9 +269,18 @@ t.test('spent: the lease goes to a serving node for good; with none, exit 3', as
     t.notOk(sim.types().includes('start-app'));
     t.equal(sim.state.exited, undefined);
   });
-  t.test('refuses: no peer whose app is ready: exit 3, as before', async (t) => {
+  t.test('refuses: no peer whose app is ready within 5 s: exit 3, as before', async (t) => {
     const sim = failingMigration({ migrateRetries: 0 });
     sim.answerPeers(report([sup({ ready: false }), silent()]));
+    t.equal(sim.state.exited, undefined, 'a peer may not follow this node yet: asked again');
+    t.equal(sim.state.wake?.why, 'handback-retry');
+    for (let i = 0; i < 9; i++) {
+      sim.feed({ type: 'wake' }, 500);
+      sim.answerPeers(report([sup({ follows: '' })]));
+    }
+    t.equal(sim.state.exited, undefined, '4.5 s: still asking');
+    sim.feed({ type: 'wake' }, 500);
+    sim.answerPeers(report([sup({ follows: '' })]));
     t.equal(sim.state.exited, 3);
     t.match(log(sim, 'migrate.give-up'), { level: 'error' });
   });

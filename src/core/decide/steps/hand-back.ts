@@ -21,6 +21,9 @@ export function handsBack(config: Policy): boolean {
   return config.handBack === 'on' && asksPeers(config);
 }
 
+/** S14: how long spent tries look for a node whose app serves before the run exits 3. */
+export const SPENT_WAIT_MS = 5000;
+
 const WHY: Record<HandBackWhy, string> = {
   boot: 'its app is not ready yet',
   retry: 'a failed migration waits for its next try',
@@ -135,13 +138,15 @@ function chooseTarget(
     config.maxLag,
   );
   if (!target) {
-    if (hb.why === 'spent') {
+    // Spent tries: a peer that lost the lease a moment ago may not follow this node yet (LiteFS
+    // reconnects within a second or two), so the peers are asked for SPENT_WAIT_MS first.
+    if (hb.why === 'spent' && d.now - hb.since >= SPENT_WAIT_MS) {
       // No other node can serve: as before S14, the run ends (Fly restarts the machine).
       d.exit(
         EXIT.commandFailed,
         'error',
         'migrate.give-up',
-        'a --migrate command failed and has no retries left, and no synced candidate with a ready app answered to take the lease; the app is not started',
+        `a --migrate command failed and has no retries left, and no synced candidate with a ready app answered within ${SPENT_WAIT_MS}ms to take the lease; the app is not started`,
         {
           peers: describeAnswers(report.answers),
           hint: 'fix the command or the database and redeploy; nothing after it was run',
