@@ -321,6 +321,11 @@ export interface SupervisorState {
   transitions: Transition[];
   /** When decide next wants an input, and why (undefined: no deadline ahead). */
   wake: Wake | undefined;
+  /**
+   * The self-timed wait last logged (Draft.waitFor): its name and deadline, so that a wait is
+   * logged once when it begins, not at every input while it lasts.
+   */
+  waitLogged: string | undefined;
 }
 
 export type Input =
@@ -503,6 +508,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
     exited: undefined,
     transitions: [],
     wake: undefined,
+    waitLogged: undefined,
   };
   return state;
 }

@@ -231,7 +231,10 @@ t.test('retry: the lease goes to a ready peer between tries and comes back for e
   t.notOk(sim.types().includes('start-app'), 'the app never starts on the unmigrated schema');
   t.equal(sim.state.commands[0]?.failures, 1, 'the count goes on across the hand-back');
   t.equal(sim.state.wake?.why, 'migrate-retry');
-  sim.feed({ type: 'wake' }, 975);
+  sim.see({ role: 'replica', primary: 'node-b', lag: 2 }, 100);
+  sim.see({ role: 'replica', primary: 'node-b', lag: 4 }, 100);
+  t.equal(sim.events().filter((e) => e === 'handback.wait').length, 1, 'the wait is logged once');
+  sim.feed({ type: 'wake' }, 775);
   t.equal(sim.last('promote')?.type, 'promote', 'the try is due: asks for the lease');
   t.match(log(sim, 'handback.reclaim'), { fields: { why: 'retry' } });
   sim.see({ role: 'primary' }, 10);

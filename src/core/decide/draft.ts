@@ -16,8 +16,9 @@ import {
   type Phase,
   type SupervisorState,
   TRANSITIONS_KEPT,
+  type WakeReason,
 } from '../state.js';
-import { syncTimeoutAt, WAITING } from './deadlines.js';
+import { syncTimeoutAt, WAITING, WAITS } from './deadlines.js';
 
 /**
  * What a step tells the pipeline: 'continue' to the next step, or 'done': this decision is
@@ -208,6 +209,29 @@ export class Draft {
       },
     );
     this.actions.push({ type: 'start-app' });
+  }
+
+  /**
+   * Wait for the deadline of the wait `why` (declared once in deadlines.ts WAITS) in `phase`:
+   * logged once per wait (a new deadline is a new wait), its reason kept current for /status.
+   * The wake comes from the declaration; the step only says that it waits.
+   */
+  waitFor(
+    why: WakeReason,
+    phase: Phase,
+    reason: string,
+    event: string,
+    fields: Record<string, unknown> = {},
+  ): 'done' {
+    const s = this.s;
+    const key = `${why}@${WAITS[why].deadline(s, this.config, this.now)}`;
+    if (s.waitLogged !== key || s.phase !== phase) {
+      s.waitLogged = key;
+      this.enter(phase, reason, event, fields);
+    } else {
+      s.reason = reason;
+    }
+    return 'done';
   }
 
   /** Enter (or stay in) a waiting phase; --sync-timeout bounds the whole wait (exit 5). */

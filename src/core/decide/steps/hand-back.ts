@@ -196,9 +196,13 @@ function asReplica(d: Draft): Verdict {
   if (hb.why === 'retry') {
     const next = d.nextToRun('migrate');
     if (next?.retryAt !== undefined && hb.lastReclaimAt === undefined && next.retryAt > d.now) {
-      const reason = `migration ${d.ordinal(next)} failed; the lease is with ${primaryHostnameOf(s.observation) ?? 'another node'} until its next try at ${new Date(next.retryAt).toISOString()}`;
-      if (s.reason !== reason) s.reason = reason;
-      return 'done';
+      return d.waitFor(
+        'migrate-retry',
+        'migrating',
+        `migration ${d.ordinal(next)} failed; the lease is with ${primaryHostnameOf(s.observation) ?? 'another node'} until its next try at ${new Date(next.retryAt).toISOString()}`,
+        'handback.wait',
+        { retryAt: new Date(next.retryAt).toISOString() },
+      );
     }
     return reclaim(d, hb);
   }
