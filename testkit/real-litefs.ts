@@ -7,19 +7,12 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import type * as Preflight from '../scripts/real-preflight.mjs';
 
 /** Who owns a cluster: its teardown stops everything (tap's Test fits). */
 export interface Owner {
@@ -35,8 +28,16 @@ export { CLI, freePort, ROOT, waitFor };
 
 export const EXAMPLE = join(ROOT, 'example');
 export const FIXTURES = join(ROOT, 'test/fixtures/');
-/** CI clones the repository next to `shared/`: resolve from the repo root, never from /work. */
-export const SHARED_LITEFS = resolve(ROOT, '..', 'shared', 'litefs');
+
+// What the real suite needs is checked in one place, scripts/real-preflight.mjs, which CI also
+// runs before anything is installed. Loaded from the repository root: this module runs both as
+// TypeScript (testkit/) and built (dist-testkit/testkit/), at different depths.
+const preflight = (await import(
+  pathToFileURL(join(ROOT, 'scripts', 'real-preflight.mjs')).href
+)) as typeof Preflight;
+
+/** ../shared/litefs next to the repository (CI clones it there): LiteFS and the stand-in. */
+export const SHARED_LITEFS = preflight.SHARED_LITEFS;
 
 export type LogRecord = Record<string, string>;
 
@@ -64,65 +65,23 @@ export function parseLine(line: string): LogRecord | undefined {
   return out;
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {}
-  }
+/** Why real LiteFS cannot run here (everything missing, `; `-separated), or undefined. */
+export function realSkipReason(): string | undefined {
+  const { missing } = preflight.realPreflight();
+  if (missing.length > 0) return missing.join('; ');
+  if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
   return undefined;
-}
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The LiteFS binary: LITEFS_BIN, else `litefs` on PATH, else ../shared/litefs/litefs. */
 export function findLitefs(): { bin: string } | { missing: string } {
-  const fromEnv = process.env.LITEFS_BIN;
-  if (fromEnv) {
-    return executable(fromEnv)
-      ? { bin: fromEnv }
-      : { missing: `LITEFS_BIN=${fromEnv} is not an executable file` };
-  }
-  const path = onPath('litefs');
-  if (path) return { bin: path };
-  const shared = join(SHARED_LITEFS, 'litefs');
-  if (executable(shared)) return { bin: shared };
-  return { missing: `no LiteFS binary: set LITEFS_BIN, put litefs on PATH, or provide ${shared}` };
+  return preflight.findLitefs();
 }
 
 /** The Consul stand-in: CONSUL_STANDIN, else ../shared/litefs/consul-standin.mjs. */
 export function findConsulStandin(): string | undefined {
-  const p = process.env.CONSUL_STANDIN ?? join(SHARED_LITEFS, 'consul-standin.mjs');
-  return existsSync(p) ? p : undefined;
-}
-
-/** Why real LiteFS cannot run here, or undefined when it can. */
-export function realSkipReason(): string | undefined {
-  if (process.platform !== 'linux') return `real LiteFS needs Linux (this is ${process.platform})`;
-  const lfs = findLitefs();
-  if ('missing' in lfs) return lfs.missing;
-  if (!findConsulStandin()) {
-    return `no Consul stand-in: set CONSUL_STANDIN or provide ${join(SHARED_LITEFS, 'consul-standin.mjs')}`;
-  }
-  if (process.getuid?.() !== 0) return 'FUSE mounts need root here (not running as root)';
-  try {
-    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
-  } catch {
-    return '/dev/fuse is missing or not accessible';
-  }
-  if (!onPath('fusermount3')) return 'fusermount3 is not on PATH (Debian package fuse3)';
-  if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
-  return undefined;
+  const found = preflight.findConsulStandin();
+  return 'script' in found ? found.script : undefined;
 }
 
 // ---- last-resort cleanup ------------------------------------------------------------------
