@@ -8,6 +8,7 @@ import {
   describeLease,
   type LeaseSample,
   type LeaseWatch,
+  type LitefsInfoBody,
   type LitefsNode,
   realSkipReason,
 } from '../../testkit/real-litefs.js';
@@ -21,6 +22,11 @@ export function skipUnlessReal(t: Test): boolean {
   t.comment(`real LiteFS suite skipped: ${reason}`);
   t.plan(0, reason);
   return true;
+}
+
+/** LiteFS's /info of a node, or `{ error }` when it does not answer (so t.match says why). */
+export function infoOrError(n: LitefsNode): Promise<LitefsInfoBody | { error: string }> {
+  return n.info().catch((err: Error) => ({ error: `${n.name} /info: ${err.message}` }));
 }
 
 export interface LeaseMove {

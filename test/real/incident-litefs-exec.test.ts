@@ -14,7 +14,7 @@ import {
   snapshotLines,
 } from '../../testkit/real-incident.js';
 import { waitFor } from '../helpers/wait.js';
-import { skipUnlessReal } from './harness.js';
+import { infoOrError, skipUnlessReal } from './harness.js';
 
 if (!skipUnlessReal(t)) {
   t.setTimeout(120_000);
@@ -37,7 +37,7 @@ if (!skipUnlessReal(t)) {
       ROWS,
       `the holder (history lost, TXID 0) still has its rows as primary (${held.file})`,
     );
-    t.match(await a.info(), { isPrimary: true }, 'node-a primary');
+    t.match(await infoOrError(a), { isPrimary: true }, 'node-a primary');
 
     b.start();
     await b.waitLog(/database file is zero length|connected to cluster, ready/);
@@ -64,9 +64,9 @@ if (!skipUnlessReal(t)) {
     );
     t.ok(a.running(), "the holder's LiteFS still runs (it applied the snapshot as a replica)");
     // The final primary, as LiteFS and Consul see it: the emptied node.
-    t.match(await b.info(), { isPrimary: true }, 'node-b is the final primary');
+    t.match(await infoOrError(b), { isPrimary: true }, 'node-b is the final primary');
     t.match(
-      await a.info(),
+      await infoOrError(a),
       { isPrimary: false, primary: { hostname: 'node-b' } },
       'node-a follows',
     );

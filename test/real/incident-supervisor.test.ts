@@ -18,7 +18,7 @@ import {
   snapshotLines,
 } from '../../testkit/real-incident.js';
 import { waitFor } from '../helpers/wait.js';
-import { skipUnlessReal } from './harness.js';
+import { infoOrError, skipUnlessReal } from './harness.js';
 
 interface Variant {
   stateFile: boolean;
@@ -89,8 +89,16 @@ async function incidentWithSupervisor(t: Test, v: Variant): Promise<void> {
   );
   t.ok(a.running(), "the holder's LiteFS still runs");
   // The final primary, as LiteFS and Consul see it: the data holder, whatever the variant.
-  t.match(await a.info(), { isPrimary: true }, 'node-a (the data holder) is the final primary');
-  t.match(await b.info(), { isPrimary: false, primary: { hostname: 'node-a' } }, 'node-b follows');
+  t.match(
+    await infoOrError(a),
+    { isPrimary: true },
+    'node-a (the data holder) is the final primary',
+  );
+  t.match(
+    await infoOrError(b),
+    { isPrimary: false, primary: { hostname: 'node-a' } },
+    'node-b follows',
+  );
   t.equal(
     (await c.consul.lease(c.key)).key?.hostname,
     'node-a',
