@@ -175,9 +175,10 @@ export interface Consul {
    * Samples the lease key every `intervalMs` (default 25) until stopped or the owner's
    * teardown: the evidence for how a lease moved (test/real/harness.ts). A lock-delay (1 s
    * here) and a key left unlocked between two holders (LiteFS's 1 s reconnect delay) last far
-   * longer than that.
+   * longer than that. Resolves once a first sample is in, so the state before the test's next
+   * action is on record.
    */
-  watchLease(key: string, opts?: { intervalMs?: number }): LeaseWatch;
+  watchLease(key: string, opts?: { intervalMs?: number }): Promise<LeaseWatch>;
   stop(): Promise<void>;
 }
 
@@ -321,9 +322,13 @@ export async function startConsul(
       await control('/_fake/fail-kv/end');
     },
     lease: (key) => readLease(url, key),
-    watchLease(key, opts = {}) {
+    async watchLease(key, opts = {}) {
       const watch = watchLease(url, key, opts.intervalMs ?? 25);
       t.teardown(() => watch.stop());
+      await waitFor(() => watch.samples().length > 0, {
+        timeoutMs: 10_000,
+        message: `a first sample of ${key}`,
+      });
       return watch;
     },
     stop,

@@ -59,7 +59,7 @@ if (!skipUnlessReal(t)) {
     t.equal(count(b, 'promote.request'), 0, 'node-b (same version) never asked for the lease');
     t.ok((await a.info()).isPrimary, 'node-a still primary');
 
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     const sent = Date.now();
     const stopped = a.stop('SIGINT');
     await b.waitPrimary(10_000);
@@ -97,7 +97,7 @@ if (!skipUnlessReal(t)) {
 
   t.test('no candidate: stops as before and LiteFS releases the lease', async (t) => {
     const { c, a, b } = await twoNodes(t, false);
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     const since = Date.now();
     const end = await a.stop('SIGINT');
     t.same(end, { code: 0, signal: null }, 'node-a LiteFS exited 0');
@@ -119,7 +119,7 @@ if (!skipUnlessReal(t)) {
 
   t.test('same-version restart leaves the lease; a new version takes it once', async (t) => {
     const { c, a, b } = await twoNodes(t);
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     // Restart the replica with the same version.
     let since = Date.now();
     await b.stop('SIGINT');

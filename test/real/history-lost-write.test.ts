@@ -105,7 +105,7 @@ if (!skipUnlessReal(t)) {
 
   t.test('WAL mode: LiteFS exits 99 and keeps the lease', async (t) => {
     const { c, a, b } = await historyLostPrimary(t, true);
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     const res = tryWrite(a, "INSERT INTO t2 (v) VALUES ('z')");
     t.comment(`WAL write on the history-lost primary: ${res}`);
     const end = await Promise.race([

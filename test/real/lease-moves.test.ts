@@ -64,7 +64,7 @@ if (!skipUnlessReal(t)) {
     await waitFor(() => b.rows('visits') === 5, { timeoutMs: 10_000, message: 'rows on b' });
 
     // 1. /handoff from node-a to node-b.
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     let since = Date.now();
     const res = await fetch(`${a.url}/handoff?nodeID=${await b.nodeId()}`, { method: 'POST' });
     t.equal(res.status, 200, '/handoff accepted');

@@ -73,7 +73,7 @@ if (!skipUnlessReal(t)) {
     t.throws(() => b.exec("INSERT INTO visits (user_agent) VALUES ('x')"), 'replica is read-only');
 
     // A requested stop: SIGINT to the primary's LiteFS.
-    const watch = c.consul.watchLease(c.key);
+    const watch = await c.consul.watchLease(c.key);
     const sent = Date.now();
     const end = await a.stop('SIGINT');
     const stoppedMs = Date.now() - sent;
