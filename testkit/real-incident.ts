@@ -118,18 +118,34 @@ export function appUrl(node: LitefsNode): string | undefined {
   return lines.at(-1)?.[1];
 }
 
-/** GET `path` from the node's example app: its status and body, or why there is none. */
+/**
+ * GET `path` from the node's example app: its status and body, or why there is none. Waits up
+ * to `timeoutMs` for the app of this run to listen (LiteFS starts it after its other exec
+ * commands, the supervisor after its checks) and to answer.
+ */
 export async function askApp(
   node: LitefsNode,
   path = '/healthz',
+  timeoutMs = 15_000,
 ): Promise<{ status: number; body: string } | { error: string }> {
-  const url = appUrl(node);
-  if (!url) return { error: `${node.name}: no app started in this run` };
+  let why = 'no app started in this run';
   try {
-    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(2000) });
-    return { status: res.status, body: await res.text() };
-  } catch (err) {
-    return { error: `${node.name}: ${url}${path}: ${(err as Error).message}` };
+    return await waitFor(
+      async () => {
+        const url = appUrl(node);
+        if (!url) return undefined;
+        try {
+          const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(2000) });
+          return { status: res.status, body: await res.text() };
+        } catch (err) {
+          why = `${url}${path}: ${(err as Error).message}`;
+          return undefined;
+        }
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  } catch {
+    return { error: `${node.name}: ${why} (within ${timeoutMs} ms)` };
   }
 }
 
