@@ -3,8 +3,9 @@
 // `data.dir/dbs/<db>/ltx/*` removed (its history lost: TXID 0, every page kept), the other
 // node's whole `data.dir/dbs/<db>` removed (empty). Then the nodes start again.
 
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   type Cluster,
@@ -57,20 +58,94 @@ export function breakLikeTheThread(holder: LitefsNode, emptied: LitefsNode, db =
   rmSync(join(emptied.dataDir, 'dbs', db), { recursive: true, force: true });
 }
 
-/** Row count in a node's database file: through its mount if mounted, else the data dir copy. */
-export function rowsOf(node: LitefsNode, table = 'visits', db = 'app.db'): number | undefined {
-  if (node.mounted()) return node.rows(table, db);
+/** A row count and where it was read: the node's mount, or its data dir while LiteFS is down. */
+export interface RowsRead {
+  count: number | undefined;
+  /** The file read, relative to the cluster's dir (e.g. `node-a/mnt/app.db`). */
+  file: string;
+  via: 'mount' | 'data-dir';
+}
+
+/**
+ * Row count in a node's database file: through its mount if mounted, else LiteFS's own copy in
+ * the data dir, `dbs/<db>/database`. The data-dir file is never opened where it lies: SQLite's
+ * read-only open still creates `-wal` and `-shm` beside a WAL-mode file, and better-sqlite3 is
+ * built without URI filenames (`file:...?immutable=1` would be taken as a file name). So a copy
+ * is read, in a temp dir of its own; the data dir is left exactly as LiteFS left it.
+ */
+export function readRows(node: LitefsNode, table = 'visits', db = 'app.db'): RowsRead {
+  const clusterDir = dirname(node.dir);
+  if (node.mounted()) {
+    return {
+      count: node.rows(table, db),
+      file: relative(clusterDir, join(node.mountDir, db)),
+      via: 'mount',
+    };
+  }
   const file = join(node.dataDir, 'dbs', db, 'database');
-  if (!existsSync(file)) return undefined;
-  const conn = new Database(file, { readonly: true, fileMustExist: true });
+  const read: RowsRead = { count: undefined, file: relative(clusterDir, file), via: 'data-dir' };
+  if (!existsSync(file)) return read;
+  const tmp = mkdtempSync(join(tmpdir(), 'lfs-rows-'));
   try {
-    const has = conn
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-      .pluck()
-      .get(table);
-    return has ? (conn.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number) : 0;
+    const copy = join(tmp, 'database');
+    copyFileSync(file, copy);
+    const conn = new Database(copy, { readonly: true, fileMustExist: true });
+    try {
+      const has = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        .pluck()
+        .get(table);
+      read.count = has
+        ? (conn.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number)
+        : 0;
+    } finally {
+      conn.close();
+    }
   } finally {
-    conn.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return read;
+}
+
+/** readRows' count alone. */
+export function rowsOf(node: LitefsNode, table = 'visits', db = 'app.db'): number | undefined {
+  return readRows(node, table, db).count;
+}
+
+/** The URL the example app of this node's current run listens on (from its start line). */
+export function appUrl(node: LitefsNode): string | undefined {
+  const lines = [...node.output().matchAll(/example app listening on (http:\/\/\S+)/g)];
+  return lines.at(-1)?.[1];
+}
+
+/**
+ * GET `path` from the node's example app: its status and body, or why there is none. Waits up
+ * to `timeoutMs` for the app of this run to listen (LiteFS starts it after its other exec
+ * commands, the supervisor after its checks) and to answer.
+ */
+export async function askApp(
+  node: LitefsNode,
+  path = '/healthz',
+  timeoutMs = 15_000,
+): Promise<{ status: number; body: string } | { error: string }> {
+  let why = 'no app started in this run';
+  try {
+    return await waitFor(
+      async () => {
+        const url = appUrl(node);
+        if (!url) return undefined;
+        try {
+          const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(2000) });
+          return { status: res.status, body: await res.text() };
+        } catch (err) {
+          why = `${url}${path}: ${(err as Error).message}`;
+          return undefined;
+        }
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  } catch {
+    return { error: `${node.name}: ${why} (within ${timeoutMs} ms)` };
   }
 }
 

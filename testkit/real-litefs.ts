@@ -7,19 +7,12 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import type * as Preflight from '../scripts/real-preflight.mjs';
 
 /** Who owns a cluster: its teardown stops everything (tap's Test fits). */
 export interface Owner {
@@ -35,8 +28,16 @@ export { CLI, freePort, ROOT, waitFor };
 
 export const EXAMPLE = join(ROOT, 'example');
 export const FIXTURES = join(ROOT, 'test/fixtures/');
-/** CI clones the repository next to `shared/`: resolve from the repo root, never from /work. */
-export const SHARED_LITEFS = resolve(ROOT, '..', 'shared', 'litefs');
+
+// What the real suite needs is checked in one place, scripts/real-preflight.mjs, which CI also
+// runs before anything is installed. Loaded from the repository root: this module runs both as
+// TypeScript (testkit/) and built (dist-testkit/testkit/), at different depths.
+const preflight = (await import(
+  pathToFileURL(join(ROOT, 'scripts', 'real-preflight.mjs')).href
+)) as typeof Preflight;
+
+/** ../shared/litefs next to the repository (CI clones it there): LiteFS and the stand-in. */
+export const SHARED_LITEFS = preflight.SHARED_LITEFS;
 
 export type LogRecord = Record<string, string>;
 
@@ -64,65 +65,23 @@ export function parseLine(line: string): LogRecord | undefined {
   return out;
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {}
-  }
+/** Why real LiteFS cannot run here (everything missing, `; `-separated), or undefined. */
+export function realSkipReason(): string | undefined {
+  const { missing } = preflight.realPreflight();
+  if (missing.length > 0) return missing.join('; ');
+  if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
   return undefined;
-}
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The LiteFS binary: LITEFS_BIN, else `litefs` on PATH, else ../shared/litefs/litefs. */
 export function findLitefs(): { bin: string } | { missing: string } {
-  const fromEnv = process.env.LITEFS_BIN;
-  if (fromEnv) {
-    return executable(fromEnv)
-      ? { bin: fromEnv }
-      : { missing: `LITEFS_BIN=${fromEnv} is not an executable file` };
-  }
-  const path = onPath('litefs');
-  if (path) return { bin: path };
-  const shared = join(SHARED_LITEFS, 'litefs');
-  if (executable(shared)) return { bin: shared };
-  return { missing: `no LiteFS binary: set LITEFS_BIN, put litefs on PATH, or provide ${shared}` };
+  return preflight.findLitefs();
 }
 
 /** The Consul stand-in: CONSUL_STANDIN, else ../shared/litefs/consul-standin.mjs. */
 export function findConsulStandin(): string | undefined {
-  const p = process.env.CONSUL_STANDIN ?? join(SHARED_LITEFS, 'consul-standin.mjs');
-  return existsSync(p) ? p : undefined;
-}
-
-/** Why real LiteFS cannot run here, or undefined when it can. */
-export function realSkipReason(): string | undefined {
-  if (process.platform !== 'linux') return `real LiteFS needs Linux (this is ${process.platform})`;
-  const lfs = findLitefs();
-  if ('missing' in lfs) return lfs.missing;
-  if (!findConsulStandin()) {
-    return `no Consul stand-in: set CONSUL_STANDIN or provide ${join(SHARED_LITEFS, 'consul-standin.mjs')}`;
-  }
-  if (process.getuid?.() !== 0) return 'FUSE mounts need root here (not running as root)';
-  try {
-    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
-  } catch {
-    return '/dev/fuse is missing or not accessible';
-  }
-  if (!onPath('fusermount3')) return 'fusermount3 is not on PATH (Debian package fuse3)';
-  if (!existsSync(CLI)) return `${CLI} is missing: run npm run build first`;
-  return undefined;
+  const found = preflight.findConsulStandin();
+  return 'script' in found ? found.script : undefined;
 }
 
 // ---- last-resort cleanup ------------------------------------------------------------------
@@ -210,12 +169,82 @@ export interface Consul {
   failKv(prefix: string): Promise<void>;
   /** Ends failKv. */
   endFailKv(): Promise<void>;
+  /** The lease key as Consul holds it now (see LeaseSample). */
+  lease(key: string): Promise<LeaseSample>;
+  /**
+   * Samples the lease key every `intervalMs` (default 25) until stopped or the owner's
+   * teardown: the evidence for how a lease moved (test/real/harness.ts). A lock-delay (1 s
+   * here) and a key left unlocked between two holders (LiteFS's 1 s reconnect delay) last far
+   * longer than that. Resolves once a first sample is in, so the state before the test's next
+   * action is on record.
+   */
+  watchLease(key: string, opts?: { intervalMs?: number }): Promise<LeaseWatch>;
   stop(): Promise<void>;
 }
 
 export interface ConsulState {
   sessions: { ID: string; Name?: string }[];
   kv: { Key: string; Session?: string }[];
+}
+
+/**
+ * The lease key at one moment: the key's entry as Consul's KV API returns it, with the value
+ * LiteFS wrote (litefs.PrimaryInfo: hostname, advertise-url), and from the stand-in's
+ * `GET /_fake/state` the live sessions (ms left of each TTL window) and the key's lock-delay.
+ * Two reads, one after the other (see readLease).
+ */
+export interface LeaseSample {
+  /** When it was read (ms since epoch). */
+  at: number;
+  /** The key's entry, or undefined when the key does not exist (404). */
+  key?: LeaseKey;
+  /** The live sessions: id, name and the ms left of its TTL window (null without a TTL). */
+  sessions: { id: string; name: string; expiresInMs: number | null }[];
+  /** The ms left of the key's lock-delay, when one runs. */
+  lockDelayMs?: number;
+}
+
+export interface LeaseKey {
+  /** The session holding the lock, or undefined when the key is unlocked. */
+  session?: string;
+  lockIndex: number;
+  /** The value as text: LiteFS's PrimaryInfo JSON, empty after a release. */
+  value: string;
+  /** From the value: the holder's lease.hostname and lease.advertise-url. */
+  hostname?: string;
+  advertiseURL?: string;
+}
+
+export interface LeaseWatch {
+  /** Every sample so far, oldest first. */
+  samples(): LeaseSample[];
+  /**
+   * The first sample taken at or after `since` (ms since epoch; default: now) for which `pred`
+   * holds, waiting for it up to `timeoutMs` (default 20 s).
+   */
+  until(
+    pred: (s: LeaseSample) => boolean,
+    opts?: { since?: number; timeoutMs?: number; message?: string },
+  ): Promise<LeaseSample>;
+  stop(): Promise<void>;
+}
+
+/** One line per change of the lease key, for a test's comment or a failure's diagnostic. */
+export function describeLease(samples: LeaseSample[]): string {
+  const lines: string[] = [];
+  let last = '';
+  const t0 = samples[0]?.at ?? 0;
+  for (const s of samples) {
+    const k = s.key;
+    const held = k?.session ? `held by ${k.session.slice(0, 8)} for ${k.hostname ?? '?'}` : '';
+    const key = !k ? 'no key' : held || `unlocked (value ${JSON.stringify(k.value)})`;
+    const delay = s.lockDelayMs === undefined ? '' : ', lock-delay running';
+    const sessions = s.sessions.map((x) => x.id.slice(0, 8)).join(' ');
+    const line = `${key}${delay}; sessions [${sessions}]`;
+    if (line !== last) lines.push(`+${s.at - t0} ms: ${line}`);
+    last = line;
+  }
+  return lines.join('\n');
 }
 
 export async function startConsul(
@@ -292,7 +321,102 @@ export async function startConsul(
     async endFailKv() {
       await control('/_fake/fail-kv/end');
     },
+    lease: (key) => readLease(url, key),
+    async watchLease(key, opts = {}) {
+      const watch = watchLease(url, key, opts.intervalMs ?? 25);
+      t.teardown(() => watch.stop());
+      await waitFor(() => watch.samples().length > 0, {
+        timeoutMs: 10_000,
+        message: `a first sample of ${key}`,
+      });
+      return watch;
+    },
     stop,
+  };
+}
+
+async function readLease(url: string, key: string): Promise<LeaseSample> {
+  const at = Date.now();
+  // The state first, then the key: a sample that shows a session gone shows the key as its end
+  // left it (deleted, unlocked), never the key as it was before.
+  const stateRes = await fetch(`${url}/_fake/state`, { signal: AbortSignal.timeout(2000) });
+  const state = (await stateRes.json()) as {
+    sessions?: { ID: string; Name?: string; ExpiresInMs?: number | null }[];
+    lockDelays?: Record<string, number>;
+  };
+  const sample: LeaseSample = {
+    at,
+    sessions: (state.sessions ?? []).map((s) => ({
+      id: s.ID,
+      name: s.Name ?? '',
+      expiresInMs: s.ExpiresInMs ?? null,
+    })),
+  };
+  const delay = state.lockDelays?.[key];
+  if (delay !== undefined) sample.lockDelayMs = delay;
+  const kvRes = await fetch(`${url}/v1/kv/${key}`, { signal: AbortSignal.timeout(2000) });
+  if (kvRes.status === 404) {
+    await kvRes.arrayBuffer();
+    return sample;
+  }
+  if (!kvRes.ok) throw new Error(`GET /v1/kv/${key}: ${kvRes.status} ${await kvRes.text()}`);
+  const [entry] = (await kvRes.json()) as {
+    Session?: string;
+    LockIndex: number;
+    Value: string | null;
+  }[];
+  if (!entry) return sample;
+  const value = entry.Value ? Buffer.from(entry.Value, 'base64').toString('utf8') : '';
+  const k: LeaseKey = { lockIndex: entry.LockIndex, value };
+  if (entry.Session) k.session = entry.Session;
+  try {
+    const info = JSON.parse(value) as { hostname?: string; 'advertise-url'?: string };
+    if (info.hostname) k.hostname = info.hostname;
+    if (info['advertise-url']) k.advertiseURL = info['advertise-url'];
+  } catch {}
+  sample.key = k;
+  return sample;
+}
+
+function watchLease(url: string, key: string, intervalMs: number): LeaseWatch {
+  const samples: LeaseSample[] = [];
+  let stopped = false;
+  let errors = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  const tick = () => {
+    inFlight = readLease(url, key)
+      .then((s) => {
+        samples.push(s);
+      })
+      .catch(() => {
+        errors += 1;
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  tick();
+  return {
+    samples: () => samples,
+    async until(pred, opts = {}) {
+      const since = opts.since ?? Date.now();
+      try {
+        return await waitFor(() => samples.find((s) => s.at >= since && pred(s)), {
+          timeoutMs: opts.timeoutMs ?? 20_000,
+          intervalMs,
+          message: opts.message ?? 'lease sample',
+        });
+      } catch (err) {
+        const seen = describeLease(samples.filter((s) => s.at >= since - 1000));
+        throw new Error(`${(err as Error).message}; ${errors} failed reads; seen:\n${seen}`);
+      }
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
   };
 }
 

@@ -22,7 +22,7 @@ t.test('--real without LiteFS: the reason, exit 2', async (t) => {
   t.equal(run.status, 2);
   t.match(
     run.stderr,
-    /Real LiteFS is not available here: LITEFS_BIN=\/nonexistent\/litefs is not an executable file/,
+    /Real LiteFS is not available here: LiteFS: LITEFS_BIN=\/nonexistent\/litefs is not an executable file/,
   );
   t.match(run.stderr, /npm run demo:incident/);
 });

@@ -6,6 +6,9 @@
 import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/wait.js';
 import {
+  assertLeaseByHandoff,
+  assertLeaseByRelease,
+  assertLeaseKept,
   type Cluster,
   createCluster,
   type LitefsNode,
@@ -51,11 +54,12 @@ if (!skipUnlessReal(t)) {
   t.setTimeout(180_000);
 
   t.test('handover on stop: the lease moves by a handoff before the app stops', async (t) => {
-    const { a, b } = await twoNodes(t);
+    const { c, a, b } = await twoNodes(t);
     // Same version: node-b's --promote did not take the lease (issue 11, rule 2).
     t.equal(count(b, 'promote.request'), 0, 'node-b (same version) never asked for the lease');
     t.ok((await a.info()).isPrimary, 'node-a still primary');
 
+    const watch = await c.consul.watchLease(c.key);
     const sent = Date.now();
     const stopped = a.stop('SIGINT');
     await b.waitPrimary(10_000);
@@ -81,6 +85,7 @@ if (!skipUnlessReal(t)) {
       "node-b's LiteFS took the lease by a handoff",
     );
     t.ok(movedMs < 3_000, `the lease moved within the handoff budget (${movedMs} ms)`);
+    await assertLeaseByHandoff(t, watch, { from: a, to: b, since: sent });
     await waitFor(async () => (await b.health('/primary')).status === 200, {
       timeoutMs: 20_000,
       message: 'node-b /primary 200',
@@ -91,31 +96,48 @@ if (!skipUnlessReal(t)) {
   });
 
   t.test('no candidate: stops as before and LiteFS releases the lease', async (t) => {
-    const { a, b } = await twoNodes(t, false);
+    const { c, a, b } = await twoNodes(t, false);
+    const watch = await c.consul.watchLease(c.key);
+    const since = Date.now();
     const end = await a.stop('SIGINT');
     t.same(end, { code: 0, signal: null }, 'node-a LiteFS exited 0');
     t.ok(a.events().includes('handover.none'), 'no candidate to hand to');
     t.notOk(a.events().includes('handover.request'), 'no handoff asked');
-    t.match(a.output(), /destroying lease|destroy/i, 'LiteFS destroyed its lease on exit');
-    t.notOk((await b.info()).isPrimary, 'node-b (not a candidate) did not take it');
+    t.match(a.output(), /exiting primary, destroying lease/, 'LiteFS closed its lease on exit');
+    await assertLeaseByRelease(t, watch, { from: a, since });
+    // node-b's LiteFS found the key empty and, not a candidate, left it so.
+    await waitFor(
+      () =>
+        b
+          .records()
+          .some((r) => Number(r.at) >= since && /ineligible to become primary/.test(r.msg ?? '')),
+      { timeoutMs: 10_000, message: 'node-b: no primary, not a candidate' },
+    );
+    const now = await c.consul.lease(c.key);
+    t.equal(now.key?.session, undefined, 'Consul: nobody holds the lease key');
   });
 
   t.test('same-version restart leaves the lease; a new version takes it once', async (t) => {
     const { c, a, b } = await twoNodes(t);
+    const watch = await c.consul.watchLease(c.key);
     // Restart the replica with the same version.
+    let since = Date.now();
     await b.stop('SIGINT');
     b.start();
     await healthy(b);
     t.ok(b.events().includes('promote.skip'), 'node-b: same version, not asking');
     t.equal(count(b, 'promote.request'), 0);
     t.ok((await a.info()).isPrimary, 'the lease stayed on node-a');
+    assertLeaseKept(t, watch, { node: a, since });
     t.equal(count(b, 'migrate.start'), 0, 'node-b ran no migration');
 
     // Restart it with a new version: it takes the lease once and migrates.
     await b.stop('SIGINT');
     configure(c, b, 'v2');
+    since = Date.now();
     b.start();
     await b.waitPrimary(30_000);
+    await assertLeaseByHandoff(t, watch, { from: a, to: b, since });
     await waitFor(async () => (await b.health('/primary')).status === 200, {
       timeoutMs: 30_000,
       message: 'node-b /primary 200',
@@ -125,6 +147,7 @@ if (!skipUnlessReal(t)) {
     t.equal(count(b, 'migrate.start'), 1, 'node-b migrated once');
 
     // The rest of the deploy: node-a restarts with v2 and leaves the lease on node-b.
+    since = Date.now();
     await a.stop('SIGINT');
     configure(c, a, 'v2');
     a.start();
@@ -132,6 +155,7 @@ if (!skipUnlessReal(t)) {
     t.ok(a.events().includes('promote.skip'), 'node-a: same version as the primary');
     t.equal(count(a, 'promote.request'), 0);
     t.ok((await b.info()).isPrimary, 'the lease stayed on node-b');
+    assertLeaseKept(t, watch, { node: b, since });
     t.equal(b.rows('visits'), 3, 'no row lost');
   });
 }

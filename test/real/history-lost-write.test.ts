@@ -5,11 +5,11 @@
 // page fails with an I/O error (and every write after it), one touching pages {1, 2} commits and
 // is sent as a snapshot over the replicas; in WAL mode LiteFS exits 99 with the lease held.
 
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/wait.js';
-import { createCluster, ltxDir, skipUnlessReal } from './harness.js';
+import { assertLeaseByExpiry, createCluster, ltxDir, skipUnlessReal } from './harness.js';
 
 /** Two nodes with `sleep` as exec command: LiteFS alone, no supervisor. */
 async function historyLostPrimary(t: Test, wal: boolean) {
@@ -46,7 +46,7 @@ async function historyLostPrimary(t: Test, wal: boolean) {
     'node-a: TXID 0 after its LTX files were removed',
   );
   t.equal(a.rows('t1'), 3, 'node-a: every row still there (history lost, data kept)');
-  return { a, b };
+  return { c, a, b };
 }
 
 function tryWrite(n: { exec(sql: string): void }, sql: string): string {
@@ -104,18 +104,33 @@ if (!skipUnlessReal(t)) {
   );
 
   t.test('WAL mode: LiteFS exits 99 and keeps the lease', async (t) => {
-    const { a, b } = await historyLostPrimary(t, true);
+    const { c, a, b } = await historyLostPrimary(t, true);
+    const watch = await c.consul.watchLease(c.key);
     const res = tryWrite(a, "INSERT INTO t2 (v) VALUES ('z')");
     t.comment(`WAL write on the history-lost primary: ${res}`);
     const end = await Promise.race([
       a.exited(),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000)),
     ]);
+    const since = Date.now();
     t.comment(`node-a LiteFS: ${JSON.stringify(end)}`);
     t.same(end, { code: 99, signal: null }, 'DOCUMENTED: LiteFS exits 99');
-    t.ok(a.mounted() || /fusermount|mount/.test(a.output()), 'its mount is left behind (dead)');
-    // The lease stays with the dead node until its Consul session expires.
-    const stillA = (await fetch(`${b.url}/info`).then((r) => r.json())) as { isPrimary: boolean };
-    t.equal(stillA.isPrimary, false, 'node-b is not primary right after the exit');
+    // LiteFS ends by os.Exit(99): no unmount, no lease release.
+    t.ok(a.mounted(), 'its mount is left behind (still in /proc/mounts)');
+    let access = 'readable';
+    try {
+      statSync(join(a.mountDir, 'app.db'));
+    } catch (err) {
+      access = (err as NodeJS.ErrnoException).code ?? 'error';
+    }
+    t.equal(access, 'ENOTCONN', 'dead: its FUSE server is gone (ENOTCONN)');
+    // The lease stays with the dead node until its Consul session expires; then node-b.
+    const held = await c.consul.lease(c.key);
+    t.equal(
+      held.key?.hostname,
+      'node-a',
+      'Consul: the lease key still names node-a after the exit',
+    );
+    await assertLeaseByExpiry(t, watch, { from: a, to: b, since });
   });
 }

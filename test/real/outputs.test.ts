@@ -32,7 +32,10 @@ async function infoOf(n: LitefsNode) {
   };
 }
 
-/** Reads /events until `until` is true of the lines read so far (or the timeout). */
+/**
+ * Reads /events until `until` is true of the lines read so far; fails (naming the lines read)
+ * when that takes longer than 15 s. The stream is closed either way.
+ */
 async function events(
   n: LitefsNode,
   act: () => Promise<void>,
@@ -60,13 +63,16 @@ async function events(
       }
     } catch {}
   })();
-  await waitFor(() => lines.length > 0, { timeoutMs: 5000, message: 'init event' });
-  await act();
-  await waitFor(() => until(lines), { timeoutMs: 15_000, message: 'events' }).catch(
-    () => undefined,
-  );
-  ctrl.abort();
-  await reading;
+  try {
+    await waitFor(() => lines.length > 0, { timeoutMs: 5000, message: `${n.name}: init event` });
+    await act();
+    await waitFor(() => until(lines), { timeoutMs: 15_000, message: `${n.name}: /events` });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; lines read:\n${lines.join('\n')}`);
+  } finally {
+    ctrl.abort();
+    await reading;
+  }
   return { status: res.status, headers, lines };
 }
 
