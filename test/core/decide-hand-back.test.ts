@@ -134,6 +134,46 @@ t.test('boot: refusals keep the lease', async (t) => {
     t.equal(sim.state.handBack, undefined);
     t.ok(log(sim, 'handback.cancel'));
   });
+  t.test('ready while a handoff is on its way: the lease moves, then comes back', async (t) => {
+    // Real LiteFS moved the lease a few hundred ms after the request on a loaded machine: an
+    // app that became ready meanwhile cancelled the hand-back, and the new version stayed a
+    // replica with a ready app while the old one held the lease.
+    const sim = newVersionBooting();
+    sim.answerPeers(report([sup()]));
+    t.match(handoffs(sim), [{ nodeId: B }]);
+    sim.feed({ type: 'app-ready', pid: 7 }, 40);
+    t.notOk(log(sim, 'handback.cancel'), 'not cancelled: LiteFS carries the handoff out');
+    t.equal(sim.state.handBack?.target, B);
+    const before = sim.actions.filter((a) => a.type === 'promote').length;
+    sim.see({ role: 'replica', primary: 'node-b', lag: 3 }, 20);
+    t.ok(log(sim, 'handback.done'));
+    t.equal(
+      sim.actions.filter((a) => a.type === 'promote').length,
+      before + 1,
+      'its app is ready: takes the lease back at once',
+    );
+    t.match(log(sim, 'handback.reclaim'), { fields: { why: 'boot' } });
+  });
+  t.test('ready while a handoff is on its way that LiteFS refuses: keeps the lease', async (t) => {
+    const sim = newVersionBooting();
+    sim.answerPeers(report([sup()]));
+    sim.feed({ type: 'app-ready', pid: 7 }, 40);
+    sim.feed({ type: 'handoff-result', nodeId: B, ok: false, error: 'POST /handoff: 400' }, 2);
+    t.ok(log(sim, 'handback.cancel'));
+    t.equal(sim.state.handBack, undefined);
+    t.equal(handoffs(sim).length, 1);
+  });
+  t.test('ready while a handoff is on its way that never moves the lease: keeps it', async (t) => {
+    const sim = newVersionBooting();
+    sim.answerPeers(report([sup()]));
+    sim.feed({ type: 'app-ready', pid: 7 }, 40);
+    sim.feed({ type: 'handoff-result', nodeId: B, ok: true, error: undefined }, 2);
+    t.equal(sim.state.wake?.why, 'handback-retry');
+    sim.feed({ type: 'wake' }, 3000);
+    t.ok(log(sim, 'handback.cancel'));
+    t.equal(sim.state.handBack, undefined);
+    t.equal(handoffs(sim).length, 1, 'no second handoff');
+  });
   t.test('--hand-back off: the old order, the lease stays while the app boots', async (t) => {
     const sim = newVersionBooting({ handBack: 'off' });
     t.equal(sim.state.handBack, undefined);

@@ -86,6 +86,12 @@ function asPrimary(d: Draft, input: Input): Verdict {
   }
   const why = hb?.why === 'spent' ? 'spent' : s14CannotServe(s, d.now);
   if (why === undefined) {
+    if (hb && handoffUnderway(d, hb, input)) {
+      // LiteFS carries out a handoff it was asked for whatever the app does meanwhile: keep
+      // the hand-back, so that once the lease has moved this node takes it back (asReplica)
+      // instead of staying a replica with a ready app. Cancelled only if the move fails.
+      return 'continue';
+    }
     if (hb) {
       // It can serve again (its app became ready) before the lease moved.
       s.handBack = undefined;
@@ -121,6 +127,13 @@ function asPrimary(d: Draft, input: Input): Verdict {
     askForTarget(d, hb);
   }
   return hb.why === 'spent' ? 'done' : 'continue';
+}
+
+/** A handoff was sent and neither refused nor overdue: the lease may move any moment. */
+function handoffUnderway(d: Draft, hb: HandBackState, input: Input): boolean {
+  if (hb.target === undefined) return false;
+  if (input.type === 'handoff-result' && input.nodeId === hb.target && !input.ok) return false;
+  return !due('handback-retry', d.s, d.config, d.now);
 }
 
 function chooseTarget(
