@@ -82,7 +82,7 @@ export function helpText(): string {
     '',
     ...wrap(
       "Exit codes: the app's code (128+N if killed by signal N); 126/127 the app could not " +
-        'start; 2 bad configuration; 3 a --before/--migrate command failed or the disk guard ' +
+        'start; 2 bad configuration; 3 a --setup/--before/--migrate command failed or the disk guard ' +
         'refused; 4 fenced and could not hand off; 5 --sync-timeout reached; 70 internal error.',
       '',
     ),
