@@ -148,6 +148,9 @@ export function toText(pieces: Piece[]): string {
 
 // Characters that need no quoting in sh, nor in go-shellwords.
 const BARE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+// A first word sh would not run as a program: an assignment, or a reserved word.
+const SH_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+const SH_RESERVED = /^(case|do|done|elif|else|esac|fi|for|if|in|then|until|while)$/;
 const NAME_CHAR = /^[A-Za-z0-9_]/;
 
 /**
@@ -194,13 +197,24 @@ export function shellCommand(words: Word[]): Piece[] {
       out.push({ lit: "''" });
       continue;
     }
+    // Runs of pieces that need quotes share one pair of single quotes.
+    let open = false;
     for (const p of word) {
-      if ('ref' in p) {
-        out.push(...(p.quoted ? [{ lit: "'" }, p, { lit: "'" }] : [p]));
-      } else if (p.lit !== '') {
-        out.push({ lit: BARE.test(p.lit) ? p.lit : `'${p.lit.replaceAll("'", `'\\''`)}'` });
+      // go-shellwords passed the first word on as the program, whatever it looks like.
+      const first =
+        w === 0 &&
+        p === word[0] &&
+        'lit' in p &&
+        (SH_ASSIGNMENT.test(p.lit) || (word.length === 1 && SH_RESERVED.test(p.lit)));
+      const quote = 'ref' in p ? p.quoted : first || !BARE.test(p.lit);
+      if ('lit' in p && p.lit === '') continue;
+      if (quote !== open) {
+        out.push({ lit: "'" });
+        open = quote;
       }
+      out.push('ref' in p ? p : { lit: open ? p.lit.replaceAll("'", `'\\''`) : p.lit });
     }
+    if (open) out.push({ lit: "'" });
   }
   return merged(guarded(out));
 }
