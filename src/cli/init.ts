@@ -2,10 +2,10 @@
 // (./litefs.yml, then other/litefs.yml, as the Epic Stack keeps it) so that the supervisor is
 // LiteFS's one exec command, prints the change as a diff, and says what the Dockerfile and
 // fly.toml beside it need. Without --write nothing is written. Exit 0: converted (or already
-// converted); 2: it cannot map the file, each reason naming the entry.
+// converted); 2: it cannot map the file, each reason naming the entry; 1: it could not write.
 
 import { constants } from 'node:fs';
-import { chmod, open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { convertLitefsYml } from '../config/init-litefs-yml.js';
 import { EXIT } from '../core/exit-code.js';
@@ -27,6 +27,9 @@ export interface InitOptions {
   out?: (text: string) => void;
   err?: (text: string) => void;
 }
+
+/** The file could not be written (it is as it was; an old copy may have been kept). */
+export const WRITE_FAILED = 1;
 
 /** Where init looks when --litefs-config is not given, in order. */
 export const INIT_SEARCH = ['litefs.yml', join('other', 'litefs.yml')];
@@ -142,19 +145,25 @@ export async function runInit(o: InitOptions): Promise<number> {
         err(`litefs-supervisor init: ${show(path)} changed while init ran; nothing was written\n`);
         return EXIT.config;
       }
-      const mode = (await stat(path)).mode & 0o7777;
-      const kept = await keepOld(path, text, mode);
-      await replaceFile(
-        path,
-        { tmp: `${path}.init-${process.pid}.tmp`, dirMode: 0o755, fileMode: mode },
-        async (fh, step) => {
-          step(`writing ${path}.init-${process.pid}.tmp`);
-          await fh.writeFile(result.text, 'utf8');
-          await fh.chmod(mode);
-          return { ok: true, value: undefined };
-        },
-      );
-      await chmod(path, mode);
+      let kept: string;
+      try {
+        const mode = (await stat(path)).mode & 0o7777;
+        kept = await keepOld(path, text, mode);
+        await replaceFile(
+          path,
+          { tmp: `${path}.init-${process.pid}.tmp`, dirMode: 0o755, fileMode: mode },
+          async (fh, step) => {
+            step(`writing ${path}.init-${process.pid}.tmp`);
+            await fh.writeFile(result.text, 'utf8');
+            // open() applied the umask: the file keeps the mode it had.
+            await fh.chmod(mode);
+            return { ok: true, value: undefined };
+          },
+        );
+      } catch (e) {
+        err(`litefs-supervisor init: cannot write ${show(path)}: ${describeFsError(e)}\n`);
+        return WRITE_FAILED;
+      }
       out(`\nWrote ${show(path)}; the old file is kept as ${show(kept)}.\n`);
     } else {
       out(`\nNothing written: run again with --write to write ${show(path)}.\n`);

@@ -56,6 +56,10 @@ export type InitResult =
   | { kind: 'already'; why: string; line: string }
   | { kind: 'refused'; problems: string[] };
 
+/** The comment init puts above the new exec entry (the old block's comments follow it). */
+export const HEADER =
+  '# litefs-supervisor runs what the exec entries ran, each where it is safe (litefs-supervisor init)';
+
 /** The supervisor's program on the new line (installed on PATH: docs/epic-stack.md). */
 export const SUPERVISOR_PROGRAM = 'litefs-supervisor';
 
@@ -231,10 +235,10 @@ function argvOf(cmd: string, env: (name: string) => string): string[] | undefine
   return r.ok && r.rest === '' ? r.args : undefined;
 }
 
-/** Converts litefs.yml's text; `path` only names it in messages. */
+/** Converts litefs.yml's text (as written, before `${...}` expansion). */
 export function convertLitefsYml(text: string): InitResult {
   const problems: string[] = [];
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, { prettyErrors: false });
   const yamlError = doc.errors[0];
   if (yamlError) {
     return { kind: 'refused', problems: [`not valid YAML as written: ${yamlError.message}`] };
@@ -417,11 +421,12 @@ export function convertLitefsYml(text: string): InitResult {
   const cmdYaml = needsQuotes
     ? yamlDoubleQuoted(lines.flatMap((l, i) => (i === 0 ? l : [{ lit: ' ' }, ...l])))
     : `>-\n${lineTexts.map((l) => body + l).join('\n')}`;
-  const out = [
-    '# litefs-supervisor runs what the exec entries ran (litefs-supervisor init; docs/deploying.md)',
-    ...comments.map((c) => c.source),
-  ];
-  const replacement = `${lead}${out.join(`\n${indent}`)}\n${indent}- cmd: ${cmdYaml}`;
+  const out = [HEADER, ...comments.map((c) => c.source)];
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const replacement = `${lead}${out.join(`\n${indent}`)}\n${indent}- cmd: ${cmdYaml}`.replace(
+    /\n/g,
+    eol,
+  );
   edits.push({ start, end, text: replacement });
   const line = lineTexts.join(' ');
 

@@ -76,7 +76,7 @@ t.test('the seed incident litefs.yml', async (t) => {
   t.match(
     after,
     `exec:
-  # litefs-supervisor runs what the exec entries ran (litefs-supervisor init; docs/deploying.md)
+  # litefs-supervisor runs what the exec entries ran, each where it is safe (litefs-supervisor init)
   # Set the journal mode for the database to WAL. This reduces concurrency deadlock issues
   # Set the journal mode for the cache to WAL. This reduces concurrency deadlock issues
   - cmd: >-
@@ -340,14 +340,14 @@ t.test('shapes of exec and promote', async (t) => {
   t.equal(one.kind, 'converted');
   t.match(
     one.kind === 'converted' && one.text,
-    'exec:\n  # litefs-supervisor runs what the exec entries ran (litefs-supervisor init; docs/deploying.md)\n  - cmd: >-\n      litefs-supervisor\n      -- node app.js --port 8081\n',
+    'exec:\n  # litefs-supervisor runs what the exec entries ran, each where it is safe (litefs-supervisor init)\n  - cmd: >-\n      litefs-supervisor\n      -- node app.js --port 8081\n',
   );
   const compact = convertLitefsYml(
     'proxy:\n  db: a.db\nexec:\n- cmd: m\n  if-candidate: true\n- cmd: app # the app\nafter: 1\n',
   );
   t.match(
     compact.kind === 'converted' && compact.text,
-    'exec:\n# litefs-supervisor runs what the exec entries ran (litefs-supervisor init; docs/deploying.md)\n# the app\n- cmd: >-\n    litefs-supervisor\n    --migrate m\n    -- app\nafter: 1\n',
+    'exec:\n# litefs-supervisor runs what the exec entries ran, each where it is safe (litefs-supervisor init)\n# the app\n- cmd: >-\n    litefs-supervisor\n    --migrate m\n    -- app\nafter: 1\n',
   );
   const yes = convertLitefsYml(
     'lease:\n  promote: yes # LiteFS reads yes\nproxy:\n  db: a.db\nexec: app\n',
@@ -383,4 +383,16 @@ t.test('looksLikeMigration', async (t) => {
   for (const no of ['node ./other/setup-swap.js', 'npm start', 'node server.js']) {
     t.notOk(looksLikeMigration(no), no);
   }
+});
+
+t.test('a file with CRLF line ends keeps them', async (t) => {
+  const before = fixture('epic-stack-litefs.yml').replace(/\n/g, '\r\n');
+  const after = converted(t, convertLitefsYml(before));
+  t.notMatch(after, /[^\r]\n/, 'every line ends with CRLF');
+  sameArgv(t, before, after, [FLY_ENV], ['setup', 'migrate']);
+});
+
+t.test('duplicate keys: refused, as LiteFS refuses them', async (t) => {
+  const r = convertLitefsYml('proxy:\n  db: a.db\nexec: a\nexec: b\n');
+  t.match(r.kind === 'refused' && r.problems, [/not valid YAML as written: .*unique/i]);
 });
