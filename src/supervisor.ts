@@ -10,6 +10,7 @@ import type { Observation } from './core/observation.js';
 import {
   type Action,
   type CommandKind,
+  configuredCommands,
   type Input,
   initialState,
   type SupervisorState,
@@ -82,10 +83,7 @@ export class Supervisor {
 
   constructor(private readonly deps: SupervisorDeps) {
     const { config } = deps;
-    this.state = initialState(deps.clock.now(), [
-      ...config.migrate.map((command) => ({ kind: 'migrate' as const, command })),
-      ...config.before.map((command) => ({ kind: 'before' as const, command })),
-    ]);
+    this.state = initialState(deps.clock.now(), configuredCommands(config));
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });

@@ -53,6 +53,9 @@ export async function printPlan(
     `Local evidence (${c.mountDir}; run \`litefs-supervisor doctor\` for a diagnosis):`,
     ...(await localEvidenceLines(loaded.config)),
     '',
+    'First, on every node, when the supervisor starts (one at a time, a failure exits 3):',
+    ...list(c.setup, 'no --setup commands'),
+    '',
     c.standalone
       ? 'Migrations (run in order, stop at the first failure):'
       : 'On the primary only, with a synced, non-empty database or a new cluster (--bootstrap ' +

@@ -44,6 +44,7 @@ export function helpText(): string {
     '  litefs-supervisor check [options] [-- <app command>]',
     '  litefs-supervisor doctor [options] [--json]',
     '  litefs-supervisor record [options] [--json] | record reset --yes',
+    '  litefs-supervisor init [--litefs-config FILE] [--write]',
     '  litefs-supervisor --help | --version',
     '',
     'Commands:',
@@ -62,6 +63,12 @@ export function helpText(): string {
     "           when, recorded by which node), read from litefs.yml's lease.consul; `record reset",
     '           --yes` deletes it, only for when the data is gone for good and a new cluster is',
     '           meant. Exit 0, 1 when Consul fails, 2 when the record is off or --yes is missing',
+    '  init     rewrite the litefs.yml found (./litefs.yml, then other/litefs.yml; or',
+    '           --litefs-config FILE) so the supervisor is its one exec command: exec entries',
+    '           become --setup/--migrate/--before and the app, lease.promote: true becomes',
+    '           --promote. Prints the change as a diff and what the Dockerfile and fly.toml',
+    '           beside it need; writes only with --write (the old file kept beside it). Exit 0',
+    '           converted or already converted, 2 when an entry cannot be mapped (named)',
   ];
   const groups = new Map<Group, OptionSpec[]>();
   for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);
@@ -82,7 +89,7 @@ export function helpText(): string {
     '',
     ...wrap(
       "Exit codes: the app's code (128+N if killed by signal N); 126/127 the app could not " +
-        'start; 2 bad configuration; 3 a --before/--migrate command failed or the disk guard ' +
+        'start; 2 bad configuration; 3 a --setup/--before/--migrate command failed or the disk guard ' +
         'refused; 4 fenced and could not hand off; 5 --sync-timeout reached; 70 internal error.',
       '',
     ),

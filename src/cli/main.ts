@@ -55,6 +55,13 @@ async function main(argv: string[]): Promise<number | Ending> {
       return 0;
     case 'status':
       return (await import('./status.js')).runStatus(parsed.healthUrl, parsed.json, process.env);
+    case 'init':
+      return (await import('./init.js')).runInit({
+        litefsConfig: parsed.litefsConfig,
+        write: parsed.write,
+        cwd: process.cwd(),
+        version: VERSION,
+      });
   }
   const loaded = loadConfig({
     mode: parsed.command,

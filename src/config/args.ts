@@ -4,7 +4,7 @@
 // loadConfig, so bad values and bad litefs.yml/environment input are reported together.
 
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
-import { boolean, type Kind, showReceived, url } from './kinds.js';
+import { boolean, type Kind, showReceived, text, url } from './kinds.js';
 import { OPTIONS, type OptionName } from './schema.js';
 
 /** Option values as written on the command line: text, or a list for repeatable options. */
@@ -42,11 +42,13 @@ export type ParsedArgs =
       reset?: { yes: boolean };
     }
   | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
+  /** `init [--litefs-config FILE] [--write]`: rewrite litefs.yml for the supervisor. */
+  | { ok: true; command: 'init'; litefsConfig: string | undefined; write: boolean }
   | { ok: true; command: 'help' }
   | { ok: true; command: 'version' }
   | { ok: false; errors: ConfigError[] };
 
-type Command = 'run' | 'check' | 'doctor' | 'status' | 'record';
+type Command = 'run' | 'check' | 'doctor' | 'status' | 'record' | 'init';
 
 /** What the parser needs of an option: OptionSpec has it, and so do the small tables below. */
 interface ArgOption {
@@ -59,6 +61,9 @@ const HEALTH_URL: ArgOption = { name: 'health-url', kind: url() };
 const JSON_FLAG: ArgOption = { name: 'json', kind: boolean() };
 const YES_FLAG: ArgOption = { name: 'yes', kind: boolean() };
 const STATUS_ACCEPTS = 'status accepts --health-url URL and --json';
+const WRITE_FLAG: ArgOption = { name: 'write', kind: boolean() };
+const INIT_FILE: ArgOption = { name: 'litefs-config', kind: text('FILE', 'a file path') };
+const INIT_ACCEPTS = 'init accepts --litefs-config FILE and --write';
 const EVERYWHERE: ArgOption[] = [
   { name: 'help', kind: boolean(), short: 'h' },
   { name: 'version', kind: boolean() },
@@ -69,6 +74,7 @@ const TABLES: Record<Command, readonly ArgOption[]> = {
   doctor: [...OPTIONS, JSON_FLAG],
   status: [HEALTH_URL, JSON_FLAG],
   record: [...OPTIONS, JSON_FLAG, YES_FLAG],
+  init: [INIT_FILE, WRITE_FLAG],
 };
 
 /** node:util parseArgs options from a table: flags are booleans, the rest take a value. */
@@ -128,14 +134,24 @@ export function suggest(word: string, candidates: Iterable<string>): string {
 
 function unknownOption(name: string, command: Command): ConfigError {
   const accepted =
-    command === 'status' ? STATUS_ACCEPTS : 'see litefs-supervisor --help for the options';
-  if (command !== 'status' && (name === '--health-url' || name === '--json' || name === '--yes')) {
+    command === 'status'
+      ? STATUS_ACCEPTS
+      : command === 'init'
+        ? INIT_ACCEPTS
+        : 'see litefs-supervisor --help for the options';
+  if (
+    command !== 'status' &&
+    command !== 'init' &&
+    (name === '--health-url' || name === '--json' || name === '--yes' || name === '--write')
+  ) {
     const of =
       name === '--json'
         ? '`litefs-supervisor status`, `doctor` and `record`'
         : name === '--yes'
           ? '`litefs-supervisor record reset`'
-          : '`litefs-supervisor status`';
+          : name === '--write'
+            ? '`litefs-supervisor init`'
+            : '`litefs-supervisor status`';
     return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = TABLES[command].map((o) => `--${o.name}`);
@@ -170,7 +186,11 @@ function checked(
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const first = argv[0];
   const command: Command =
-    first === 'check' || first === 'status' || first === 'doctor' || first === 'record'
+    first === 'check' ||
+    first === 'status' ||
+    first === 'doctor' ||
+    first === 'record' ||
+    first === 'init'
       ? first
       : 'run';
   // `record reset`: the one subcommand with an action word of its own.
@@ -204,8 +224,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (token.kind === 'positional') {
       if (token.index === valueOfUnknown) continue;
       errors.push(
-        command === 'status'
-          ? cliError(token.value, token.value, 'unexpected argument', STATUS_ACCEPTS)
+        command === 'status' || command === 'init'
+          ? cliError(
+              token.value,
+              token.value,
+              'unexpected argument',
+              command === 'status' ? STATUS_ACCEPTS : INIT_ACCEPTS,
+            )
           : cliError(
               showReceived(token.value),
               token.value,
@@ -252,7 +277,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
 
-  const { json: jsonText, 'health-url': healthUrlText, yes: yesText, ...options } = raw;
+  const {
+    json: jsonText,
+    'health-url': healthUrlText,
+    yes: yesText,
+    write: writeText,
+    ...options
+  } = raw;
   const json = (checked(JSON_FLAG, jsonText, errors) as boolean | undefined) ?? false;
   const yes = (checked(YES_FLAG, yesText, errors) as boolean | undefined) ?? false;
   if (yes && !reset) {
@@ -264,6 +295,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         'write litefs-supervisor record reset --yes',
       ),
     );
+  }
+  if (command === 'init') {
+    const write = (checked(WRITE_FLAG, writeText, errors) as boolean | undefined) ?? false;
+    const litefsConfig = checked(INIT_FILE, options['litefs-config'], errors) as string | undefined;
+    if (dashDash !== -1) {
+      errors.push(cliError('--', undefined, 'init takes no command', 'remove -- and after'));
+    }
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, command, litefsConfig, write };
   }
   if (command === 'status') {
     const healthUrl = checked(HEALTH_URL, healthUrlText, errors) as string | undefined;

@@ -50,6 +50,45 @@ const SHELL_SPECIAL = new Set('*#$@!?-0123456789');
 const ALNUM = /[0-9A-Za-z_]/;
 
 /**
+ * One `$` in litefs.yml's raw text as LiteFS's expansion reads it (Go's os.Expand and
+ * os.getShellName): `start`..`end` is the text it replaces. `name`: what goes to LiteFS's
+ * mapping (a variable name, or an expression like `FLY_REGION == PRIMARY_REGION`); `special`: a
+ * shell special (`$1`, `$*`, `${1}`) that LiteFS looks up as a variable of that name; `bad`: `${}`
+ * or an unclosed `${`, dropped; `lone`: a `$` followed by no name (or last in the text), kept.
+ */
+export interface LitefsRef {
+  start: number;
+  end: number;
+  kind: 'name' | 'special' | 'bad' | 'lone';
+  name: string;
+}
+
+/** Every `$` of `text` as LiteFS's expansion reads it, in order. Pure. */
+export function scanLitefsRefs(text: string): LitefsRef[] {
+  const refs: LitefsRef[] = [];
+  for (let j = 0; j < text.length; j++) {
+    if (text[j] !== '$') continue;
+    // A `$` as the very last character is kept, as in Go.
+    if (j + 1 >= text.length) {
+      refs.push({ start: j, end: j + 1, kind: 'lone', name: '' });
+      continue;
+    }
+    const { name, width, special } = shellName(text.slice(j + 1));
+    const end = j + 1 + width;
+    if (name === '' && width > 0) {
+      // Bad syntax (`${}` or an unclosed `${`): Go drops those characters.
+      refs.push({ start: j, end, kind: 'bad', name: '' });
+    } else if (name === '') {
+      refs.push({ start: j, end: j + 1, kind: 'lone', name: '' }); // `$` not followed by a name: kept.
+    } else {
+      refs.push({ start: j, end, kind: special ? 'special' : 'name', name });
+    }
+    j = end - 1;
+  }
+  return refs;
+}
+
+/**
  * LiteFS's expansion of the raw file text (before YAML parsing), i.e. Go's os.Expand with
  * LiteFS's mapping: `${NAME}`, `$NAME`, `${A == 'x'}`, `${A != "x"}`, `${A == B}`. Unset
  * and empty variables both read as ''. Pure: the environment is passed in.
@@ -57,41 +96,32 @@ const ALNUM = /[0-9A-Za-z_]/;
 export function expandLitefsEnv(text: string, getenv: Getenv): string {
   let out = '';
   let i = 0; // start of text not yet copied
-  for (let j = 0; j < text.length; j++) {
-    // A `$` as the very last character is kept, as in Go.
-    if (text[j] !== '$' || j + 1 >= text.length) continue;
-    out += text.slice(i, j);
-    const { name, width } = shellName(text.slice(j + 1));
-    if (name === '' && width > 0) {
-      // Bad syntax (`${}` or an unclosed `${`): Go drops those characters.
-    } else if (name === '') {
-      out += '$'; // `$` not followed by a name: kept.
-    } else {
-      out += expandName(name, getenv);
-    }
-    j += width;
-    i = j + 1;
+  for (const ref of scanLitefsRefs(text)) {
+    out += text.slice(i, ref.start);
+    if (ref.kind === 'lone') out += '$';
+    else if (ref.kind !== 'bad') out += expandName(ref.name, getenv);
+    i = ref.end;
   }
   return out + text.slice(i);
 }
 
 /** The name after a `$` and how many characters it took (Go's os.getShellName). */
-function shellName(s: string): { name: string; width: number } {
+function shellName(s: string): { name: string; width: number; special: boolean } {
   if (s[0] === '{') {
     if (s.length > 2 && SHELL_SPECIAL.has(s[1] ?? '') && s[2] === '}') {
-      return { name: s.slice(1, 2), width: 3 };
+      return { name: s.slice(1, 2), width: 3, special: true };
     }
     // The name runs to the first `}`, whatever it contains: that is what lets LiteFS put
     // `FLY_REGION == PRIMARY_REGION` inside.
     const close = s.indexOf('}', 1);
-    if (close === 1) return { name: '', width: 2 };
-    if (close === -1) return { name: '', width: 1 };
-    return { name: s.slice(1, close), width: close + 1 };
+    if (close === 1) return { name: '', width: 2, special: false };
+    if (close === -1) return { name: '', width: 1, special: false };
+    return { name: s.slice(1, close), width: close + 1, special: false };
   }
-  if (SHELL_SPECIAL.has(s[0] ?? '')) return { name: s.slice(0, 1), width: 1 };
+  if (SHELL_SPECIAL.has(s[0] ?? '')) return { name: s.slice(0, 1), width: 1, special: true };
   let n = 0;
   while (n < s.length && ALNUM.test(s[n] ?? '')) n++;
-  return { name: s.slice(0, n), width: n };
+  return { name: s.slice(0, n), width: n, special: false };
 }
 
 /** LiteFS's search order: ./litefs.yml (made absolute), ~/litefs.yml, /etc/litefs.yml. */

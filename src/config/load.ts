@@ -445,6 +445,11 @@ export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
       );
     }
   }
+  if (facts.execCommands.length > 0 && !facts.execCommands.some((c) => runsLitefsSupervisor(c))) {
+    warnings.push(
+      `litefs-supervisor init rewrites this litefs.yml (${facts.path}) for the supervisor: the exec entries become its options, lease.promote: true becomes --promote; it shows the change as a diff and writes only with --write`,
+    );
+  }
   return warnings;
 }
 

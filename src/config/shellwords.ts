@@ -14,6 +14,24 @@ export type ShellwordsResult =
   | { ok: true; args: string[]; rest: string }
   | { ok: false; error: string };
 
+/**
+ * A word with, for each of its UTF-16 code units, whether it was read inside single or double
+ * quotes (or escaped by a backslash): where whitespace would not have split it.
+ */
+export interface QuotedWord {
+  text: string;
+  quoted: boolean[];
+}
+
+export type ShellwordsDetailedResult =
+  | { ok: true; args: QuotedWord[]; rest: string }
+  | { ok: false; error: string };
+
+export function shellwords(line: string): ShellwordsResult {
+  const r = shellwordsDetailed(line);
+  return r.ok ? { ok: true, args: r.args.map((a) => a.text), rest: r.rest } : r;
+}
+
 // go-shellwords' argType: no word yet, a word, a word that had quotes (kept even if empty).
 const Got = { No: 0, Single: 1, Quoted: 2 } as const;
 
@@ -21,9 +39,15 @@ function isSpace(c: string): boolean {
   return c === ' ' || c === '\t' || c === '\r' || c === '\n';
 }
 
-export function shellwords(line: string): ShellwordsResult {
-  const args: string[] = [];
+/** `shellwords`, telling for each character of each word whether it was quoted. */
+export function shellwordsDetailed(line: string): ShellwordsDetailedResult {
+  const args: QuotedWord[] = [];
   let buf = '';
+  let bufQuoted: boolean[] = [];
+  const add = (c: string, quoted: boolean) => {
+    buf += c;
+    for (let k = 0; k < c.length; k++) bufQuoted.push(quoted);
+  };
   let escaped = false;
   let doubleQuoted = false;
   let singleQuoted = false;
@@ -37,22 +61,23 @@ export function shellwords(line: string): ShellwordsResult {
   for (let i = 0; i < chars.length; i++) {
     const r = chars[i] as string;
     if (escaped) {
-      buf += r;
+      add(r, true);
       escaped = false;
       got = Got.Single;
       continue;
     }
     if (r === '\\') {
-      if (singleQuoted) buf += r;
+      if (singleQuoted) add(r, true);
       else escaped = true;
       continue;
     }
     if (isSpace(r)) {
       if (singleQuoted || doubleQuoted || backQuote || dollarQuote) {
-        buf += r;
+        add(r, singleQuoted || doubleQuoted);
       } else if (got !== Got.No) {
-        args.push(buf);
+        args.push({ text: buf, quoted: bufQuoted });
         buf = '';
+        bufQuoted = [];
         got = Got.No;
       }
       continue;
@@ -71,7 +96,7 @@ export function shellwords(line: string): ShellwordsResult {
         if (!singleQuoted && !doubleQuoted && !backQuote) {
           if (!dollarQuote && buf.endsWith('$')) {
             dollarQuote = true;
-            buf += '(';
+            add('(', false);
             continue;
           }
           return { ok: false, error: 'invalid command line string' };
@@ -106,10 +131,10 @@ export function shellwords(line: string): ShellwordsResult {
         break;
     }
     got = Got.Single;
-    buf += r;
+    add(r, singleQuoted || doubleQuoted);
   }
 
-  if (got !== Got.No) args.push(buf);
+  if (got !== Got.No) args.push({ text: buf, quoted: bufQuoted });
   if (escaped || singleQuoted || doubleQuoted || backQuote || dollarQuote) {
     return { ok: false, error: 'invalid command line string' };
   }

@@ -45,6 +45,21 @@ export function checkInvariants(
     out.push(`exited ${s.exited} but phase is ${s.phase}`);
   }
 
+  // --setup comes first (docs/design.md section 6): until every --setup command succeeded, no
+  // other command has started and the app has not.
+  const setupLeft = s.commands.filter((c) => c.kind === 'setup' && c.status !== 'done');
+  if (setupLeft.length > 0) {
+    const started = s.commands.filter((c) => c.kind !== 'setup' && c.status !== 'pending');
+    if (started.length > 0) {
+      out.push(
+        `--${started[0]?.kind} command ${started[0]?.index} started before --setup command ${setupLeft[0]?.index} succeeded`,
+      );
+    }
+    if (s.app.status !== 'not-started') {
+      out.push(`app ${s.app.status} before --setup command ${setupLeft[0]?.index} succeeded`);
+    }
+  }
+
   // S1: a migration starts only on a primary.
   if (prev) {
     for (const c of s.commands) {

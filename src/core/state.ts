@@ -26,7 +26,11 @@ export type Phase =
 
 export type Role = 'primary' | 'replica' | 'unknown';
 
-export type CommandKind = 'migrate' | 'before';
+/**
+ * `setup`: on every node at the start, before anything else; `migrate`: on the primary only
+ * (S1); `before`: on every node once synced, before the app.
+ */
+export type CommandKind = 'setup' | 'migrate' | 'before';
 
 export type CommandStatus = 'pending' | 'running' | 'done' | 'failed' | 'timed-out' | 'aborted';
 
@@ -434,6 +438,19 @@ export type Action =
   | { type: 'exit'; code: number };
 
 export const TRANSITIONS_KEPT = 50;
+
+/** The commands the options give, in the order they run: --setup, --migrate, --before. */
+export function configuredCommands(c: {
+  setup: readonly string[];
+  migrate: readonly string[];
+  before: readonly string[];
+}): { kind: CommandKind; command: string }[] {
+  return [
+    ...c.setup.map((command) => ({ kind: 'setup' as const, command })),
+    ...c.migrate.map((command) => ({ kind: 'migrate' as const, command })),
+    ...c.before.map((command) => ({ kind: 'before' as const, command })),
+  ];
+}
 
 export function initialState(now: number, commands: { kind: CommandKind; command: string }[]) {
   const state: SupervisorState = {

@@ -25,7 +25,12 @@ interface Setup {
 function load(setup: Setup = {}): LoadResult {
   const parsed = parseArgs(setup.argv ?? ['--db', 'sqlite.db', '--', 'npm', 'start']);
   if (!parsed.ok) return parsed;
-  if (parsed.command === 'status' || parsed.command === 'help' || parsed.command === 'version') {
+  if (
+    parsed.command === 'status' ||
+    parsed.command === 'help' ||
+    parsed.command === 'version' ||
+    parsed.command === 'init'
+  ) {
     throw new Error(`unexpected command ${parsed.command}`);
   }
   const files = setup.files ?? {};
@@ -642,9 +647,15 @@ t.test('warnings about litefs.yml', async (t) => {
     /exec has 2 commands/,
     /exec command "npx prisma migrate deploy" .* does not run litefs-supervisor/,
   ]);
+  t.notOk(
+    many.ok && many.warnings.some((w) => /litefs-supervisor init/.test(w)),
+    'one entry runs the supervisor: init is not offered',
+  );
   const other = yml('exec: npm start\n');
+  t.same(other.ok && other.warnings.length, 2);
   t.match(other.ok && other.warnings, [
     /exec command "npm start" .* does not run litefs-supervisor/,
+    /litefs-supervisor init rewrites this litefs.yml \(\/app\/litefs.yml\) for the supervisor.*writes only with --write/,
   ]);
   const good = yml(
     'lease:\n  promote: false\nexec:\n  - cmd: litefs-supervisor --promote -- npm start\n',

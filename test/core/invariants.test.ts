@@ -192,3 +192,26 @@ t.test(
     t.same(checkInvariants(s, undefined, 6000, config), [], 'acted: confirming the role (S1)');
   },
 );
+
+t.test('--setup first: nothing else starts before every --setup command succeeded', async (t) => {
+  const s = initialState(0, [
+    { kind: 'setup', command: 's' },
+    { kind: 'migrate', command: 'm' },
+    { kind: 'before', command: 'b' },
+  ]);
+  t.same(checkInvariants(s), [], 'all pending');
+  s.commands[0]!.status = 'running';
+  s.current = { index: 0, confirmToken: undefined, stopRequested: false };
+  t.same(checkInvariants(s), [], 'the setup command runs');
+  s.commands[1]!.status = 'running';
+  s.commands[0]!.status = 'failed';
+  s.current = { index: 1, confirmToken: undefined, stopRequested: false };
+  s.role = 'primary';
+  t.match(checkInvariants(s), [/--migrate command 1 started before --setup command 0 succeeded/]);
+  s.commands[1]!.status = 'pending';
+  s.current = undefined;
+  s.app.status = 'starting';
+  t.match(checkInvariants(s), [/app starting before --setup command 0 succeeded/]);
+  s.commands[0]!.status = 'done';
+  t.same(checkInvariants(s), [], 'once it succeeded');
+});

@@ -274,3 +274,58 @@ t.test('losing the lease mid-migration aborts it; the node carries on as a repli
   cli.child.kill('SIGTERM');
   await cli.exited;
 });
+
+t.test('--setup runs first on every node, in order; a failing one exits 3', async (t) => {
+  t.test('a replica: setup, then sync, then the app', async (t) => {
+    const { fake, base, env, dir } = await setup(t, 'replica', 'unsynced');
+    const log = join(dir, 'setup.log');
+    const cli = startCli(
+      t,
+      [
+        ...base,
+        '--setup',
+        `echo one >> ${log}`,
+        '--setup',
+        `echo two >> ${log}`,
+        '--',
+        node,
+        `${FIXTURES}app-forever.mjs`,
+      ],
+      { env },
+    );
+    await cli.waitEvent('sync.wait');
+    t.same(readLines(log), ['one', 'two'], 'both ran, in order, before the wait for sync');
+    await fake.setLag(12);
+    await cli.waitEvent('app.started');
+    const events = cli.events();
+    t.ok(events.lastIndexOf('setup.done') < events.indexOf('sync.wait'), 'setup before sync.wait');
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+  });
+  t.test('a failed setup command: exit 3, nothing after it', async (t) => {
+    const { base, env, migrateLog } = await setup(t, 'primary');
+    const cli = startCli(
+      t,
+      [
+        ...base,
+        '--setup',
+        'echo no swap here >&2; exit 7',
+        '--migrate',
+        `${node} ${FIXTURES}migrate-ok.mjs`,
+        '--',
+        node,
+        `${FIXTURES}app-forever.mjs`,
+      ],
+      { env },
+    );
+    t.same(await cli.exited, { code: 3, signal: null });
+    const fail = cli.records.find((r) => r.event === 'setup.fail');
+    t.match(fail, { exitCode: '7', command: 'echo no swap here >&2; exit 7' });
+    t.ok(
+      cli.records.some((r) => r.event === 'setup.output' && /no swap here/.test(String(r.msg))),
+      'its output is logged',
+    );
+    t.same(readLines(migrateLog), [], 'no migration ran');
+    t.notOk(cli.events().includes('app.start'));
+  });
+});

@@ -9,6 +9,7 @@ import type { DbObservation, DiskSpace, Observation } from '../../src/core/obser
 import type { PeerAnswer, PeerReport } from '../../src/core/peer-types.js';
 import {
   type Action,
+  configuredCommands,
   type Input,
   initialState,
   type SupervisorState,
@@ -177,10 +178,7 @@ export class Sim {
   readonly actions: Action[] = [];
   now = 1_000_000;
   constructor(readonly config: Config) {
-    this.state = initialState(this.now, [
-      ...config.migrate.map((command) => ({ kind: 'migrate' as const, command })),
-      ...config.before.map((command) => ({ kind: 'before' as const, command })),
-    ]);
+    this.state = initialState(this.now, configuredCommands(config));
   }
   feed(input: Input, advanceMs = 0): Action[] {
     this.now += advanceMs;

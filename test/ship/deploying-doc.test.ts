@@ -24,7 +24,7 @@ t.test('the README names every event too (someone reading only the README)', asy
   const readme = readRepoFile('README.md');
   const logs = readme.slice(readme.indexOf('## Logs'), readme.indexOf('## Exit codes'));
   for (const e of new Map(emittedEvents(`${ROOT}src`).map((x) => [x.name, x])).values()) {
-    for (const kind of e.perKind ? ['migrate', 'before'] : ['']) {
+    for (const kind of e.perKind ? ['setup', 'migrate', 'before'] : ['']) {
       const name = e.perKind ? e.name.replace('<kind>', kind) : e.name;
       t.ok(logs.includes(`\`${name}\``), `${name} (${e.where})`);
     }

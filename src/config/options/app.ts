@@ -7,6 +7,11 @@ import { option, section } from '../option.js';
 
 export const APP_OPTIONS = section('Migrations and the app', [
   option({
+    name: 'setup',
+    kind: command(),
+    help: 'Shell command run on every node, one at a time, when the supervisor starts, before anything else (waiting for LiteFS, migrations, the app); a failure exits 3. For what prepares the machine, like a swap file.',
+  }),
+  option({
     name: 'migrate',
     kind: command(),
     help: 'Shell command run in order, on the primary only, once its database is synced.',

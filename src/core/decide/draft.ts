@@ -171,7 +171,9 @@ export class Draft {
     this.log(
       'info',
       `${cmd.kind}.start`,
-      cmd.kind === 'migrate' ? 'primary confirmed, running migration' : 'running --before command',
+      cmd.kind === 'migrate'
+        ? 'primary confirmed, running migration'
+        : `running --${cmd.kind} command`,
       {
         command: cmd.command,
         index: this.ordinal(cmd),

@@ -23,7 +23,7 @@ import { recordData } from './steps/record.js';
 import { promote, replicaSynced } from './steps/replica.js';
 import { stopping } from './steps/shutdown.js';
 import { handleSignal } from './steps/signal.js';
-import { beforeCommands, startApp } from './steps/start.js';
+import { beforeCommands, setupCommands, startApp } from './steps/start.js';
 
 export interface Decision {
   state: SupervisorState;
@@ -50,6 +50,7 @@ export const PIPELINE: readonly Step[] = [
   restartWhenDue, // --restart backoff over
   stopping, // shutdown: nothing new starts; the handover
   commandInFlight, // S6 abort, S1 confirmation
+  setupCommands, // --setup: every node, at the start, before anything else
   haveObservation,
   holdFence, // S4
   handBack, // S14: the lease goes where an app serves while this one cannot
