@@ -224,6 +224,11 @@ t.test('argv kept through the whole chain: quoting, references, odd words', asyn
       kinds: ['setup', 'migrate', 'before'],
     },
     {
+      name: 'a line break inside a quoted word: the line becomes a double-quoted YAML scalar',
+      exec: [`  - cmd: "prep 'two\\nlines' \\"$A\\""`, '  - cmd: app "x\ty"'].join('\n'),
+      kinds: ['setup'],
+    },
+    {
       name: 'a first word sh would read as an assignment or a keyword',
       exec: ['  - cmd: FOO=1 prog', '  - cmd: if then', '  - cmd: app'].join('\n'),
       kinds: ['setup', 'setup'],
