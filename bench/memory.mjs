@@ -1,5 +1,5 @@
-// Memory account by module (issue 15): what the shipped bundle evaluates at start and as a
-// synced replica at idle, and what each piece costs; then what each cut of issue 15 saves.
+// Memory account by module (README "Performance"): what the shipped bundle evaluates at start and
+// as a synced replica at idle, and what each piece costs; then what each cut saves.
 //
 // 1. Phases: RSS of a bare `node` HTTP server, and of the supervisor (a synced replica of a fake
 //    LiteFS) when the health API listens, when the app has started, and at idle.

@@ -1,9 +1,9 @@
-// Soak (issues 4 and 15; not part of npm test): BENCH_SOAK_SECONDS (default 3600) of role flaps
-// and app restarts against a fake LiteFS. Every minute (BENCH_SOAK_GC_SAMPLE_MS) the supervisor
-// itself forces a full GC and records its RSS and heap (bench/gc-sampler.mjs, preloaded with
-// --expose-gc); every 10 s this script samples RSS and open fds from /proc and checks
-// /health/live. The forced-GC samples go to BENCH_SOAK_OUT (JSON lines, default
-// bench/results/soak-<date>.jsonl) and their curve to BENCH_SOAK_SVG (default
+// Soak (README "Reliability" and "Performance"; not part of npm test): BENCH_SOAK_SECONDS (default
+// 3600) of role flaps and app restarts against a fake LiteFS. Every minute
+// (BENCH_SOAK_GC_SAMPLE_MS) the supervisor itself forces a full GC and records its RSS and heap
+// (bench/gc-sampler.mjs, preloaded with --expose-gc); every 10 s this script samples RSS and
+// open fds from /proc and checks /health/live. The forced-GC samples go to BENCH_SOAK_OUT (JSON
+// lines, default bench/results/soak-<date>.jsonl) and their curve to BENCH_SOAK_SVG (default
 // docs/soak-rss.svg). Prints the figures and whether RSS levels off.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,8 @@
 // takes and gives (docs/design.md section 12, point 3). The adapters in src/cli build them and
 // declare `satisfies` these types; the tests build them from fakes and a virtual clock. Every
 // port is required: a mode with nothing to do behind one passes an explicit adapter for it
-// (src/cli/adapters-none.ts), never an absent field that silently does nothing (issue 13).
+// (src/cli/adapters-none.ts), never an absent field that silently does nothing (one did, and a node
+// waited for ever).
 
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { LitefsEvent } from './core/litefs-types.js';

@@ -24,7 +24,7 @@ import {
   type RunningCommand,
 } from './ports.js';
 
-/** Lines of a command's output kept for its failure message (S1 retries, issue 12). */
+/** Lines of a command's output kept for its failure message (S1 retries). */
 const OUTPUT_TAIL_LINES = 5;
 
 /**
@@ -33,8 +33,9 @@ const OUTPUT_TAIL_LINES = 5;
  * running state acts on (lease changes, each one followed by a full observation at once; and
  * transactions); a cut stream or any other state returns to --poll-interval at the next tick.
  * What the stream does not announce is `.lag`: the routes that report it ask for an observation
- * no older than --poll-interval (Supervisor.fresh), so they are as fresh as before. This is the
- * idle CPU of issue 15: a full observation is ~10 file reads and an HTTP round trip.
+ * no older than --poll-interval (Supervisor.fresh), so they are as fresh as before. This is what
+ * keeps idle CPU low (README "Performance"): a full observation is ~10 file reads and an HTTP round
+ * trip.
  */
 export const IDLE_POLL_MS = 10_000;
 

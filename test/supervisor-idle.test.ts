@@ -1,8 +1,8 @@
-// Idle polling (issue 15): while the app runs and LiteFS's /events stream is connected, the
-// runner reads /info and the mount dir every IDLE_POLL_MS instead of every --poll-interval; in
-// every other case (stream cut, not running, a failed read) at --poll-interval, as before. The
-// routes that report `.lag` ask for a fresh observation (Supervisor.fresh), so what they say
-// is never older than --poll-interval.
+// Idle polling (README "Performance", idle CPU): while the app runs and LiteFS's /events stream is
+// connected, the runner reads /info and the mount dir every IDLE_POLL_MS instead of every
+// --poll-interval; in every other case (stream cut, not running, a failed read) at --poll-interval,
+// as before. The routes that report `.lag` ask for a fresh observation (Supervisor.fresh), so what
+// they say is never older than --poll-interval.
 
 import t, { type Test } from 'tap';
 import type { LitefsEvent } from '../src/core/litefs-types.js';

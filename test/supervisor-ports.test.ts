@@ -1,4 +1,4 @@
-// The runner's ports (src/ports.ts, issue 13): every port is required, a call to a port that has
+// The runner's ports (src/ports.ts): every port is required, a call to a port that has
 // nothing behind it ends the run with 70 naming the port (never a silent no-op), and the
 // ask-peers action's node ID reaches the askPeers port (no getState() back channel).
 
@@ -25,7 +25,8 @@ t.test("askPeers gets this node's ID from the action", async (t) => {
 
 t.test('a port with nothing behind it ends the run with 70 and names itself', async (t) => {
   // --promote on a synced candidate replica: decide asks for /promote, which this harness
-  // does not fake. Before issue 13 the absent port did nothing and the node waited forever.
+  // does not fake. Before every port was required, the absent port did nothing and the node waited
+  // forever.
   const h = new Harness({ migrate: [], promote: true });
   const { done } = await h.supervisor();
   h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));

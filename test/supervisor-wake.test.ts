@@ -1,4 +1,4 @@
-// The runner's one timer for decide's wake (issue 13), on a virtual clock: a migration retry
+// The runner's one timer for decide's wake, on a virtual clock: a migration retry
 // happens at its time while the poll is idle (IDLE_POLL_MS, 10 s, with /events connected),
 // not at the next poll; the timer follows the state's wake and is cleared at the end.
 

@@ -1,4 +1,4 @@
-// The seed incident on real LiteFS (INCIDENT.txt, issue 10 c/d): a healthy two-node cluster
+// The seed incident on real LiteFS (INCIDENT.txt): a healthy two-node cluster
 // with rows, then what the thread's operators did by hand: the data holder's
 // `data.dir/dbs/<db>/ltx/*` removed (its history lost: TXID 0, every page kept), the other
 // node's whole `data.dir/dbs/<db>` removed (empty). Then the nodes start again.

@@ -1,4 +1,4 @@
-// Real LiteFS on one machine (issue 10), for test/real and `npm run demo:incident -- --real`:
+// Real LiteFS on one machine, for test/real and `npm run demo:incident -- --real`:
 // `litefs mount` processes against the Consul stand-in, each with its own dirs, ports and lease
 // hostname, the built CLI as exec command. Everything started here is stopped through the
 // owner's teardown (tap's t.teardown, or the demo's), and on process exit as a last resort (a
@@ -929,7 +929,8 @@ export function msBetween(a: LogRecord | undefined, b: LogRecord | undefined): n
 /**
  * A supervisor exec line (cluster.supervisorCmd) whose --peers URLs name each peer's
  * supervisor health port (`#health=PORT`), so that on one host the supervisors read each
- * other's /status evidence (app version, synced, lag) instead of LiteFS alone (issue 11).
+ * other's /status evidence (app version, synced, lag) instead of LiteFS alone (S5 --promote-when
+ * new-version, handover on stop).
  */
 export function withPeerHealth(cluster: Cluster, cmd: string): string {
   const plain = `--peers ${cluster.peers()}`;

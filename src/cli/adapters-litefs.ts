@@ -1,6 +1,6 @@
 // The adapters that talk to LiteFS (its API through undici, peers, backups, the state file,
 // free disk), loaded by ./adapters.ts only when the supervisor runs under LiteFS: in
-// `--standalone` none of this (undici above all) is ever evaluated (issue 15).
+// `--standalone` none of this (undici above all) is ever evaluated (README "Performance").
 
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -29,9 +29,9 @@ export function buildLitefsAdapters(
 ): Adapters {
   // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with Liftoff,
   // then recompiles it with TurboFan in the background: a 37 MB malloc peak that glibc often
-  // keeps, 10 MB of idle RSS in two runs of three (issue 15). The supervisor parses a few small
-  // responses a second, for which Liftoff's code is ample. V8 reads this flag when it compiles
-  // a module, i.e. when the first connection is made, after this line.
+  // keeps, 10 MB of idle RSS in two runs of three (README "Performance"). The supervisor parses a
+  // few small responses a second, for which Liftoff's code is ample. V8 reads this flag when it
+  // compiles a module, i.e. when the first connection is made, after this line.
   setFlagsFromString('--liftoff-only');
   const client = new LitefsClient({ url: config.litefsUrl });
   // S8/S9: the FUSE mount does not report real free space; the data dir's volume does.

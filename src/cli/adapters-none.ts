@@ -1,10 +1,10 @@
 // The explicit adapters for ports that have nothing behind them in a mode: every port of the
-// runner is required (src/ports.ts, issue 13), so a mode says here what each such port does,
-// instead of leaving it out and having the runner silently do nothing.
+// runner is required (src/ports.ts: an absent one used to do nothing silently), so a mode says here
+// what each such port does, instead of leaving it out and having the runner silently do nothing.
 // - A port decide never calls in that mode rejects with a PortUnavailableError naming it: the
 //   call is a bug, and the run ends with 70 as on any internal error.
 // - A port that legitimately has nothing to do gives its "nothing" value.
-// Imports nothing but types, so standalone pulls in no LiteFS code (issue 15).
+// Imports nothing but types, so standalone pulls in no LiteFS code (README "Performance").
 
 import { type IoPorts, PortUnavailableError } from '../ports.js';
 

@@ -10,8 +10,9 @@ import { formatTxid } from '../core/parse.js';
 import { observe, observeStandalone } from '../litefs/observe.js';
 
 /**
- * Local evidence per db (issue 9 item 1), read from the mount only: check asks nothing of the
- * LiteFS API and writes nothing, and on a laptop the mount is usually not there at all.
+ * Local evidence per db (content evidence, docs/design.md section 3), read from the mount only:
+ * check asks nothing of the LiteFS API and writes nothing, and on a laptop the mount is usually not
+ * there at all.
  */
 export async function localEvidenceLines(config: Config): Promise<string[]> {
   const now = () => Date.now();

@@ -1,8 +1,8 @@
-// `litefs-supervisor doctor`: a read-only diagnosis of this node (issue 9 item 5, docs/design.md
-// section 6). Gathers the facts the way the supervisor does (mount and /info, LiteFS's data dir,
-// the state file, free space, peers) and hands them to the pure diagnose() in
-// src/core/doctor.ts. It writes nothing (S12): no state-file repair (a corrupt file is only
-// reported, not moved aside), no POST to LiteFS, files opened read-only.
+// `litefs-supervisor doctor`: a read-only diagnosis of this node (docs/design.md section 6).
+// Gathers the facts the way the supervisor does (mount and /info, LiteFS's data dir, the state
+// file, free space, peers) and hands them to the pure diagnose() in src/core/doctor.ts. It writes
+// nothing (S12): no state-file repair (a corrupt file is only reported, not moved aside), no POST
+// to LiteFS, files opened read-only.
 
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.js';

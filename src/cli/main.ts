@@ -45,7 +45,8 @@ async function main(argv: string[]): Promise<number | Ending> {
     printConfigErrors(parsed.errors);
     return EXIT.config;
   }
-  // The subcommands' code is loaded only by them, never by a supervisor that runs (issue 15).
+  // The subcommands' code is loaded only by them, never by a supervisor that runs (README
+  // "Performance").
   switch (parsed.command) {
     case 'help':
       process.stdout.write((await import('./help.js')).helpText());

@@ -81,7 +81,7 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
      */
     evidence: 1,
     /**
-     * This node's app version (--version-env; issue 11), compared by a starting candidate with
+     * This node's app version (--version-env; S5), compared by a starting candidate with
      * --promote-when new-version. Added within `evidence: 1`: a new field is compatible (readers
      * ignore fields they do not know, and one without it reads as "no version").
      */

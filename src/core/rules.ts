@@ -254,7 +254,7 @@ export function s5MayPromote(
 }
 
 /**
- * S5, once per new version (issue 11): with `--promote-when new-version`, a synced candidate
+ * S5, once per new version: with `--promote-when new-version`, a synced candidate
  * asks for the lease only when the primary runs another app version than this node (as its
  * supervisor reports in /status), or reports none (LiteFS alone, or a supervisor older than the
  * field: the first machine of this deploy takes the lease once). A restart of the same version
@@ -299,9 +299,9 @@ export function s5NewVersion(
 }
 
 /**
- * Handover on stop (issue 11): a SIGTERM/SIGINT first hands the lease over only on a primary
- * whose app runs (and no migration: S10 handles that), with --peers to find a candidate and a
- * non-zero --handoff-timeout. A fenced node does not (S4 already hands the lease over) and a
+ * Handover on stop (docs/design.md section 4): a SIGTERM/SIGINT first hands the lease over only on
+ * a primary whose app runs (and no migration: S10 handles that), with --peers to find a candidate
+ * and a non-zero --handoff-timeout. A fenced node does not (S4 already hands the lease over) and a
  * replica stops as before.
  */
 export function mayHandOverOnStop(f: {

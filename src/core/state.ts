@@ -164,7 +164,7 @@ export interface FenceState {
 }
 
 /**
- * Issue 11: a primary asked to stop hands the lease to a synced candidate first, bounded by
+ * Handover on stop: a primary asked to stop hands the lease to a synced candidate first, bounded by
  * --handoff-timeout; its app keeps running (and writing) until LiteFS shows the move.
  */
 export interface HandoverState {

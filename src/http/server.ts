@@ -23,9 +23,9 @@ const ROUTES = ['/health', '/health/live', '/primary', '/replica', '/status', '/
 /**
  * No route declares a schema, so fastify's default compilers (ajv through
  * @fastify/ajv-compiler, fast-json-stringify through its compiler) would only be loaded, never
- * used: fastify requires them at construction unless a compilersFactory supplies both (issue
- * 15: they were 320 KB of the start-up bundle and about 3 MB of heap). A route that gains a
- * schema fails loudly at start-up instead of silently going unvalidated.
+ * used: fastify requires them at construction unless a compilersFactory supplies both (README
+ * "Performance": they were 320 KB of the start-up bundle and about 3 MB of heap). A route that
+ * gains a schema fails loudly at start-up instead of silently going unvalidated.
  */
 const NO_SCHEMA_COMPILERS = {
   buildValidator: () => () => {
@@ -130,7 +130,8 @@ export function buildHealthServer(opts: HealthServerOptions): FastifyInstance {
     return reply.code(404).send({ ok: false, error: `no route ${path}`, routes: ROUTES });
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
-    // A bad request is the client's fault: answer 4xx, never 5xx (issue 4 hardens this).
+    // A bad request is the client's fault: answer 4xx, never 5xx
+    // (test/http/hardening.test.ts sends it hostile input).
     const code =
       err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return reply.code(code).send({ ok: false, error: err.message ?? 'error' });

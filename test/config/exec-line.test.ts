@@ -1,6 +1,6 @@
 // The exec-line check (config.warning "does not run litefs-supervisor") recognises the CLI
 // however it is invoked. Seen on real LiteFS: the old substring check warned about the exec
-// line `node .../dist/cli/main.js ...` that was running the supervisor (issue 10).
+// line `node .../dist/cli/main.js ...` that was running the supervisor (test/real).
 
 import t from 'tap';
 import { runsLitefsSupervisor } from '../../src/config/exec-line.js';

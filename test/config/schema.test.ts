@@ -2,7 +2,7 @@ import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_SCHEMA, defaultConfig, OPTIONS } from '../../src/config/schema.js';
 
-// The table is the one list of options: no second list here to keep in step with it (issue 13).
+// The table is the one list of options: no second list here to keep in step with it.
 // What the options are is in the generated docs/configuration.md (test/ship/config-reference);
 // the shipped examples and docs that use options are parsed by test/ship and test/config.
 t.test(

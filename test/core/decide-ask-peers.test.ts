@@ -1,6 +1,6 @@
 // The ask-peers action carries this node's LiteFS node ID, read from the last observation, so
 // the askPeers port can leave this node out of its own peers without reading the state back
-// (issue 13: no getState() back channel).
+// (no getState() back channel).
 
 import t from 'tap';
 import type { ObsSpec } from '../helpers/builders.js';

@@ -1,8 +1,8 @@
-// Deploys without a write gap (issue 11), through decide: a primary asked to stop hands the
-// lease to the most advanced synced candidate before it stops its app (and stops as before
-// when there is none, the handoff fails or --handoff-timeout passes); a replica stops as
-// before; with --promote-when new-version a synced candidate asks for the lease only when the
-// primary runs another app version. Each rule allowing and refusing.
+// Deploys without a write gap (handover on stop, S5 --promote-when), through decide: a primary
+// asked to stop hands the lease to the most advanced synced candidate before it stops its app (and
+// stops as before when there is none, the handoff fails or --handoff-timeout passes); a replica
+// stops as before; with --promote-when new-version a synced candidate asks for the lease only when
+// the primary runs another app version. Each rule allowing and refusing.
 
 import t from 'tap';
 import type { Config } from '../../src/config/types.js';

@@ -1,4 +1,4 @@
-// S1 retries (issue 12, docs/design.md section 4 S1): a failed migration is retried with backoff while
+// S1 retries (docs/design.md section 4 S1): a failed migration is retried with backoff while
 // this node stays primary, each try re-confirmed by a fresh /info; before the app starts, running
 // out of retries exits 3; with the app running (S7) it never ends the supervisor.
 

@@ -1,4 +1,4 @@
-// One way to wait (issue 13): every deadline decide waits for sets `state.wake` (the earliest
+// One way to wait: every deadline decide waits for sets `state.wake` (the earliest
 // one ahead, and why); a `wake` input at that time acts as a poll at that time would (the
 // restart happens, the handover times out, a retry fires, --sync-timeout exits 5,
 // --fence-timeout exits 4), and a wake before it does nothing. Each kind, allowing (on time)

@@ -1,5 +1,6 @@
-// The rules of issue 11 on their own: handoverEligible / handoverTarget (src/core/peers.ts),
-// s5NewVersion and mayHandOverOnStop (src/core/rules.ts), each allowing and refusing.
+// The handover-on-stop and --promote-when rules on their own: handoverEligible / handoverTarget
+// (src/core/peers.ts), s5NewVersion and mayHandOverOnStop (src/core/rules.ts), each allowing and
+// refusing.
 
 import t from 'tap';
 import { dbViewsOf } from '../../src/core/derive.js';

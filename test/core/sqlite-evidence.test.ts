@@ -1,6 +1,6 @@
-// The evidence parsers of issue 9: the SQLite header (page size and count, docs/design.md section 3)
-// and a peer supervisor's /status evidence (section 7, `evidence: 1`). Real SQLite files made
-// by better-sqlite3 check the header reading against SQLite itself.
+// The content-evidence parsers (S13): the SQLite header (page size and count, docs/design.md
+// section 3) and a peer supervisor's /status evidence (section 7, `evidence: 1`). Real SQLite files
+// made by better-sqlite3 check the header reading against SQLite itself.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,7 +107,8 @@ t.test('parseEvidence (a peer supervisor /status, evidence: 1)', async (t) => {
     ok: true,
     value: { appReady: undefined },
   });
-  // Issue 11: fields added within evidence: 1 (a supervisor without them still reads).
+  // appVersion, synced, lagMs: fields added within evidence: 1 (a supervisor without them still
+  // reads).
   t.match(
     parseEvidence({
       ...good,

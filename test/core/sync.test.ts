@@ -1,7 +1,8 @@
 // "synced" (docs/design.md section 3): `.lag` within --max-lag is not enough. Real LiteFS 0.5.11
 // sends heartbeats while the primary has no db yet, so a replica with no copy at all reads a
 // small `.lag`; its app started 2.4 s before the primary created the db and /health said 200
-// (issue 10). Synced also needs every gated db here with a replicated (non-zero) position.
+// (seen on real LiteFS, test/real). Synced also needs every gated db here with a replicated
+// (non-zero) position.
 
 import t from 'tap';
 import { syncOf } from '../../src/core/derive.js';

@@ -1,7 +1,7 @@
-// End-to-end replays of issue 9 on the simulated cluster: the seed's data holder reports TXID 0
-// with every row (LiteFS rebuilds positions from LTX files only), so only evidence read from the
-// database itself (pages) keeps a fresh node from bootstrapping over it. Each replay asserts on
-// the data holder's rows at the end, and on the snapshots the cluster recorded.
+// End-to-end replays of content evidence (S13) on the simulated cluster: the seed's data holder
+// reports TXID 0 with every row (LiteFS rebuilds positions from LTX files only), so only evidence
+// read from the database itself (pages) keeps a fresh node from bootstrapping over it. Each replay
+// asserts on the data holder's rows at the end, and on the snapshots the cluster recorded.
 
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -144,12 +144,13 @@ t.test(
 
 t.test('the real-LiteFS sequence, step by step', async (t) => {
   // As tried on LiteFS 0.5.11: supervisors on both, the holder's mark says TXID 2, its LTX files
-  // gone; the other volume fresh. Before issue 9 the holder handed the lease to the empty node
-  // ("the most advanced candidate"), which then saw TXID 0 on its peer and bootstrapped.
+  // gone; the other volume fresh. Before content evidence the holder handed the lease to the empty
+  // node ("the most advanced candidate"), which then saw TXID 0 on its peer and bootstrapped.
   const dir = t.testdir();
   const { cluster, nodes } = await start(t, ['node-a', 'node-b'], 'node-a');
   // --handoff-timeout 0: this stop must leave node-a the lease holder, as in the run on real
-  // LiteFS (with the default, a stopping primary hands the lease to node-b first: issue 11).
+  // LiteFS (with the default, a stopping primary hands the lease to node-b first: handover on
+  // stop).
   const first = supervise(t, cluster, nodes, 'node-a', dir, ['--handoff-timeout', '0']);
   await first.waitEvent('migrate.complete');
   await first.waitEvent('app.started');

@@ -198,7 +198,7 @@ t.test(
 
     // b's supervisor follows /events; its polls are an hour apart so that no poll can straddle
     // the lease change (/info read before it, the db after LiteFS overwrote it): S11 is best
-    // effort, and that race is not what this test is about (issue 14's report describes it).
+    // effort, and that race is not what this test is about.
     const b = cluster.node('b');
     const cli = startCli(t, [
       ...supervisorArgsFor(b, {

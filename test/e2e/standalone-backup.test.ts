@@ -1,6 +1,6 @@
 // End to end on the built CLI: --standalone with --backup-dir. There is no LiteFS /export to
 // save from, so S8 skips the backup with its warning and the migration goes on. Before the
-// runner's ports were required (issue 13) the absent backup port did nothing, and the
+// runner's ports were required the absent backup port did nothing, and the
 // supervisor waited in backing-up for ever.
 
 import { writeFileSync } from 'node:fs';

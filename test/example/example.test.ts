@@ -156,7 +156,7 @@ t.test('migrate.mjs applies every migration once, in order', async (t) => {
 });
 
 t.test('migrate.mjs waits for a writer instead of failing with database is locked', async (t) => {
-  // Issue 12: the S7 migration runs beside the app, which may hold the write lock.
+  // S1 retries: the S7 migration runs beside the app, which may hold the write lock.
   const dbPath = join(t.testdir(), 'app.db');
   const app = new Database(dbPath);
   app.exec('CREATE TABLE busy (x)');

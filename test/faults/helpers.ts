@@ -1,4 +1,4 @@
-// Helpers for the fault-injection suite (issue 4): a liveness probe that measures
+// Helpers for the fault-injection suite: a liveness probe that measures
 // /health/live while a fault is under way, one fake LiteFS node wired to the built CLI, the
 // counters every case asserts on (migrations run, app starts), and a small HTTP server that
 // plays a peer answering garbage.

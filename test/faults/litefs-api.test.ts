@@ -1,4 +1,4 @@
-// Faults of LiteFS's own API (issue 4), on the built CLI against one fake LiteFS node: the
+// Faults of LiteFS's own API, on the built CLI against one fake LiteFS node: the
 // /events stream cut again and again, /info failing (500, invalid JSON, not JSON) for a
 // while, /info answering after seconds, the API restarting on the same port. In each case the
 // supervisor stays alive and live, migrates once, starts the app once, and ends running.
@@ -110,7 +110,7 @@ await t.test('/info answering after seconds', async (t) => {
   t.equal(lines(run.migrateLog).length, 1, 'one migration, confirmed by a slow /info');
   // Slower than the timeout: observations fail; the running app is left alone.
   run.fake.failInfo({ delayMs: 3500 });
-  // Running with /events connected, /info is read every IDLE_POLL_MS (10 s, issue 15), then
+  // Running with /events connected, /info is read every IDLE_POLL_MS (10 s, idle polling), then
   // times out after 2-3 s: the next read may be that far away.
   await cli.waitEvent('litefs.unreachable', (r) => r.level === 'WARN', 20_000);
   run.fake.failInfo(null);

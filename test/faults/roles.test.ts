@@ -1,4 +1,4 @@
-// Role faults (issue 4): `.primary` flapping on one fake node, the lease flapping on one
+// Role faults: `.primary` flapping on one fake node, the lease flapping on one
 // node during its start, and the primary moving A -> B -> A within a second, several times,
 // on the simulated cluster with a supervisor on each node. Each case: alive and live
 // throughout, no migration run twice, no app restarted, the state docs/design.md says at the end.

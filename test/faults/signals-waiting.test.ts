@@ -1,4 +1,4 @@
-// SIGTERM and SIGINT in each state where no child process runs yet (issue 4, S10):
+// SIGTERM and SIGINT in each state where no child process runs yet (S10):
 // waiting-for-litefs, waiting-for-primary, syncing, promoting, checking, fenced. Nothing is
 // running to forward the signal to, so the supervisor ends by that signal at once (docs/design.md
 // section 9): no migration, no app, and a fenced node does not turn the signal into exit 4.

@@ -1,4 +1,4 @@
-// SIGTERM and SIGINT in each state where a child process runs (issue 4, S10): migrating,
+// SIGTERM and SIGINT in each state where a child process runs (S10): migrating,
 // starting-app (a slow --before), running, restarting (the app in backoff), and fenced while
 // the fenced app is still stopping. The signal goes to whatever runs; the app is not started
 // after a stopped command; the supervisor ends by the signal it received (docs/design.md section 9),

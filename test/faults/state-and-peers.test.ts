@@ -1,4 +1,4 @@
-// Faults around the guards' inputs (issue 4): a corrupt or unwritable state file (S10) and
+// Faults around the guards' inputs: a corrupt or unwritable state file (S10) and
 // peers answering garbage (S2/S3/S4/S11). The supervisor never crashes on them: a damaged
 // file is kept aside and read as "no high-water mark"; a garbage peer is a peer that did not
 // answer, which lets a primary with data carry on and keeps an empty one from bootstrapping.

@@ -19,9 +19,9 @@ import {
  * The table's defaults (src/config/schema.ts), with what the core tests assume of a node
  * besides: it runs under LiteFS with its default data dir (the loader derives it from
  * litefs.yml), gates one db and has one migration (S1 is what most rows exercise), an app
- * command; and, as the rows were written before issue 11 added those options, --promote-when
- * always (a candidate asks without version evidence) and no handover on stop
- * (--handoff-timeout 0: the stop rows stop at once; the handover rows set it).
+ * command; and, as the rows were written before the handover on stop and --promote-when
+ * existed, --promote-when always (a candidate asks without version evidence) and no handover
+ * on stop (--handoff-timeout 0: the stop rows stop at once; the handover rows set it).
  */
 export function testConfig(over: Partial<Config> = {}): Config {
   return {

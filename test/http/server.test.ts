@@ -121,7 +121,7 @@ t.test('/metrics is Prometheus text', async (t) => {
   await app.close();
 });
 
-t.test('the routes that report lag answer from a fresh observation (issue 15)', async (t) => {
+t.test('the routes that report lag answer from a fresh observation when idle', async (t) => {
   // Idle polling: the supervisor's fresh() brings a new observation; the route answers from it.
   let state = running('replica', 5);
   const asked: string[] = [];

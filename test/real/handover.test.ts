@@ -1,7 +1,8 @@
-// Issue 11 on real LiteFS 0.5.11: a primary asked to stop (SIGINT to its litefs, as Fly does)
-// hands the lease to a synced candidate before stopping its app, and stops as before when there
-// is none; with --promote on every node, a restart of the same version (FLY_IMAGE_REF) leaves
-// the lease where it is, and the first node of a new version takes it once.
+// Handover on stop and --promote-when new-version on real LiteFS 0.5.11: a primary asked to stop
+// (SIGINT to its litefs, as Fly does) hands the lease to a synced candidate before stopping its
+// app, and stops as before when there is none; with --promote on every node, a restart of the same
+// version (FLY_IMAGE_REF) leaves the lease where it is, and the first node of a new version takes
+// it once.
 
 import t, { type Test } from 'tap';
 import { waitFor } from '../helpers/wait.js';
@@ -55,7 +56,8 @@ if (!skipUnlessReal(t)) {
 
   t.test('handover on stop: the lease moves by a handoff before the app stops', async (t) => {
     const { c, a, b } = await twoNodes(t);
-    // Same version: node-b's --promote did not take the lease (issue 11, rule 2).
+    // Same version: node-b's --promote did not take the lease (S5, --promote-when
+    // new-version).
     t.equal(count(b, 'promote.request'), 0, 'node-b (same version) never asked for the lease');
     t.ok((await a.info()).isPrimary, 'node-a still primary');
 

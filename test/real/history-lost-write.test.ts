@@ -1,4 +1,4 @@
-// Issue 10 (e): a primary whose LTX files were removed (TXID 0, every page kept: "history
+// A primary whose LTX files were removed (TXID 0, every page kept: "history
 // lost", S13) takes a write, on real LiteFS 0.5.11. This test DOCUMENTS what LiteFS does, as
 // docs/litefs-facts.md "What a TXID does not tell you" describes it: the next write is TXID 1, which LiteFS
 // encodes as a snapshot whose pages must run 1, 2, 3, ...; a write touching page 1 and a later

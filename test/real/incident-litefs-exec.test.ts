@@ -1,4 +1,4 @@
-// Issue 10 (c): the seed incident with LiteFS's own exec block, on real LiteFS 0.5.11. This
+// The seed incident with LiteFS's own exec block, on real LiteFS 0.5.11. This
 // test DOCUMENTS what LiteFS does: it passes when the rows are lost, as they were in the thread.
 // (The same sequence with the supervisor keeps them: incident-supervisor.test.ts.)
 

@@ -1,4 +1,4 @@
-// Issue 10 (d): the seed incident's sequence on real LiteFS 0.5.11 with the supervisor as the
+// The seed incident's sequence on real LiteFS 0.5.11 with the supervisor as the
 // emptied node's exec command (`promote: false` in litefs.yml, `--promote` on the supervisor):
 // with and without its state file (the volume's high-water mark), with and without a supervisor
 // on the data holder (there: LiteFS's own exec block with `promote: true`, as in the thread).
@@ -144,11 +144,11 @@ if (!skipUnlessReal(t)) {
       { stateFile: true, supervisorOnHolder: false },
       undefined,
     ],
-    // Before issue 9 the holder (TXID 0, every page kept) looked as empty as the emptied node:
-    // its supervisor, fenced by its own high-water mark, handed the lease to the emptied node,
-    // which saw no data anywhere (no state file, the holder's TXID 0) and bootstrapped: rows
-    // lost. Page counts as evidence fix both decisions (S4 never hands off to an empty peer;
-    // S2 sees the holder's pages).
+    // Before content evidence (S13) the holder (TXID 0, every page kept) looked as empty as the
+    // emptied node: its supervisor, fenced by its own high-water mark, handed the lease to the
+    // emptied node, which saw no data anywhere (no state file, the holder's TXID 0) and
+    // bootstrapped: rows lost. Page counts as evidence fix both decisions (S4 never hands off to an
+    // empty peer; S2 sees the holder's pages).
     [
       'no state file, supervisor on the holder',
       { stateFile: false, supervisorOnHolder: true },

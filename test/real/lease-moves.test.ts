@@ -1,4 +1,4 @@
-// Issue 10 (b): the lease moves on real LiteFS 0.5.11, by /handoff and by stopping the
+// The lease moves on real LiteFS 0.5.11, by /handoff and by stopping the
 // primary; the supervisors follow (reaction times from LiteFS's own log line to the
 // supervisor's role.change), S7 (a running replica that becomes primary migrates while its app
 // keeps running), S6 (a migration stopped when the lease leaves mid-way), and no row is lost.

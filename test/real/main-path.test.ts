@@ -1,4 +1,4 @@
-// Real LiteFS 0.5.11, two nodes, the supervisor as each node's only exec command (issue 10 a):
+// Real LiteFS 0.5.11, two nodes, the supervisor as each node's only exec command:
 // one migration on the primary, none on the replica, both apps up, the health routes agree
 // with LiteFS's own view; rows written on the primary are read back through both mounts.
 // Then a requested stop (SIGINT to the primary's litefs, as Fly does): the supervisor hands the

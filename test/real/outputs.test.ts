@@ -1,4 +1,4 @@
-// Issue 10 (f): every output of real LiteFS 0.5.11 that the supervisor reads (/info, /events,
+// Every output of real LiteFS 0.5.11 that the supervisor reads (/info, /events,
 // .lag, .primary, -pos, /debug/vars, /export) goes through the project's parsers without an
 // error. With CAPTURE_FIXTURES=1 the outputs are written to test/fixtures/litefs-0.5.11/, which
 // test/litefs/real-fixtures.test.ts (fast, no LiteFS) parses and compares with the fake LiteFS.

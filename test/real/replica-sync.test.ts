@@ -1,4 +1,4 @@
-// Real LiteFS 0.5.11 (issue 10): a replica is synced only with every gated db replicated here.
+// Real LiteFS 0.5.11: a replica is synced only with every gated db replicated here.
 // LiteFS sends heartbeats while the primary has no database, so `.lag` is small on a replica
 // that has no copy at all; before the fix its app started and /health said 200 on no data.
 

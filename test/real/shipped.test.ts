@@ -1,4 +1,4 @@
-// Issue 10 (g): what we ship runs as shipped, on two real LiteFS 0.5.11 nodes:
+// What we ship runs as shipped, on two real LiteFS 0.5.11 nodes:
 // litefs.yml.example as the config, the Dockerfile's runtime layout (the example app and its
 // migrations in an app dir, `litefs-supervisor` on PATH, DATABASE_PATH/HOST/PORT/NODE_ENV), and
 // the environment Fly sets (FLY_REGION, PRIMARY_REGION, FLY_APP_NAME, HOSTNAME, FLY_CONSUL_URL).

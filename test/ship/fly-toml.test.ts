@@ -99,7 +99,7 @@ t.test('the stop signal reaches the app and leaves LiteFS time to release the le
   // signal would not be forwarded to the supervisor.
   t.ok(['SIGINT', 'SIGTERM'].includes(fly.kill_signal as string), `kill_signal ${fly.kill_signal}`);
   const kill = killTimeoutMs(fly.kill_timeout);
-  // Issue 11: a primary first hands the lease over (at most --handoff-timeout), then stops.
+  // Handover on stop: a primary first hands the lease over (at most --handoff-timeout), then stops.
   t.ok(
     kill >= config.handoffTimeout + config.shutdownTimeout + LITEFS_RELEASE_MS,
     `kill_timeout ${kill}ms >= --handoff-timeout ${config.handoffTimeout}ms + --shutdown-timeout ${config.shutdownTimeout}ms + ${LITEFS_RELEASE_MS}ms for LiteFS`,

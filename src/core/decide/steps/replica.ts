@@ -39,7 +39,8 @@ export function promote(d: Draft): Verdict {
     return 'continue';
   }
   if (!s.promote.versionChecked) {
-    // Issue 11: the lease moves once per new version, so ask the primary which one it runs.
+    // S5, --promote-when new-version: the lease moves once per new version, so ask the primary
+    // which one it runs.
     let primary: AnsweredPeer | undefined;
     if (
       config.promoteWhen === 'new-version' &&

@@ -1,6 +1,6 @@
 // Stopping: once a stop signal arrived nothing new starts. A primary whose app runs may first
-// hand the lease to a synced candidate (issue 11), bounded by --handoff-timeout; its app keeps
-// running until LiteFS shows the move, then it is stopped as without a handover.
+// hand the lease to a synced candidate (handover on stop), bounded by --handoff-timeout; its app
+// keeps running until LiteFS shows the move, then it is stopped as without a handover.
 
 import { clusterIdOf, dbViewsOf, primaryHostnameOf } from '../../derive.js';
 import { handoverTarget } from '../../peers.js';
@@ -9,7 +9,7 @@ import { due } from '../deadlines.js';
 import { describeAnswers, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
-/** Issue 11: the app keeps running while the peers are asked and the lease moves. */
+/** Handover on stop: the app keeps running while the peers are asked and the lease moves. */
 export function beginHandover(d: Draft, signal: string): void {
   const { config } = d;
   d.s.handover = {
@@ -36,7 +36,7 @@ export function stopping(d: Draft, input: Input): Verdict {
 }
 
 /**
- * Issue 11: the handover's next step. Done once LiteFS no longer shows this node as primary
+ * The handover on stop, its next step. Done once LiteFS no longer shows this node as primary
  * (a 200 from /handoff only means the request was taken: docs/litefs-facts.md); no eligible
  * candidate, a failed /handoff or --handoff-timeout ends it too. Each end stops the app as before.
  */
@@ -112,7 +112,7 @@ function continueHandover(d: Draft, input: Input): void {
   d.actions.push({ type: 'handoff', nodeId: target.nodeId });
 }
 
-/** Issue 11: the handover is over, whatever its outcome: stop the app as before. */
+/** Handover on stop: the handover is over, whatever its outcome: stop the app as before. */
 function endHandover(
   d: Draft,
   level: LogLevel,

@@ -1,5 +1,5 @@
 // A signal to the supervisor (docs/design.md section 6, S10): forward it to the app, stop the
-// app (or hand the lease over first, issue 11), stop a running command, or exit.
+// app (or hand the lease over first: handover on stop), stop a running command, or exit.
 
 import { signalExitCode } from '../../exit-code.js';
 import { mayHandOverOnStop } from '../../rules.js';
