@@ -204,6 +204,8 @@ export interface HandBackState {
   moved: boolean;
   /** Requests to take the lease back (at most PROMOTE_ATTEMPTS) and when the last was. */
   reclaims: number;
+  /** `handback.none` was warned about once; the tries after it log at debug. */
+  noneWarned: boolean;
   lastReclaimAt: number | undefined;
 }
 

@@ -123,6 +123,9 @@ t.test('boot: refusals keep the lease', async (t) => {
     const asks = sim.actions.filter((a) => a.type === 'ask-peers').length;
     sim.feed({ type: 'wake' }, 500);
     t.equal(sim.actions.filter((a) => a.type === 'ask-peers').length, asks + 1);
+    sim.answerPeers(report([sup({ ready: false })]));
+    t.match(log(sim, 'handback.none'), { level: 'debug' }, 'warned once per hand-back');
+    sim.feed({ type: 'wake' }, 500);
     sim.answerPeers(report([sup({ ready: true })]));
     t.match(handoffs(sim), [{ nodeId: B }], 'the peer became ready: handed then');
   });

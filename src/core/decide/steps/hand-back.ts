@@ -42,6 +42,7 @@ export function beginHandBack(d: Draft, why: HandBackWhy): void {
     moved: false,
     reclaims: 0,
     lastReclaimAt: undefined,
+    noneWarned: false,
   };
   d.log(
     'info',
@@ -167,12 +168,14 @@ function chooseTarget(
       );
       return 'exited';
     }
+    // Warned once per hand-back; the tries after it (every 500 ms) at debug.
     d.log(
-      'warn',
+      hb.noneWarned ? 'debug' : 'warn',
       'handback.none',
-      `no synced candidate whose app is ready answered; keeping the lease (${WHY[hb.why]}), asking again in ${HANDBACK_RETRY_MS}ms`,
+      `no synced candidate whose app is ready answered; keeping the lease (${WHY[hb.why]}), asking again every ${HANDBACK_RETRY_MS}ms`,
       { why: hb.why, peers: describeAnswers(report.answers) },
     );
+    hb.noneWarned = true;
     return 'none';
   }
   hb.target = target.nodeId;
