@@ -78,6 +78,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const QUIET_MAX_MS = Number(process.env.BENCH_QUIET_MAX_S ?? 300) * 1000;
 /** Quiet: no other test run (tap), and the CPU this idle over 2 s. */
 const QUIET_BUSY = Number(process.env.BENCH_QUIET_BUSY ?? 0.25);
+/**
+ * A run during which other work took more than this share of the machine's CPU is discarded
+ * (listed in the file) and run again, at most BENCH_MAX_REDO times per run.
+ */
+const MAX_OTHERS_CPU = Number(process.env.BENCH_MAX_OTHERS_CPU ?? 0.15);
+const MAX_REDO = Number(process.env.BENCH_MAX_REDO ?? 3);
 const WRITE_INTERVAL_MS = 10;
 /** A gap between acknowledged writes this long counts as time without a write. */
 const GAP_MS = 100;
@@ -404,6 +410,25 @@ function busyShare(a, b) {
 }
 
 /**
+ * CPU ticks of this process and of its children it has reaped (LiteFS, and through it the
+ * supervisors, apps and commands; the Consul stand-in): /proc/self/stat utime, stime, cutime,
+ * cstime, in the same USER_HZ ticks as /proc/stat.
+ */
+function ownTicks() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0);
+}
+
+/** The share of the machine's CPU that other work used between two readings. */
+function othersShare(a, b) {
+  const total = b.cpu.total - a.cpu.total;
+  if (total <= 0) return 0;
+  const busy = total - (b.cpu.idle - a.cpu.idle);
+  return Math.max(0, busy - (b.own - a.own)) / total;
+}
+
+/**
  * Waits until the machine is quiet (no other tap run, CPU busy below
  * QUIET_BUSY over 2 s), at most QUIET_MAX_MS; says how long it waited and what it saw last.
  */
@@ -701,6 +726,7 @@ function runTable(results) {
     'deploy',
     'load 1m start/end',
     'cpu busy',
+    "others' cpu",
     'machine at start',
     'targets',
   ];
@@ -719,6 +745,7 @@ function runTable(results) {
     `${(r.deployMs / 1000).toFixed(1)} s`,
     `${r.load.start[0].toFixed(2)}/${r.load.end[0].toFixed(2)}`,
     `${Math.round(r.cpuBusy * 100)}%`,
+    r.othersCpu === undefined ? '?' : `${Math.round(r.othersCpu * 100)}%`,
     `${r.quiet ? (r.quiet.quiet ? 'quiet; ' : 'NOT quiet; ') : ''}${fmtOthers(r.others.start)}`,
     targetsOf(r)
       .map((x) => (x.met ? 'met' : `MISSED (${x.value} > ${x.limit})`))
@@ -750,6 +777,7 @@ const FIGURES = [
   ['load average 1m at start', (r) => r.load.start[0], ''],
   ['load average 1m at end', (r) => r.load.end[0], ''],
   ['CPU busy during the run', (r) => Math.round(r.cpuBusy * 100), '%'],
+  ['  of it, used by other work', (r) => Math.round((r.othersCpu ?? 0) * 100), '%'],
 ];
 
 function medianTable(results, setups) {
@@ -852,23 +880,33 @@ async function main() {
   const loadStart = loadavg();
   const othersStart = othersRunning();
   const results = [];
+  const discarded = [];
   for (const scenario of scenarios) {
     for (let run = 1; run <= RUNS; run++) {
       for (const setup of setups) {
-        const quiet = QUIET_MAX_MS > 0 ? await waitQuiet() : undefined;
-        console.error(
-          `${scenario} ${setup} run ${run}/${RUNS} (load ${loads(loadavg())}${quiet ? `, ${describeQuiet(quiet)}` : ''}) ...`,
-        );
-        const r = await runSetup(scenario, setup, run);
-        r.quiet = quiet;
-        results.push(r);
-        console.error(
-          `  longest ${ms(r.writes.noAck.longestMs)}, total ${ms(r.writes.noAck.totalMs)}, failed ${r.writes.failed}, ${targetsOf(
-            r,
-          )
-            .map((x) => `${x.name}: ${x.met ? 'met' : 'MISSED'}`)
-            .join(', ')}`,
-        );
+        for (let attempt = 0; ; attempt++) {
+          const quiet = QUIET_MAX_MS > 0 ? await waitQuiet() : undefined;
+          console.error(
+            `${scenario} ${setup} run ${run}/${RUNS} (load ${loads(loadavg())}${quiet ? `, ${describeQuiet(quiet)}` : ''}) ...`,
+          );
+          const before = { cpu: cpuTimes(), own: ownTicks() };
+          const r = await runSetup(scenario, setup, run);
+          r.quiet = quiet;
+          r.othersCpu = othersShare(before, { cpu: cpuTimes(), own: ownTicks() });
+          const summary = `longest ${ms(r.writes.noAck.longestMs)}, total ${ms(r.writes.noAck.totalMs)}, failed ${r.writes.failed}, others' CPU ${Math.round(r.othersCpu * 100)}%`;
+          if (r.othersCpu > MAX_OTHERS_CPU && attempt < MAX_REDO) {
+            discarded.push(r);
+            console.error(`  ${summary}: discarded (other work on the machine), again`);
+            continue;
+          }
+          results.push(r);
+          console.error(
+            `  ${summary}, ${targetsOf(r)
+              .map((x) => `${x.name}: ${x.met ? 'met' : 'MISSED'}`)
+              .join(', ')}`,
+          );
+          break;
+        }
       }
     }
   }
@@ -877,7 +915,7 @@ async function main() {
     `rolling deploys of 3 candidates on real LiteFS, HTTP writes through LiteFS's proxy every ${WRITE_INTERVAL_MS} ms`,
     `started ${runStart.toISOString()}, took ${((Date.now() - runStart) / 1000).toFixed(0)} s; scenarios ${scenarios.join(', ')}; setups ${setups.join(', ')}; ${RUNS} runs each (setups interleaved)`,
     `app boot ${APP_BOOT_MS} ms, restart delay ${RESTART_DELAY_MS} ms, lock held ${LOCK_HOLD_MS} ms (contention); before each run, up to ${QUIET_MAX_MS / 1000} s waited for a quiet machine (no other tap run, CPU under ${Math.round(QUIET_BUSY * 100)}% busy over 2 s)`,
-    `runs started on a machine not quiet: ${results.filter((r) => r.quiet && !r.quiet.quiet).length} of ${results.length}`,
+    `runs started on a machine not quiet: ${results.filter((r) => r.quiet && !r.quiet.quiet).length} of ${results.length}; a run during which other work used more than ${Math.round(MAX_OTHERS_CPU * 100)}% of the CPU is discarded and run again (at most ${MAX_REDO} times): ${discarded.length} discarded, listed after the medians`,
     `machine: ${hostname()}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
     `load average 1/5/15m at start ${loads(loadStart)}, at end ${loads(loadavg())}; other work at start: ${fmtOthers(othersStart)}, at end: ${fmtOthers(othersRunning())}`,
     'targets (the supervisor, "after"): deploy: longest <= longest migration wall time of the run + 150 ms, total <= 500 ms; restart: longest <= 100 ms; contention: longest <= 1000 ms, total <= 2000 ms',
@@ -888,6 +926,13 @@ async function main() {
     out.push(`== ${scenario}: ${SCENARIOS[scenario].title}`, '', 'each run:');
     out.push(runTable(rs), '');
     out.push(medianTable(rs, setups), '');
+  }
+  if (discarded.length > 0) {
+    out.push('== discarded runs (other work on the machine during the run)', '');
+    for (const scenario of scenarios) {
+      const rs = discarded.filter((r) => r.scenario === scenario);
+      if (rs.length > 0) out.push(`${scenario}:`, runTable(rs), '');
+    }
   }
   out.push('== each run in detail (ms since the deploy started)', '');
   for (const r of results) out.push(...details(r), '');
