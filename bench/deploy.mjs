@@ -881,6 +881,7 @@ async function main() {
   const othersStart = othersRunning();
   const results = [];
   const discarded = [];
+  const errored = [];
   for (const scenario of scenarios) {
     for (let run = 1; run <= RUNS; run++) {
       for (const setup of setups) {
@@ -890,7 +891,19 @@ async function main() {
             `${scenario} ${setup} run ${run}/${RUNS} (load ${loads(loadavg())}${quiet ? `, ${describeQuiet(quiet)}` : ''}) ...`,
           );
           const before = { cpu: cpuTimes(), own: ownTicks() };
-          const r = await runSetup(scenario, setup, run);
+          let r;
+          try {
+            r = await runSetup(scenario, setup, run);
+          } catch (err) {
+            // A run that broke (e.g. a dependency reinstalled under it) is listed and run again.
+            const why = String(err?.message ?? err)
+              .split('\n')[0]
+              .slice(0, 400);
+            errored.push(`${scenario} ${setup} #${run}: ${why}`);
+            console.error(`  the run broke: ${why}`);
+            if (attempt < 2) continue;
+            throw err;
+          }
           r.quiet = quiet;
           r.othersCpu = othersShare(before, { cpu: cpuTimes(), own: ownTicks() });
           const summary = `longest ${ms(r.writes.noAck.longestMs)}, total ${ms(r.writes.noAck.totalMs)}, failed ${r.writes.failed}, others' CPU ${Math.round(r.othersCpu * 100)}%`;
@@ -926,6 +939,9 @@ async function main() {
     out.push(`== ${scenario}: ${SCENARIOS[scenario].title}`, '', 'each run:');
     out.push(runTable(rs), '');
     out.push(medianTable(rs, setups), '');
+  }
+  if (errored.length > 0) {
+    out.push('== runs that broke and were run again', '', ...errored, '');
   }
   if (discarded.length > 0) {
     out.push('== discarded runs (other work on the machine during the run)', '');
