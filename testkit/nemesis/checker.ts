@@ -1,0 +1,330 @@
+// The nemesis's checker (bench/nemesis.mjs): from what was observed during a run (every
+// acknowledged write with the node and TXID it committed at, when each node showed it held the
+// lease, each node's acknowledged keys sampled between operations, the final primary's keys) it
+// says whether data was lost and how. Pure: no clock, no I/O; test/testkit/nemesis-checker.test.ts
+// feeds it made-up histories, one per definition.
+//
+// Definitions (each a field of Verdict):
+// - lost: an acknowledged write missing from the final primary's database.
+// - asyncWindowLost: the lost writes that a primary acknowledged within (largest replication lag
+//   observed + 1 s) before its lease ended without a handoff (kill -9, session expiry, Consul
+//   outage, a stop that released the lease): LiteFS replicates asynchronously and its README
+//   says so; no supervisor can keep those (README, "What it cannot do"). Each with its age.
+// - twoWriters: acknowledged writes committed by a node while another node's lease period
+//   covered that moment too: two nodes took writes at once (e.g. LiteFS's handoff, which lets
+//   the old primary commit after the new one took the lease; docs/litefs-facts.md).
+// - emptied: a node's set of acknowledged keys shrank between two samples (its database replaced
+//   by an emptier one), not because an operation destroyed that node's data on purpose, and not
+//   only by writes already counted in asyncWindowLost or twoWriters.
+
+/** An acknowledged write, as the app reported it: who committed it, at which TXID, when. */
+export interface Ack {
+  key: string;
+  node: string;
+  /** The TXID the node's `<db>-pos` showed right after the commit, when known. */
+  txid?: number;
+  /** Commit time (ms since epoch, same clock as every other time here). */
+  at: number;
+}
+
+/** One sign of whether a node held the lease at a moment: a poll of /info, a log line, a commit. */
+export interface LeaseEvidence {
+  node: string;
+  at: number;
+  primary: boolean;
+}
+
+export interface LeasePeriod {
+  node: string;
+  /** First and last evidence of this period (a period with one piece of evidence has from = to). */
+  from: number;
+  to: number;
+}
+
+export interface LeaseEnd {
+  node: string;
+  /** The period's last evidence. */
+  at: number;
+  /** Another node took the lease by a handoff from this one. */
+  handoff: boolean;
+  /** What the nemesis was doing then (an operation kind), or `none`. */
+  cause: string;
+}
+
+/** A node's acknowledged keys read from its database at a moment. */
+export interface KeySample {
+  node: string;
+  at: number;
+  keys: ReadonlySet<string>;
+}
+
+/** An operation that destroyed a node's data on purpose (rm -rf dbs/<db>, truncate, wipe). */
+export interface Wipe {
+  node: string;
+  at: number;
+  kind: string;
+}
+
+export interface History {
+  acks: readonly Ack[];
+  /** The final primary's keys (or the reference the runner chose when there is none). */
+  finalKeys: ReadonlySet<string>;
+  leases: readonly LeasePeriod[];
+  leaseEnds: readonly LeaseEnd[];
+  /** The largest replication lag observed on a connected replica (ms). */
+  maxLagMs: number;
+  samples: readonly KeySample[];
+  wipes: readonly Wipe[];
+}
+
+export interface AsyncLoss {
+  key: string;
+  node: string;
+  /** From the commit to the end of its node's lease (ms). */
+  ageMs: number;
+  leaseEndAt: number;
+  cause: string;
+}
+
+export interface TwoWriterAck {
+  key: string;
+  node: string;
+  at: number;
+  /** The other node(s) whose lease period covered the commit. */
+  with: string[];
+  lost: boolean;
+}
+
+export interface Overlap {
+  nodes: [string, string];
+  from: number;
+  to: number;
+  /** Acknowledged writes each node committed inside the overlap. */
+  acks: Record<string, number>;
+}
+
+export interface EmptiedEvent {
+  node: string;
+  /** The two samples between which the node's keys shrank. */
+  from: number;
+  to: number;
+  before: number;
+  after: number;
+  removed: number;
+  /** Removed keys not explained by asyncWindowLost or twoWriters. */
+  unexplained: number;
+  /** Of those, how many the node's last sample holds again. */
+  restoredLater: number;
+  /** A few of the unexplained keys. */
+  examples: string[];
+}
+
+export interface Verdict {
+  acked: number;
+  lost: string[];
+  asyncWindowMs: number;
+  asyncWindowLost: AsyncLoss[];
+  twoWriters: TwoWriterAck[];
+  overlaps: Overlap[];
+  emptied: EmptiedEvent[];
+  /** Shrinks not counted in emptied (an operation wiped the node, or only explained keys). */
+  shrinksExplained: number;
+  /** Lost writes neither asyncWindowLost nor twoWriters. */
+  lostUnexplained: string[];
+}
+
+/**
+ * Lease periods from evidence: per node, in time order, a period runs from the first evidence
+ * that the node held the lease to the last one before evidence that it did not.
+ */
+export function leasePeriods(evidence: readonly LeaseEvidence[]): LeasePeriod[] {
+  const byNode = new Map<string, LeaseEvidence[]>();
+  for (const e of evidence) {
+    const list = byNode.get(e.node) ?? [];
+    list.push(e);
+    byNode.set(e.node, list);
+  }
+  const out: LeasePeriod[] = [];
+  for (const [node, list] of byNode) {
+    // At the same moment a "held" wins: a commit proves the lease, a poll may be a moment late.
+    list.sort((a, b) => a.at - b.at || Number(b.primary) - Number(a.primary));
+    let open: LeasePeriod | undefined;
+    for (const e of list) {
+      if (e.primary) {
+        if (open) open.to = e.at;
+        else open = { node, from: e.at, to: e.at };
+      } else if (open) {
+        out.push(open);
+        open = undefined;
+      }
+    }
+    if (open) out.push(open);
+  }
+  return out.sort((a, b) => a.from - b.from || a.node.localeCompare(b.node));
+}
+
+/** Acquisitions by handoff (LiteFS's `acquiring existing lease from handoff`), per node and time. */
+export interface HandoffAcquired {
+  node: string;
+  at: number;
+}
+
+/** An operation's span, for the cause of a lease end. */
+export interface OpSpan {
+  kind: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * How each lease period ended: by a handoff when another node acquired the lease by handoff
+ * within `slackMs` of the end, else without one; the cause is the operation running then.
+ * Periods still open at `until` (the end of observation) did not end.
+ */
+export function leaseEnds(
+  periods: readonly LeasePeriod[],
+  handoffs: readonly HandoffAcquired[],
+  ops: readonly OpSpan[],
+  until: number,
+  slackMs = 2000,
+): LeaseEnd[] {
+  const out: LeaseEnd[] = [];
+  for (const p of periods) {
+    if (until - p.to < slackMs) continue;
+    const handoff = handoffs.some((h) => h.node !== p.node && Math.abs(h.at - p.to) <= slackMs);
+    // The operation running at the end, else one within the slack; the latest started first.
+    const latest = (list: OpSpan[]) => list.sort((x, y) => y.from - x.from)[0];
+    const op =
+      latest(ops.filter((o) => o.from <= p.to && p.to <= o.to)) ??
+      latest(ops.filter((o) => o.from - slackMs <= p.to && p.to <= o.to + slackMs));
+    out.push({ node: p.node, at: p.to, handoff, cause: op?.kind ?? 'none' });
+  }
+  return out;
+}
+
+function intersect(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  for (const k of a) if (b.has(k)) out.add(k);
+  return out;
+}
+
+export function check(h: History): Verdict {
+  const ackedKeys = new Set(h.acks.map((a) => a.key));
+  const lostAcks = h.acks.filter((a) => !h.finalKeys.has(a.key));
+
+  const asyncWindowMs = Math.max(0, h.maxLagMs) + 1000;
+  const asyncWindowLost: AsyncLoss[] = [];
+  for (const a of lostAcks) {
+    const end = h.leaseEnds
+      .filter(
+        (e) => e.node === a.node && !e.handoff && a.at <= e.at && e.at - a.at <= asyncWindowMs,
+      )
+      .sort((x, y) => x.at - y.at)[0];
+    if (end) {
+      asyncWindowLost.push({
+        key: a.key,
+        node: a.node,
+        ageMs: end.at - a.at,
+        leaseEndAt: end.at,
+        cause: end.cause,
+      });
+    }
+  }
+
+  const lostSet = new Set(lostAcks.map((a) => a.key));
+  const twoWriters: TwoWriterAck[] = [];
+  const overlapMap = new Map<string, Overlap>();
+  for (const a of h.acks) {
+    const others = h.leases.filter((p) => p.node !== a.node && p.from <= a.at && a.at <= p.to);
+    if (others.length === 0) continue;
+    twoWriters.push({
+      key: a.key,
+      node: a.node,
+      at: a.at,
+      with: [...new Set(others.map((p) => p.node))].sort(),
+      lost: lostSet.has(a.key),
+    });
+    const own = h.leases.find((p) => p.node === a.node && p.from <= a.at && a.at <= p.to);
+    for (const p of others) {
+      const from = Math.max(p.from, own?.from ?? a.at);
+      const to = Math.min(p.to, own?.to ?? a.at);
+      const nodes = [a.node, p.node].sort() as [string, string];
+      const id = `${nodes.join('|')}@${from}`;
+      if (!overlapMap.has(id)) overlapMap.set(id, { nodes, from, to, acks: {} });
+    }
+  }
+  // Each node's commits inside each overlap.
+  for (const o of overlapMap.values()) {
+    for (const n of o.nodes) {
+      o.acks[n] = h.acks.filter((a) => a.node === n && o.from <= a.at && a.at <= o.to).length;
+    }
+  }
+
+  const explained = new Set([
+    ...asyncWindowLost.map((x) => x.key),
+    ...twoWriters.map((x) => x.key),
+  ]);
+  const emptied: EmptiedEvent[] = [];
+  let shrinksExplained = 0;
+  const byNode = new Map<string, KeySample[]>();
+  for (const s of h.samples) {
+    const list = byNode.get(s.node) ?? [];
+    list.push(s);
+    byNode.set(s.node, list);
+  }
+  for (const [node, list] of byNode) {
+    list.sort((a, b) => a.at - b.at);
+    const last = intersect(list[list.length - 1]!.keys, ackedKeys);
+    for (let i = 1; i < list.length; i++) {
+      const before = intersect(list[i - 1]!.keys, ackedKeys);
+      const after = intersect(list[i]!.keys, ackedKeys);
+      const removed = [...before].filter((k) => !after.has(k));
+      if (removed.length === 0) continue;
+      const from = list[i - 1]!.at;
+      const to = list[i]!.at;
+      const wiped = h.wipes.some((w) => w.node === node && from < w.at && w.at <= to);
+      const unexplained = removed.filter((k) => !explained.has(k));
+      if (wiped || unexplained.length === 0) {
+        shrinksExplained += 1;
+        continue;
+      }
+      emptied.push({
+        node,
+        from,
+        to,
+        before: before.size,
+        after: after.size,
+        removed: removed.length,
+        unexplained: unexplained.length,
+        restoredLater: unexplained.filter((k) => last.has(k)).length,
+        examples: unexplained.slice(0, 3),
+      });
+    }
+  }
+
+  return {
+    acked: ackedKeys.size,
+    lost: lostAcks.map((a) => a.key),
+    asyncWindowMs,
+    asyncWindowLost,
+    twoWriters: twoWriters.sort((a, b) => a.at - b.at || a.node.localeCompare(b.node)),
+    overlaps: [...overlapMap.values()].sort((a, b) => a.from - b.from),
+    emptied,
+    shrinksExplained,
+    lostUnexplained: lostAcks.map((a) => a.key).filter((k) => !explained.has(k)),
+  };
+}
+
+/**
+ * The app's acknowledgement (`committed node=NAME txid=N at=MS`, test/fixtures/app-boot-delay.mjs)
+ * as fields; undefined when the answer is not one.
+ */
+export function parseAck(
+  body: string | undefined,
+): { node: string; txid?: number; at: number } | undefined {
+  const m = /^committed node=(\S+) txid=(\d+|\?) at=(\d+)$/.exec(body ?? '');
+  if (!m) return undefined;
+  const out: { node: string; txid?: number; at: number } = { node: m[1]!, at: Number(m[3]) };
+  if (m[2] !== '?') out.txid = Number(m[2]);
+  return out;
+}
