@@ -117,6 +117,42 @@ t.test(
   },
 );
 
+t.test('asyncWindowLost: not a write another node was seen holding before the end', async (t) => {
+  // node-a commits k0..k9 (TXIDs 1..10, at 0..90) and stops at 100, releasing the lease; node-b
+  // had reached TXID 10 at 95. The writes are lost anyway (a database was replaced): not async.
+  const all = acks('node-a', 'k', 0, 10);
+  const base = {
+    acks: all,
+    finalKeys: new Set<string>(),
+    leaseEnds: [{ node: 'node-a', at: 100, handoff: false, cause: 'rm-db' }],
+  };
+  const seenByTxid = check(history({ ...base, positions: [{ node: 'node-b', at: 95, txid: 10 }] }));
+  t.same(seenByTxid.asyncWindowLost, []);
+  t.equal(seenByTxid.lostUnexplained.length, 10);
+
+  const partly = check(history({ ...base, positions: [{ node: 'node-b', at: 95, txid: 7 }] }));
+  t.same(
+    partly.asyncWindowLost.map((x) => x.key),
+    ['k7', 'k8', 'k9'],
+    'TXIDs 8..10 were never seen elsewhere',
+  );
+
+  const tooLate = check(history({ ...base, positions: [{ node: 'node-b', at: 150, txid: 10 }] }));
+  t.equal(tooLate.asyncWindowLost.length, 10, 'a position after the lease ended is not evidence');
+
+  const own = check(history({ ...base, positions: [{ node: 'node-a', at: 95, txid: 10 }] }));
+  t.equal(own.asyncWindowLost.length, 10, "the primary's own position is not replication");
+
+  const sampled = check(
+    history({ ...base, samples: [sample('node-c', 60, ['k0', 'k1', 'k2', 'k3'])] }),
+  );
+  t.same(
+    sampled.asyncWindowLost.map((x) => x.key),
+    ['k4', 'k5', 'k6', 'k7', 'k8', 'k9'],
+    'keys in a sample of another node were replicated',
+  );
+});
+
 t.test(
   'lease periods: from the first evidence to the last one before a "not primary"',
   async (t) => {

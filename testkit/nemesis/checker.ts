@@ -8,8 +8,10 @@
 // - lost: an acknowledged write missing from the final primary's database.
 // - asyncWindowLost: the lost writes that a primary acknowledged within (largest replication lag
 //   observed + 1 s) before its lease ended without a handoff (kill -9, session expiry, Consul
-//   outage, a stop that released the lease): LiteFS replicates asynchronously and its README
-//   says so; no supervisor can keep those (README, "What it cannot do"). Each with its age.
+//   outage, a stop that released the lease), and that no other node was seen to hold before that
+//   end (a TXID at least the write's, or the key in a sample): LiteFS replicates asynchronously
+//   and no supervisor can keep those (README, "What it cannot do"). Each with its age. A write
+//   another node held and that was lost anyway is not this: a database was replaced.
 // - twoWriters: acknowledged writes committed by a node while another node's lease period
 //   covered that moment too: two nodes took writes at once (e.g. LiteFS's handoff, which lets
 //   the old primary commit after the new one took the lease; docs/litefs-facts.md).
@@ -75,6 +77,14 @@ export interface History {
   maxLagMs: number;
   samples: readonly KeySample[];
   wipes: readonly Wipe[];
+  /** TXIDs the nodes reported over time (evidence that a write reached a replica). */
+  positions?: readonly Position[];
+}
+
+export interface Position {
+  node: string;
+  at: number;
+  txid: number;
 }
 
 export interface AsyncLoss {
@@ -214,13 +224,20 @@ export function check(h: History): Verdict {
 
   const asyncWindowMs = Math.max(0, h.maxLagMs) + 1000;
   const asyncWindowLost: AsyncLoss[] = [];
+  /** Another node was seen holding the write between its commit and `until`. */
+  const replicated = (a: Ack, until: number) =>
+    (a.txid !== undefined &&
+      (h.positions ?? []).some(
+        (p) => p.node !== a.node && a.at <= p.at && p.at <= until && p.txid >= a.txid!,
+      )) ||
+    h.samples.some((s) => s.node !== a.node && s.at <= until && s.keys.has(a.key));
   for (const a of lostAcks) {
     const end = h.leaseEnds
       .filter(
         (e) => e.node === a.node && !e.handoff && a.at <= e.at && e.at - a.at <= asyncWindowMs,
       )
       .sort((x, y) => x.at - y.at)[0];
-    if (end) {
+    if (end && !replicated(a, end.at)) {
       asyncWindowLost.push({
         key: a.key,
         node: a.node,
