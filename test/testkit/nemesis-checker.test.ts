@@ -107,6 +107,31 @@ t.test(
     );
     t.same(old.asyncWindowLost, [], 'older than lag + 1 s before the end: not the async window');
 
+    const following = [{ node: 'node-b', at: 900 }];
+    t.equal(
+      check(
+        history({
+          ...base,
+          following,
+          leaseEnds: [{ node: 'node-a', at: 1000, handoff: false, cause: 'kill-litefs' }],
+        }),
+      ).asyncWindowLost.length,
+      10,
+      'node-b followed node-a just before the end',
+    );
+    t.same(
+      check(
+        history({
+          ...base,
+          following: [{ node: 'node-b', at: 500 }],
+          leaseEnds: [{ node: 'node-a', at: 5000, handoff: false, cause: 'stop' }],
+          maxLagMs: 10_000,
+        }),
+      ).asyncWindowLost,
+      [],
+      'no replica followed in the 3 s before the end: nothing lagged, the writes stayed on node-a',
+    );
+
     const other = check(
       history({
         ...base,

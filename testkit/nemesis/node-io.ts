@@ -85,6 +85,19 @@ export function keysInFile(file: string): Set<string> {
 }
 
 /**
+ * The keys in LiteFS's own copy of the database (`<data.dir>/dbs/<db>/database`), read-only:
+ * what the node holds even when its mount cannot be read (a failed commit left a journal that a
+ * read-only connection cannot roll back). Undefined when unreadable.
+ */
+export function keysOnDisk(n: LitefsNode): Set<string> | undefined {
+  try {
+    return keysInFile(join(n.dataDir, 'dbs', DB, 'database'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The node's keys: through its mount while LiteFS runs, from its data dir's copy while it is
  * stopped. Undefined when they cannot be read now (a mount going away, a database being
  * replaced): a sample that is missing, never an empty one.

@@ -43,6 +43,7 @@ import {
   execPid,
   isPrimary,
   keysOf,
+  keysOnDisk,
   litefsPid,
   passesChecks,
   removeDb,
@@ -519,7 +520,7 @@ class Run {
         }
       }
       for (const n of others) {
-        const keys = keysOf(n);
+        const keys = keysOf(n) ?? keysOnDisk(n);
         if (keys && acks.every((a) => keys.has(a.key))) {
           return `${n.name} has all ${acks.length} acknowledged keys`;
         }
@@ -897,6 +898,7 @@ class Run {
       samples: this.samples,
       wipes: this.wipes,
       positions: this.observer.positions,
+      following: this.observer.lags,
     });
     const byKey = new Map(acks.map((a) => [a.key, a]));
     const cpu = cpus();
