@@ -107,29 +107,27 @@ t.test(
     );
     t.same(old.asyncWindowLost, [], 'older than lag + 1 s before the end: not the async window');
 
-    const following = [{ node: 'node-b', at: 900 }];
+    const kill = [{ node: 'node-a', at: 1000, handoff: false, cause: 'kill-litefs' }];
     t.equal(
       check(
-        history({
-          ...base,
-          following,
-          leaseEnds: [{ node: 'node-a', at: 1000, handoff: false, cause: 'kill-litefs' }],
-        }),
+        history({ ...base, following: [{ node: 'node-b', from: 0, to: 1000 }], leaseEnds: kill }),
       ).asyncWindowLost.length,
       10,
-      'node-b followed node-a just before the end',
+      'node-b followed node-a while it committed',
     );
     t.same(
       check(
-        history({
-          ...base,
-          following: [{ node: 'node-b', at: 500 }],
-          leaseEnds: [{ node: 'node-a', at: 5000, handoff: false, cause: 'stop' }],
-          maxLagMs: 10_000,
-        }),
+        history({ ...base, following: [{ node: 'node-b', from: 0, to: 945 }], leaseEnds: kill }),
+      ).asyncWindowLost.map((x) => x.key),
+      ['k90', 'k91', 'k92', 'k93', 'k94'],
+      'k95..k99 were committed after node-b stopped following: nothing lagged, not async',
+    );
+    t.same(
+      check(
+        history({ ...base, following: [{ node: 'node-a', from: 0, to: 2000 }], leaseEnds: kill }),
       ).asyncWindowLost,
       [],
-      'no replica followed in the 3 s before the end: nothing lagged, the writes stayed on node-a',
+      "the primary's own following (before it was primary) does not count",
     );
 
     const other = check(

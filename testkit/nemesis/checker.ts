@@ -9,11 +9,11 @@
 // - asyncWindowLost: the lost writes that a primary acknowledged within (largest replication lag
 //   observed + 1 s) before its lease ended without a handoff (kill -9, session expiry, Consul
 //   outage, a stop that released the lease), and that no other node was seen to hold before that
-//   end (a TXID at least the write's, or the key in a sample), while a replica followed that
-//   primary (LiteFS replicates asynchronously and no supervisor can keep those: README, "What it
-//   cannot do"). Each with its age. A write another node held and that was lost anyway is not
-//   this (a database was replaced), nor one written while no replica ran (nothing lagged: the
-//   write stayed on its node's disk and was lost later).
+//   end (a TXID at least the write's, or the key in a sample), committed while a replica
+//   followed (LiteFS replicates asynchronously and no supervisor can keep those: README, "What
+//   it cannot do"). Each with its age. A write another node held and that was lost anyway is not
+//   this (a database was replaced), nor one committed while no replica followed (nothing lagged:
+//   the write stayed on its node's disk and was lost later).
 // - twoWriters: acknowledged writes committed by a node while another node's lease period
 //   covered that moment too: two nodes took writes at once (e.g. LiteFS's handoff, which lets
 //   the old primary commit after the new one took the lease; docs/litefs-facts.md).
@@ -82,10 +82,16 @@ export interface History {
   /** TXIDs the nodes reported over time (evidence that a write reached a replica). */
   positions?: readonly Position[];
   /**
-   * When each node was seen following a primary (a replica's lag read). Given, a lease end
-   * counts for asyncWindowLost only when another node followed in the 3 s before it.
+   * When each node followed a primary (read its replication lag). Given, a write counts for
+   * asyncWindowLost only when another node followed at its commit.
    */
-  following?: readonly { node: string; at: number }[];
+  following?: readonly Following[];
+}
+
+export interface Following {
+  node: string;
+  from: number;
+  to: number;
 }
 
 export interface Position {
@@ -238,16 +244,16 @@ export function check(h: History): Verdict {
         (p) => p.node !== a.node && a.at <= p.at && p.at <= until && p.txid >= a.txid!,
       )) ||
     h.samples.some((s) => s.node !== a.node && s.at <= until && s.keys.has(a.key));
-  const followed = (e: LeaseEnd) =>
+  const followed = (a: Ack) =>
     h.following === undefined ||
-    h.following.some((f) => f.node !== e.node && e.at - 3000 <= f.at && f.at <= e.at);
+    h.following.some((f) => f.node !== a.node && f.from <= a.at && a.at <= f.to);
   for (const a of lostAcks) {
     const end = h.leaseEnds
       .filter(
         (e) => e.node === a.node && !e.handoff && a.at <= e.at && e.at - a.at <= asyncWindowMs,
       )
       .sort((x, y) => x.at - y.at)[0];
-    if (end && followed(end) && !replicated(a, end.at)) {
+    if (end && followed(a) && !replicated(a, end.at)) {
       asyncWindowLost.push({
         key: a.key,
         node: a.node,

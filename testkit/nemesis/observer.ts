@@ -8,6 +8,13 @@ import type { LitefsNode } from '../real-litefs.js';
 import type { LeaseEvidence, Position } from './checker.js';
 import { isPrimary, lagOf, passesChecks, txidOf } from './node-io.js';
 
+/** A node followed a primary (its lag could be read) from `from` to `to`. */
+export interface FollowSpell {
+  node: string;
+  from: number;
+  to: number;
+}
+
 export interface LagSample {
   node: string;
   at: number;
@@ -17,6 +24,9 @@ export interface LagSample {
 export class Observer {
   readonly evidence: LeaseEvidence[] = [];
   readonly lags: LagSample[] = [];
+  /** Closed and open spells of following a primary, per node. */
+  readonly following: FollowSpell[] = [];
+  private readonly openSpell = new Map<string, FollowSpell>();
   /** Nodes that take users' writes now. */
   readonly inService = new Set<string>();
   /** Every TXID a node reported, with when. */
@@ -45,6 +55,25 @@ export class Observer {
   drain(name: string): void {
     this.draining.add(name);
     this.inService.delete(name);
+    this.endSpell(name, Date.now());
+  }
+
+  private endSpell(name: string, at: number): void {
+    const open = this.openSpell.get(name);
+    if (!open) return;
+    open.to = at;
+    this.openSpell.delete(name);
+  }
+
+  private follows(name: string, at: number): void {
+    const open = this.openSpell.get(name);
+    if (open) {
+      open.to = at;
+      return;
+    }
+    const spell = { node: name, from: at, to: at };
+    this.following.push(spell);
+    this.openSpell.set(name, spell);
   }
 
   /** The node was started: it takes writes once it passes its checks. */
@@ -94,6 +123,7 @@ export class Observer {
       this.nodes().map(async (n) => {
         if (!n.running()) {
           this.inService.delete(n.name);
+          this.endSpell(n.name, Date.now());
           return;
         }
         const [ok, txid] = await Promise.all([passesChecks(n, this.supervised), txidOf(n)]);
@@ -104,7 +134,12 @@ export class Observer {
         if (failed >= 2) this.inService.delete(n.name);
         if (txid !== undefined) this.positions.push({ node: n.name, at: Date.now(), txid });
         const lag = lagOf(n);
-        if (lag !== undefined) this.lags.push({ node: n.name, at: Date.now(), ms: lag });
+        const at = Date.now();
+        if (lag === undefined) this.endSpell(n.name, at);
+        else {
+          this.lags.push({ node: n.name, at, ms: lag });
+          this.follows(n.name, at);
+        }
       }),
     );
   }

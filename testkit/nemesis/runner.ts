@@ -898,7 +898,7 @@ class Run {
       samples: this.samples,
       wipes: this.wipes,
       positions: this.observer.positions,
-      following: this.observer.lags,
+      following: this.observer.following,
     });
     const byKey = new Map(acks.map((a) => [a.key, a]));
     const cpu = cpus();
