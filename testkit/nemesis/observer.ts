@@ -112,8 +112,11 @@ export class Observer {
         const sent = Date.now();
         const primary = await isPrimary(n, 500);
         if (primary === undefined) return;
-        // LiteFS answered at some moment between sending and receiving: take the middle.
-        this.evidence.push({ node: n.name, at: Math.round((sent + Date.now()) / 2), primary });
+        // LiteFS answered at some moment between sending and receiving. A "no" is placed when it
+        // was asked: placed later, it could land after the log line of a lease acquired while
+        // the answer travelled and cut that lease short; a "yes" in the middle.
+        const at = primary ? Math.round((sent + Date.now()) / 2) : sent;
+        this.evidence.push({ node: n.name, at, primary });
       }),
     );
   }

@@ -99,9 +99,16 @@ export interface OperationRecord {
 
 export interface NodeLiveness {
   node: string;
-  state: 'healthy' | 'fenced' | 'exited' | 'unhealthy' | 'stopped';
+  /**
+   * healthy: passes its checks; fenced: the supervisor exited 4; litefs-refused: LiteFS itself
+   * would not open its store (it exits before any exec command); exited: any other exit;
+   * unhealthy: runs without passing its checks; stopped: left stopped.
+   */
+  state: 'healthy' | 'fenced' | 'litefs-refused' | 'exited' | 'unhealthy' | 'stopped';
   exitCode?: number | null;
-  /** For a node that exited 4: doctor's warn/error findings (`id: summary`). */
+  /** LiteFS's last `ERROR:` line, for a node that exited. */
+  error?: string;
+  /** For a node that exited: doctor's warn/error findings (`id: summary`). */
   doctor?: string[];
 }
 
@@ -801,9 +808,24 @@ class Run {
         continue;
       }
       const { code } = await n.exited();
-      if (code === 4 && this.supervised) {
-        out.push({ node: n.name, state: 'fenced', exitCode: code, doctor: await this.doctor(n) });
-      } else out.push({ node: n.name, state: 'exited', exitCode: code });
+      const error = n
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('ERROR: '))
+        .pop();
+      const state =
+        code === 4 && this.supervised
+          ? 'fenced'
+          : error?.includes('cannot open store')
+            ? 'litefs-refused'
+            : 'exited';
+      out.push({
+        node: n.name,
+        state,
+        exitCode: code,
+        ...(error ? { error: error.slice(0, 300) } : {}),
+        doctor: await this.doctor(n),
+      });
     }
     const ok = out.every(
       (x) =>
@@ -900,6 +922,31 @@ class Run {
       positions: this.observer.positions,
       following: this.observer.following,
     });
+    if (this.opts.logDir) {
+      // What the checker saw, to check a run again without running it (keys as indices).
+      const index = new Map(acks.map((a, i) => [a.key, i]));
+      mkdirSync(this.opts.logDir, { recursive: true });
+      writeFileSync(
+        join(this.opts.logDir, 'history.json'),
+        JSON.stringify({
+          t0: this.t0,
+          acks,
+          finalKeys: [...reference.keys].map((k) => index.get(k) ?? -1),
+          evidence,
+          handoffs: this.handoffAcquisitions(),
+          spans,
+          positions: this.observer.positions,
+          following: this.observer.following,
+          lags: this.observer.lags,
+          wipes: this.wipes,
+          samples: this.samples.map((x) => ({
+            node: x.node,
+            at: x.at,
+            keys: [...x.keys].map((k) => index.get(k) ?? -1),
+          })),
+        }),
+      );
+    }
     const byKey = new Map(acks.map((a) => [a.key, a]));
     const cpu = cpus();
     return {
