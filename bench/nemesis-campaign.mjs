@@ -2,12 +2,13 @@
 //   [--incident]` (after `npm run build && npm run build:testkit`): one `bench/nemesis.mjs` run
 // per seed and setup, one after another (each in its own process, so a run that fails does not
 // end the campaign), the same seeds for every setup. Each run stores its JSON in bench/results/
-// and its progress in /tmp/nemesis-logs/<run>.err; the summary lines go to stdout as runs end,
+// and its progress in /tmp/nemesis-logs/campaign-<setup>-<seed>.err (each node's output in the
+// run's log dir, which that file names); the summary lines go to stdout as runs end,
 // then the table (bench/nemesis-table.mjs) of this campaign's runs and its wall time. --incident
 // adds the seed incident's schedule (the positive control) for every setup.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,6 +49,8 @@ for (const args of runs) {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
   });
+  const name = `campaign-${args[args.indexOf('--setup') + 1]}-${args.includes('--seed') ? args[args.indexOf('--seed') + 1] : 'incident'}`;
+  writeFileSync(join('/tmp/nemesis-logs', `${name}.err`), r.stderr);
   const line = r.stdout.trim() || `${tag}: run failed (exit ${r.status}): ${r.stderr.slice(-500)}`;
   console.log(line);
 }

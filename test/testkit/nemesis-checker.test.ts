@@ -237,11 +237,11 @@ t.test('twoWriters: commits by a node while another held the lease too', async (
     }),
   );
   t.same(
-    v.twoWriters.map((x) => [x.key, x.node, x.with, x.lost]),
+    v.twoWriters.map((x) => [x.key, x.node, x.with, x.lost, x.how]),
     [
-      ['b0', 'node-b', ['node-a'], false],
-      ['late', 'node-a', ['node-b'], true],
-      ['b1', 'node-b', ['node-a'], false],
+      ['b0', 'node-b', ['node-a'], false, 'overlap'],
+      ['late', 'node-a', ['node-b'], true, 'overlap'],
+      ['b1', 'node-b', ['node-a'], false, 'overlap'],
     ],
     "node-b's commits at 510 and 520 and node-a's at 520 fall in both periods",
   );
@@ -262,6 +262,52 @@ t.test('twoWriters: commits by a node while another held the lease too', async (
   );
   t.same(clean.twoWriters, [], 'a handoff whose periods do not overlap has one writer at a time');
   t.same(clean.overlaps, []);
+});
+
+t.test('twoWriters: the same TXID acknowledged by two nodes across a handoff', async (t) => {
+  // node-b commits TXID 100 at 2290 after handing the lease to node-a, which took it at TXID 99
+  // (its first evidence at 2325, after node-b's commit) and commits its own TXID 100 at 2382.
+  const b: Ack = { key: 'old', node: 'node-b', txid: 100, at: 2290 };
+  const a: Ack = { key: 'new', node: 'node-a', txid: 100, at: 2382 };
+  const base = {
+    acks: [...acks('node-b', 'k', 1000, 99), b, a],
+    leases: [
+      { node: 'node-b', from: 1000, to: 2290 },
+      { node: 'node-a', from: 2325, to: 5000 },
+    ],
+  };
+  const handedOff = check(
+    history({
+      ...base,
+      finalKeys: new Set([...base.acks.filter((x) => x !== b).map((x) => x.key)]),
+      leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'stop' }],
+    }),
+  );
+  t.same(
+    handedOff.twoWriters.map((x) => [x.key, x.node, x.with, x.lost, x.how]),
+    [['old', 'node-b', ['node-a'], true, 'same-txid']],
+    "node-b's write after the handoff; node-a's, which the cluster kept, is not flagged",
+  );
+  t.same(handedOff.lostUnexplained, []);
+
+  const kept = check(
+    history({ ...base, leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'stop' }] }),
+  );
+  t.same(kept.twoWriters, [], 'a TXID repeated with nothing lost (a new history) is not flagged');
+
+  const killed = check(
+    history({
+      ...base,
+      finalKeys: new Set([...base.acks.filter((x) => x !== b).map((x) => x.key)]),
+      leaseEnds: [{ node: 'node-b', at: 2290, handoff: false, cause: 'kill-litefs' }],
+    }),
+  );
+  t.same(killed.twoWriters, [], 'after a lease that ended without a handoff: not two writers');
+  t.same(
+    killed.asyncWindowLost.map((x) => x.key),
+    ['old'],
+    'but the async window',
+  );
 });
 
 t.test('emptied: a node whose acknowledged keys shrank', async (t) => {

@@ -15,8 +15,12 @@
 //   this (a database was replaced), nor one committed while no replica followed (nothing lagged:
 //   the write stayed on its node's disk and was lost later).
 // - twoWriters: acknowledged writes committed by a node while another node's lease period
-//   covered that moment too: two nodes took writes at once (e.g. LiteFS's handoff, which lets
-//   the old primary commit after the new one took the lease; docs/litefs-facts.md).
+//   covered that moment too (overlap), or at a TXID that another node also acknowledged, by a
+//   node whose lease then ended by a handoff (same-txid: LiteFS's handoff lets the old primary
+//   commit once more after the new one took the lease at the TXID before; both histories then
+//   have that TXID, and the old primary's write, lost, is cleared when it reconnects;
+//   docs/litefs-facts.md). Each is two nodes taking writes at once. The same TXID after a lease
+//   that ended without a handoff is asyncWindowLost's case instead.
 // - emptied: a node's set of acknowledged keys shrank between two samples (its database replaced
 //   by an emptier one), not because an operation destroyed that node's data on purpose, and not
 //   only by writes already counted in asyncWindowLost or twoWriters.
@@ -113,6 +117,8 @@ export interface TwoWriterAck {
   key: string;
   node: string;
   at: number;
+  /** overlap: inside another node's lease period; same-txid: another node acknowledged its TXID. */
+  how: 'overlap' | 'same-txid';
   /** The other node(s) whose lease period covered the commit. */
   with: string[];
   lost: boolean;
@@ -274,6 +280,7 @@ export function check(h: History): Verdict {
       key: a.key,
       node: a.node,
       at: a.at,
+      how: 'overlap',
       with: [...new Set(others.map((p) => p.node))].sort(),
       lost: lostSet.has(a.key),
     });
@@ -285,6 +292,31 @@ export function check(h: History): Verdict {
       const id = `${nodes.join('|')}@${from}`;
       if (!overlapMap.has(id)) overlapMap.set(id, { nodes, from, to, acks: {} });
     }
+  }
+  const byTxid = new Map<number, Ack[]>();
+  for (const a of h.acks) {
+    if (a.txid === undefined) continue;
+    byTxid.set(a.txid, [...(byTxid.get(a.txid) ?? []), a]);
+  }
+  const flagged = new Set(twoWriters.map((x) => x.key));
+  for (const a of h.acks) {
+    // Lost only: after a history restarted (a TXID 1 snapshot, litefs import) TXIDs repeat
+    // with nothing lost, while the handoff's extra commit is always cleared.
+    if (a.txid === undefined || flagged.has(a.key) || !lostSet.has(a.key)) continue;
+    const others = (byTxid.get(a.txid) ?? []).filter((b) => b.node !== a.node);
+    if (others.length === 0) continue;
+    const end = h.leaseEnds
+      .filter((e) => e.node === a.node && e.at >= a.at)
+      .sort((x, y) => x.at - y.at)[0];
+    if (!end?.handoff) continue;
+    twoWriters.push({
+      key: a.key,
+      node: a.node,
+      at: a.at,
+      how: 'same-txid',
+      with: [...new Set(others.map((b) => b.node))].sort(),
+      lost: lostSet.has(a.key),
+    });
   }
   // Each node's commits inside each overlap.
   for (const o of overlapMap.values()) {
