@@ -4,7 +4,17 @@
 // acknowledged keys and TXID, and whether it passes the checks Fly routes by.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LitefsNode } from '../real-litefs.js';
@@ -45,11 +55,26 @@ export async function txidOf(n: LitefsNode, timeoutMs = 1000): Promise<number | 
   }
 }
 
+/**
+ * The first bytes of a small file. Not readFileSync: it sizes its buffer from the file's size,
+ * and a FUSE mount whose LiteFS is dying can report any size (a nemesis run died in there).
+ */
+export function readSmall(file: string, max = 64): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    const n = readSync(fd, buf, 0, max, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A replica's `.lag` in ms while it follows a primary (`.primary` present), else undefined. */
 export function lagOf(n: LitefsNode): number | undefined {
   try {
     if (!existsSync(join(n.mountDir, '.primary'))) return undefined;
-    const v = Number(readFileSync(join(n.mountDir, '.lag'), 'utf8').trim());
+    const v = Number(readSmall(join(n.mountDir, '.lag')).trim());
     // +2147483647: not yet caught up at all (not a lag).
     return Number.isFinite(v) && v >= 0 && v < 2147483647 ? v : undefined;
   } catch {

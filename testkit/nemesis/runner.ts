@@ -27,17 +27,8 @@ import {
   type Owner,
   waitFor,
 } from '../real-litefs.js';
-import {
-  type Ack,
-  check,
-  type KeySample,
-  type LeaseEvidence,
-  leaseEnds,
-  leasePeriods,
-  parseAck,
-  type Verdict,
-  type Wipe,
-} from './checker.js';
+import { type Ack, type KeySample, type LeaseEvidence, parseAck, type Wipe } from './checker.js';
+import { type HistoryDump, type Judgement, judge } from './judge.js';
 import {
   DB,
   execPid,
@@ -112,7 +103,7 @@ export interface NodeLiveness {
   doctor?: string[];
 }
 
-export interface NemesisResult {
+export interface NemesisResult extends Judgement {
   seed: number;
   setup: Setup;
   schedule: string;
@@ -120,35 +111,14 @@ export interface NemesisResult {
   nodes: number;
   planned: string[];
   operations: OperationRecord[];
-  acked: number;
-  lostAcked: number;
-  asyncWindowLost: number;
-  asyncWindowMs: number;
-  asyncWindowDetail: { key: string; node: string; ageMs: number; cause: string }[];
-  emptied: number;
-  emptiedDetail: Verdict['emptied'];
-  shrinksExplained: number;
-  twoWriters: number;
-  twoWritersDetail: { key: string; node: string; atMs: number; with: string[]; lost: boolean }[];
-  leaseOverlaps: {
-    nodes: [string, string];
-    fromMs: number;
-    toMs: number;
-    acks: Record<string, number>;
-  }[];
-  lostUnexplained: number;
-  lostDetail: { key: string; node?: string; txid?: number; ackedAtMs?: number }[];
   finalReference: string;
   failedRequests: number;
   attempts: number;
   failures: Record<string, number>;
   longestUnavailableMs: number;
   totalUnavailableMs: number;
-  maxLagMs: number;
   liveness: { ok: boolean; nodes: NodeLiveness[] };
   unexpectedExits: { node: string; code: number | null; atMs: number; restarted: boolean }[];
-  leases: { node: string; fromMs: number; toMs: number }[];
-  leaseEnds: { node: string; atMs: number; handoff: boolean; cause: string }[];
   wallMs: number;
   startedAt: string;
   machine: { cpus: number; model: string; memGiB: number; node: string };
@@ -893,61 +863,44 @@ class Run {
     liveness: { ok: boolean; nodes: NodeLiveness[] },
     wallMs: number,
   ): NemesisResult {
-    const acks = this.acks();
-    const unparsed = records.filter((r) => r.ok && !parseAck(r.ackBody));
-    const evidence: LeaseEvidence[] = [
-      ...this.observer.evidence,
-      ...this.logEvidence(),
-      ...acks.map((a) => ({ node: a.node, at: a.at, primary: true })),
+    const parsed = this.acks();
+    const acks: Ack[] = [
+      ...parsed,
+      // An acknowledgement the app did not describe still counts; it has no lease evidence.
+      ...records
+        .filter((r) => r.ok && !parseAck(r.ackBody))
+        .map((r) => ({ key: r.key, node: r.servedBy ?? '?', at: r.settledAt })),
     ];
-    const leases = leasePeriods(evidence);
-    const spans = this.operations.map((o) => ({
-      kind: o.kind,
-      from: o.startMs + this.t0,
-      to: o.endMs + this.t0,
-    }));
-    const ends = leaseEnds(leases, this.handoffAcquisitions(), spans, Date.now());
-    const v = check({
-      acks: [
-        ...acks,
-        // An acknowledgement the app did not describe still counts; it has no lease evidence.
-        ...unparsed.map((r) => ({ key: r.key, node: r.servedBy ?? '?', at: r.settledAt })),
+    const index = new Map(acks.map((a, i) => [a.key, i]));
+    const indices = (keys: Iterable<string>) =>
+      [...keys].map((k) => index.get(k)).filter((i): i is number => i !== undefined);
+    const history: HistoryDump = {
+      t0: this.t0,
+      until: Date.now(),
+      acks,
+      finalKeys: indices(reference.keys),
+      evidence: [
+        ...this.observer.evidence,
+        ...this.logEvidence(),
+        ...parsed.map((a) => ({ node: a.node, at: a.at, primary: true })),
       ],
-      finalKeys: reference.keys,
-      leases,
-      leaseEnds: ends,
-      maxLagMs: this.observer.maxLagMs,
-      samples: this.samples,
-      wipes: this.wipes,
+      handoffs: this.handoffAcquisitions(),
+      spans: this.operations.map((o) => ({
+        kind: o.kind,
+        from: o.startMs + this.t0,
+        to: o.endMs + this.t0,
+      })),
       positions: this.observer.positions,
       following: this.observer.following,
-    });
+      lags: this.observer.lags,
+      wipes: this.wipes,
+      samples: this.samples.map((x) => ({ node: x.node, at: x.at, keys: indices(x.keys) })),
+    };
     if (this.opts.logDir) {
-      // What the checker saw, to check a run again without running it (keys as indices).
-      const index = new Map(acks.map((a, i) => [a.key, i]));
+      // What the checker saw, to check the run again without running it.
       mkdirSync(this.opts.logDir, { recursive: true });
-      writeFileSync(
-        join(this.opts.logDir, 'history.json'),
-        JSON.stringify({
-          t0: this.t0,
-          acks,
-          finalKeys: [...reference.keys].map((k) => index.get(k) ?? -1),
-          evidence,
-          handoffs: this.handoffAcquisitions(),
-          spans,
-          positions: this.observer.positions,
-          following: this.observer.following,
-          lags: this.observer.lags,
-          wipes: this.wipes,
-          samples: this.samples.map((x) => ({
-            node: x.node,
-            at: x.at,
-            keys: [...x.keys].map((k) => index.get(k) ?? -1),
-          })),
-        }),
-      );
+      writeFileSync(join(this.opts.logDir, 'history.json'), JSON.stringify(history));
     }
-    const byKey = new Map(acks.map((a) => [a.key, a]));
     const cpu = cpus();
     return {
       seed: this.opts.seed,
@@ -957,61 +910,15 @@ class Run {
       nodes: this.opts.nodes,
       planned: this.schedule.ops.map(describeOp),
       operations: this.operations,
-      acked: v.acked,
-      lostAcked: v.lost.length,
-      asyncWindowLost: v.asyncWindowLost.length,
-      asyncWindowMs: v.asyncWindowMs,
-      asyncWindowDetail: v.asyncWindowLost.map((x) => ({
-        key: x.key,
-        node: x.node,
-        ageMs: x.ageMs,
-        cause: x.cause,
-      })),
-      emptied: v.emptied.length,
-      emptiedDetail: v.emptied.map((e) => ({ ...e, from: this.rel(e.from), to: this.rel(e.to) })),
-      shrinksExplained: v.shrinksExplained,
-      twoWriters: v.twoWriters.length,
-      twoWritersDetail: v.twoWriters.map((x) => ({
-        key: x.key,
-        node: x.node,
-        atMs: this.rel(x.at),
-        with: x.with,
-        lost: x.lost,
-      })),
-      leaseOverlaps: v.overlaps.map((o) => ({
-        nodes: o.nodes,
-        fromMs: this.rel(o.from),
-        toMs: this.rel(o.to),
-        acks: o.acks,
-      })),
-      lostUnexplained: v.lostUnexplained.length,
-      lostDetail: v.lost.slice(0, 50).map((key) => {
-        const a = byKey.get(key);
-        return a
-          ? {
-              key,
-              node: a.node,
-              ...(a.txid === undefined ? {} : { txid: a.txid }),
-              ackedAtMs: this.rel(a.at),
-            }
-          : { key };
-      }),
+      ...judge(history),
       finalReference: reference.from,
       failedRequests: 0,
       attempts: 0,
       failures: {},
       longestUnavailableMs: 0,
       totalUnavailableMs: 0,
-      maxLagMs: this.observer.maxLagMs,
       liveness,
       unexpectedExits: this.unexpectedExits,
-      leases: leases.map((p) => ({ node: p.node, fromMs: this.rel(p.from), toMs: this.rel(p.to) })),
-      leaseEnds: ends.map((e) => ({
-        node: e.node,
-        atMs: this.rel(e.at),
-        handoff: e.handoff,
-        cause: e.cause,
-      })),
       wallMs,
       startedAt: '',
       machine: {

@@ -1,0 +1,35 @@
+// `node bench/nemesis-recheck.mjs bench/results/nemesis-*.json` (after `npm run build:testkit`):
+// checks stored nemesis runs again with the current checker, from the history.json each run
+// kept in its log dir (testkit/nemesis/judge.ts), and rewrites the checker's figures in each
+// result (the run's other fields stay), noting the commit it was checked with. A result whose
+// history is gone is left as it is and named. Prints each run's summary line.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { judge } from '../dist-testkit/testkit/nemesis/judge.js';
+import { summaryLine } from '../dist-testkit/testkit/nemesis/runner.js';
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error('usage: node bench/nemesis-recheck.mjs bench/results/nemesis-*.json');
+  process.exit(2);
+}
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+let missing = 0;
+for (const file of files) {
+  const result = JSON.parse(readFileSync(file, 'utf8'));
+  const historyFile = result.logDir && join(result.logDir, 'history.json');
+  if (!historyFile || !existsSync(historyFile)) {
+    console.error(`${file}: no history (${historyFile ?? 'no logDir'}), left as it is`);
+    missing += 1;
+    continue;
+  }
+  const history = JSON.parse(readFileSync(historyFile, 'utf8'));
+  // Histories from before `until` was kept: observation ended when the run's wall time did.
+  history.until ??= history.t0 + result.wallMs;
+  const updated = { ...result, ...judge(history), checkedWith: commit };
+  writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
+  console.log(summaryLine(updated));
+}
+process.exit(missing === 0 ? 0 : 1);
