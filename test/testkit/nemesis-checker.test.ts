@@ -293,7 +293,36 @@ t.test('twoWriters: the same TXID acknowledged by two nodes across a handoff', a
   const kept = check(
     history({ ...base, leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'stop' }] }),
   );
-  t.same(kept.twoWriters, [], 'a TXID repeated with nothing lost (a new history) is not flagged');
+  t.same(kept.twoWriters, [], 'nothing lost: nothing flagged');
+
+  // A history restarted: node-a's first commit after the handoff is a TXID 1 snapshot; node-b's
+  // writes are lost (its database replaced) but node-a did not continue node-b's history.
+  const restart = acks('node-a', 'r', 2400, 150, 1);
+  const restarted = check(
+    history({
+      acks: [...acks('node-b', 'k', 1000, 100, 50), ...restart],
+      finalKeys: new Set(restart.map((x) => x.key)),
+      leases: [
+        { node: 'node-b', from: 1000, to: 1990 },
+        { node: 'node-a', from: 2400, to: 5000 },
+      ],
+      leaseEnds: [{ node: 'node-b', at: 1990, handoff: true, cause: 'start' }],
+    }),
+  );
+  t.equal(restarted.lost.length, 100);
+  t.same(restarted.twoWriters, [], 'TXIDs repeated by a restarted history are not two writers');
+  const fromOne = check(
+    history({
+      acks: [...acks('node-b', 'k', 1000, 100, 1), ...restart],
+      finalKeys: new Set(restart.map((x) => x.key)),
+      leases: [
+        { node: 'node-b', from: 1000, to: 1990 },
+        { node: 'node-a', from: 2400, to: 5000 },
+      ],
+      leaseEnds: [{ node: 'node-b', at: 1990, handoff: true, cause: 'start' }],
+    }),
+  );
+  t.same(fromOne.twoWriters, [], 'even when the lost history also began at TXID 1');
 
   const killed = check(
     history({

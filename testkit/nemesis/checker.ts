@@ -15,12 +15,12 @@
 //   this (a database was replaced), nor one committed while no replica followed (nothing lagged:
 //   the write stayed on its node's disk and was lost later).
 // - twoWriters: acknowledged writes committed by a node while another node's lease period
-//   covered that moment too (overlap), or at a TXID that another node also acknowledged, by a
-//   node whose lease then ended by a handoff (same-txid: LiteFS's handoff lets the old primary
-//   commit once more after the new one took the lease at the TXID before; both histories then
-//   have that TXID, and the old primary's write, lost, is cleared when it reconnects;
-//   docs/litefs-facts.md). Each is two nodes taking writes at once. The same TXID after a lease
-//   that ended without a handoff is asyncWindowLost's case instead.
+//   covered that moment too (overlap), or lost writes of a lease period that ended by a handoff
+//   at TXIDs the next node to commit continued from (same-txid: LiteFS's handoff lets the old
+//   primary commit once more after the new one took the lease at the TXID before; both
+//   histories then have that TXID, and the old primary's write is cleared when it reconnects;
+//   docs/litefs-facts.md). Each is two nodes taking writes at once. After a lease that ended
+//   without a handoff that is asyncWindowLost's case instead.
 // - emptied: a node's set of acknowledged keys shrank between two samples (its database replaced
 //   by an emptier one), not because an operation destroyed that node's data on purpose, and not
 //   only by writes already counted in asyncWindowLost or twoWriters.
@@ -293,30 +293,39 @@ export function check(h: History): Verdict {
       if (!overlapMap.has(id)) overlapMap.set(id, { nodes, from, to, acks: {} });
     }
   }
-  const byTxid = new Map<number, Ack[]>();
-  for (const a of h.acks) {
-    if (a.txid === undefined) continue;
-    byTxid.set(a.txid, [...(byTxid.get(a.txid) ?? []), a]);
-  }
+  // The same TXID across a handoff: after a lease period of X that ended by a handoff, the
+  // next node Y to commit continued X's history from inside it (its first TXID within the
+  // TXIDs X committed in that period): X's lost commits at or above that TXID were made while Y
+  // held the lease. A first TXID outside X's range is a history restarted (a TXID 1 snapshot,
+  // litefs import), not this.
   const flagged = new Set(twoWriters.map((x) => x.key));
-  for (const a of h.acks) {
-    // Lost only: after a history restarted (a TXID 1 snapshot, litefs import) TXIDs repeat
-    // with nothing lost, while the handoff's extra commit is always cleared.
-    if (a.txid === undefined || flagged.has(a.key) || !lostSet.has(a.key)) continue;
-    const others = (byTxid.get(a.txid) ?? []).filter((b) => b.node !== a.node);
-    if (others.length === 0) continue;
-    const end = h.leaseEnds
-      .filter((e) => e.node === a.node && e.at >= a.at)
-      .sort((x, y) => x.at - y.at)[0];
-    if (!end?.handoff) continue;
-    twoWriters.push({
-      key: a.key,
-      node: a.node,
-      at: a.at,
-      how: 'same-txid',
-      with: [...new Set(others.map((b) => b.node))].sort(),
-      lost: lostSet.has(a.key),
-    });
+  const byTime = [...h.acks].sort((x, y) => x.at - y.at);
+  for (const e of h.leaseEnds) {
+    if (!e.handoff) continue;
+    const period = h.leases.find((p) => p.node === e.node && p.to === e.at);
+    const from = period?.from ?? e.at;
+    const own = h.acks.filter(
+      (a) => a.node === e.node && a.txid !== undefined && from <= a.at && a.at <= e.at,
+    );
+    const next = byTime.find((b) => b.node !== e.node && b.at > from && b.txid !== undefined);
+    if (own.length === 0 || next?.txid === undefined) continue;
+    const txids = own.map((a) => a.txid!);
+    // TXID 1 is always a snapshot: a history that starts, never one continued.
+    if (next.txid <= 1 || next.txid < Math.min(...txids) || next.txid > Math.max(...txids)) {
+      continue;
+    }
+    for (const a of own) {
+      if (a.txid! < next.txid || !lostSet.has(a.key) || flagged.has(a.key)) continue;
+      flagged.add(a.key);
+      twoWriters.push({
+        key: a.key,
+        node: a.node,
+        at: a.at,
+        how: 'same-txid',
+        with: [next.node],
+        lost: true,
+      });
+    }
   }
   // Each node's commits inside each overlap.
   for (const o of overlapMap.values()) {
