@@ -5,10 +5,28 @@
 // history is gone is left as it is and named. Prints each run's summary line.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseClear } from '../dist-testkit/testkit/nemesis/checker.js';
 import { judge } from '../dist-testkit/testkit/nemesis/judge.js';
 import { summaryLine } from '../dist-testkit/testkit/nemesis/runner.js';
+
+/** LiteFS's clearing lines in a run's node logs (`<ms since t0> <record as JSON>` per line). */
+function clearsFromLogs(dir) {
+  return readdirSync(dir)
+    .filter((f) => /^node-[a-z]\.log$/.test(f))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .flatMap((line) => {
+          const json = line.slice(line.indexOf(' ') + 1);
+          if (!json.includes('exceeds primary')) return [];
+          const r = JSON.parse(json);
+          const c = parseClear(r.msg ?? '');
+          return c ? [{ node: f.slice(0, -4), at: Number(r.at), ...c }] : [];
+        }),
+    );
+}
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -28,6 +46,8 @@ for (const file of files) {
   const history = JSON.parse(readFileSync(historyFile, 'utf8'));
   // Histories from before `until` was kept: observation ended when the run's wall time did.
   history.until ??= history.t0 + result.wallMs;
+  // Histories from before LiteFS's clearing lines were kept: from the node logs beside them.
+  history.clears ??= clearsFromLogs(result.logDir);
   const updated = { ...result, ...judge(history), checkedWith: commit };
   writeFileSync(file, `${JSON.stringify(updated, null, 2)}\n`);
   console.log(summaryLine(updated));

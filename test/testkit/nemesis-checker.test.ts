@@ -10,6 +10,7 @@ import {
   leaseEnds,
   leasePeriods,
   parseAck,
+  parseClear,
 } from '../../testkit/nemesis/checker.js';
 
 /** n acknowledged writes on `node`, one every 10 ms from `from`, keys `${prefix}0`... */
@@ -323,6 +324,41 @@ t.test('twoWriters: the same TXID acknowledged by two nodes across a handoff', a
     }),
   );
   t.same(fromOne.twoWriters, [], 'even when the lost history also began at TXID 1');
+
+  // The new primary never commits (it hands the lease back); LiteFS on it clears node-b's TXID
+  // 100 when node-b reconnects as its replica, and node-b commits TXID 100 again later.
+  const handedBack = check(
+    history({
+      acks: [
+        ...acks('node-b', 'k', 1000, 99),
+        b,
+        { key: 'again', node: 'node-b', txid: 100, at: 9000 },
+      ],
+      finalKeys: new Set([...acks('node-b', 'k', 1000, 99).map((x) => x.key), 'again']),
+      leases: [
+        { node: 'node-b', from: 1000, to: 2290 },
+        { node: 'node-a', from: 2325, to: 2400 },
+        { node: 'node-b', from: 9000, to: 9000 },
+      ],
+      leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'deploy' }],
+      clears: [{ node: 'node-a', at: 3300, clientTxid: 100, primaryTxid: 99 }],
+    }),
+  );
+  t.same(
+    handedBack.twoWriters.map((x) => [x.key, x.with, x.how]),
+    [['old', ['node-a'], 'same-txid']],
+    "LiteFS's clearing line names the TXID node-a took over at",
+  );
+  t.same(
+    parseClear(
+      'client transaction id (000000000000052a) exceeds primary transaction id (0000000000000529), clearing client position',
+    ),
+    {
+      clientTxid: 0x52a,
+      primaryTxid: 0x529,
+    },
+  );
+  t.equal(parseClear('snapshot received'), undefined);
 
   const killed = check(
     history({

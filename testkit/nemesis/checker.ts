@@ -86,10 +86,33 @@ export interface History {
   /** TXIDs the nodes reported over time (evidence that a write reached a replica). */
   positions?: readonly Position[];
   /**
+   * LiteFS's `client transaction id (C) exceeds primary transaction id (P), clearing client
+   * position` lines: on `node`, the primary, a reconnecting replica's commits above P were
+   * replaced by a snapshot.
+   */
+  clears?: readonly Clear[];
+  /**
    * When each node followed a primary (read its replication lag). Given, a write counts for
    * asyncWindowLost only when another node followed at its commit.
    */
   following?: readonly Following[];
+}
+
+export interface Clear {
+  node: string;
+  at: number;
+  clientTxid: number;
+  primaryTxid: number;
+}
+
+/** A LiteFS log line's clearing of a replica ahead of its primary, or undefined. */
+export function parseClear(msg: string): { clientTxid: number; primaryTxid: number } | undefined {
+  const m =
+    /client transaction id \(([0-9a-f]{16})\) exceeds primary transaction id \(([0-9a-f]{16})\)/.exec(
+      msg,
+    );
+  if (!m) return undefined;
+  return { clientTxid: Number.parseInt(m[1]!, 16), primaryTxid: Number.parseInt(m[2]!, 16) };
 }
 
 export interface Following {
@@ -293,10 +316,10 @@ export function check(h: History): Verdict {
       if (!overlapMap.has(id)) overlapMap.set(id, { nodes, from, to, acks: {} });
     }
   }
-  // The same TXID across a handoff: after a lease period of X that ended by a handoff, the
-  // next node Y to commit continued X's history from inside it (its first TXID within the
-  // TXIDs X committed in that period): X's lost commits at or above that TXID were made while Y
-  // held the lease. A first TXID outside X's range is a history restarted (a TXID 1 snapshot,
+  // The same TXID across a handoff: after a lease period of X that ended by a handoff, another
+  // node Y took over X's history from a TXID P inside it (Y's first commit is P + 1, or LiteFS
+  // on Y cleared a replica ahead of its P within 30 s): X's lost commits above P were made while
+  // Y held the lease. A TXID outside X's range is a history restarted (a TXID 1 snapshot,
   // litefs import), not this.
   const flagged = new Set(twoWriters.map((x) => x.key));
   const byTime = [...h.acks].sort((x, y) => x.at - y.at);
@@ -307,22 +330,33 @@ export function check(h: History): Verdict {
     const own = h.acks.filter(
       (a) => a.node === e.node && a.txid !== undefined && from <= a.at && a.at <= e.at,
     );
-    const next = byTime.find((b) => b.node !== e.node && b.at > from && b.txid !== undefined);
-    if (own.length === 0 || next?.txid === undefined) continue;
+    if (own.length === 0) continue;
     const txids = own.map((a) => a.txid!);
+    const lo = Math.min(...txids);
+    const hi = Math.max(...txids);
+    const takeovers: { txid: number; node: string }[] = [];
+    const next = byTime.find((b) => b.node !== e.node && b.at > from && b.txid !== undefined);
     // TXID 1 is always a snapshot: a history that starts, never one continued.
-    if (next.txid <= 1 || next.txid < Math.min(...txids) || next.txid > Math.max(...txids)) {
-      continue;
+    if (next?.txid !== undefined && next.txid > 1 && lo <= next.txid && next.txid <= hi) {
+      takeovers.push({ txid: next.txid - 1, node: next.node });
     }
+    for (const c of h.clears ?? []) {
+      if (c.node === e.node || c.at <= e.at || c.at - e.at > 30_000) continue;
+      if (c.primaryTxid >= lo - 1 && c.primaryTxid < hi && c.primaryTxid > 0) {
+        takeovers.push({ txid: c.primaryTxid, node: c.node });
+      }
+    }
+    if (takeovers.length === 0) continue;
+    const first = takeovers.sort((x, y) => x.txid - y.txid)[0]!;
     for (const a of own) {
-      if (a.txid! < next.txid || !lostSet.has(a.key) || flagged.has(a.key)) continue;
+      if (a.txid! <= first.txid || !lostSet.has(a.key) || flagged.has(a.key)) continue;
       flagged.add(a.key);
       twoWriters.push({
         key: a.key,
         node: a.node,
         at: a.at,
         how: 'same-txid',
-        with: [next.node],
+        with: [first.node],
         lost: true,
       });
     }

@@ -5,6 +5,7 @@
 
 import {
   type Ack,
+  type Clear,
   check,
   type Following,
   type HandoffAcquired,
@@ -33,6 +34,8 @@ export interface HistoryDump {
   lags: { node: string; at: number; ms: number }[];
   wipes: Wipe[];
   samples: { node: string; at: number; keys: number[] }[];
+  /** LiteFS's clearings of replicas ahead of their primary (absent in older histories). */
+  clears?: Clear[];
 }
 
 export interface Judgement {
@@ -84,6 +87,7 @@ export function judge(d: HistoryDump): Judgement {
     wipes: d.wipes,
     positions: d.positions,
     following: d.following,
+    clears: d.clears ?? [],
   });
   const byKey = new Map(d.acks.map((a) => [a.key, a]));
   return {

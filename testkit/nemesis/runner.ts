@@ -27,7 +27,14 @@ import {
   type Owner,
   waitFor,
 } from '../real-litefs.js';
-import { type Ack, type KeySample, type LeaseEvidence, parseAck, type Wipe } from './checker.js';
+import {
+  type Ack,
+  type KeySample,
+  type LeaseEvidence,
+  parseAck,
+  parseClear,
+  type Wipe,
+} from './checker.js';
 import { type HistoryDump, type Judgement, judge } from './judge.js';
 import {
   DB,
@@ -895,6 +902,12 @@ class Run {
       lags: this.observer.lags,
       wipes: this.wipes,
       samples: this.samples.map((x) => ({ node: x.node, at: x.at, keys: indices(x.keys) })),
+      clears: this.c.nodes.flatMap((n) =>
+        n.allRecords().flatMap((r) => {
+          const c = parseClear(r.msg ?? '');
+          return c ? [{ node: n.name, at: Number(r.at), ...c }] : [];
+        }),
+      ),
     };
     if (this.opts.logDir) {
       // What the checker saw, to check the run again without running it.
