@@ -358,6 +358,28 @@ t.test('twoWriters: the same TXID acknowledged by two nodes across a handoff', a
       primaryTxid: 0x529,
     },
   );
+  const someoneElse = check(
+    history({
+      acks: [
+        ...acks('node-b', 'k', 1000, 99),
+        b,
+        { key: 'again', node: 'node-b', txid: 100, at: 9000 },
+      ],
+      finalKeys: new Set([...acks('node-b', 'k', 1000, 99).map((x) => x.key), 'again']),
+      leases: [
+        { node: 'node-b', from: 1000, to: 2290 },
+        { node: 'node-a', from: 2325, to: 2400 },
+      ],
+      leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'deploy' }],
+      handoffs: [{ node: 'node-a', at: 2325 }],
+      clears: [{ node: 'node-c', at: 20_000, clientTxid: 100, primaryTxid: 60 }],
+    }),
+  );
+  t.same(
+    someoneElse.twoWriters,
+    [],
+    'a clearing by a node that did not take the lease by that handoff (elected later) is not two writers',
+  );
   t.equal(parseClear('snapshot received'), undefined);
 
   const killed = check(

@@ -91,6 +91,8 @@ export interface History {
    * replaced by a snapshot.
    */
   clears?: readonly Clear[];
+  /** Acquisitions by handoff: who took over from a lease that ended by a handoff. */
+  handoffs?: readonly HandoffAcquired[];
   /**
    * When each node followed a primary (read its replication lag). Given, a write counts for
    * asyncWindowLost only when another node followed at its commit.
@@ -335,13 +337,22 @@ export function check(h: History): Verdict {
     const lo = Math.min(...txids);
     const hi = Math.max(...txids);
     const takeovers: { txid: number; node: string }[] = [];
+    // The node that took the lease by this handoff (any other node when not known).
+    const heir = h.handoffs?.find((x) => x.node !== e.node && Math.abs(x.at - e.at) <= 2000)?.node;
+    const mayTakeOver = (node: string) => node !== e.node && (heir === undefined || node === heir);
     const next = byTime.find((b) => b.node !== e.node && b.at > from && b.txid !== undefined);
     // TXID 1 is always a snapshot: a history that starts, never one continued.
-    if (next?.txid !== undefined && next.txid > 1 && lo <= next.txid && next.txid <= hi) {
+    if (
+      next?.txid !== undefined &&
+      mayTakeOver(next.node) &&
+      next.txid > 1 &&
+      lo <= next.txid &&
+      next.txid <= hi
+    ) {
       takeovers.push({ txid: next.txid - 1, node: next.node });
     }
     for (const c of h.clears ?? []) {
-      if (c.node === e.node || c.at <= e.at || c.at - e.at > 30_000) continue;
+      if (!mayTakeOver(c.node) || c.at <= e.at || c.at - e.at > 30_000) continue;
       if (c.primaryTxid >= lo - 1 && c.primaryTxid < hi && c.primaryTxid > 0) {
         takeovers.push({ txid: c.primaryTxid, node: c.node });
       }

@@ -88,6 +88,7 @@ export function judge(d: HistoryDump): Judgement {
     positions: d.positions,
     following: d.following,
     clears: d.clears ?? [],
+    handoffs: d.handoffs,
   });
   const byKey = new Map(d.acks.map((a) => [a.key, a]));
   return {
