@@ -138,6 +138,14 @@ const APP = `node ${join(FIXTURES, 'app-boot-delay.mjs')}`;
 const MIGRATE = `node ${join(EXAMPLE, 'migrate.mjs')}`;
 const MIGRATE_FAIL = `node ${join(FIXTURES, 'migrate-fail.mjs')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Operations that leave a running node down until a later step, or that destroy it. */
+const LEAVES_STOPPED: ReadonlySet<string> = new Set([
+  'stop',
+  'scale-in',
+  'rm-db',
+  'truncate-db',
+  'wipe-volume',
+]);
 const NAMES = 'abcdefghijklmnopqrstuvwxyz'.split('').map((c) => `node-${c}`);
 
 type Life = 'unused' | 'running' | 'stopped' | 'gone';
@@ -584,6 +592,15 @@ class Run {
     }
     rec.node = target.name;
     const wasRunning = this.life.get(target.name) === 'running';
+    // The schedule keeps a running node for writes, but a node may have died meanwhile (LiteFS
+    // refusing a damaged db): never take down the last one that really runs for longer than a
+    // restart.
+    const lastOne = !this.nodesIn('running').some((n) => n !== target && n.running());
+    if (lastOne && wasRunning && LEAVES_STOPPED.has(op.kind)) {
+      rec.skipped = `${target.name} is the last node running`;
+      this.note(`skipped: ${rec.skipped}`);
+      return;
+    }
     switch (op.kind) {
       case 'restart':
         await this.stopNode(target, 'restart: stop');
