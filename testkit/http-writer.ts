@@ -53,6 +53,8 @@ export interface WriteRecord {
   error?: string;
   /** The node whose proxy gave the last answer. */
   servedBy?: string;
+  /** The acknowledging answer's first line (at most 200 characters), e.g. what the app says it committed. */
+  ackBody?: string;
   /** The hostnames fly-replay sent it to, in order. */
   replays: string[];
 }
@@ -214,7 +216,8 @@ async function send(
         continue;
       }
       rec.ok = res.status >= 200 && res.status < 300;
-      if (!rec.ok) rec.error = body.split('\n')[0]?.trim().slice(0, 160) ?? '';
+      if (rec.ok) rec.ackBody = body.split('\n')[0]?.trim().slice(0, 200) ?? '';
+      else rec.error = body.split('\n')[0]?.trim().slice(0, 160) ?? '';
       return;
     }
   } catch (err) {

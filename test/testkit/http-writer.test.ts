@@ -71,6 +71,10 @@ t.test('writes to the primary are acknowledged and their keys listed', async (t)
     'the acknowledged keys are the ones the server received',
   );
   t.ok(report.records.every((r) => r.ok && r.status === 200 && r.settledAt >= r.sentAt));
+  t.ok(
+    report.records.every((r) => r.ackBody === 'ok'),
+    "each acknowledgement keeps the answer's first line",
+  );
 });
 
 t.test('a replica answer is replayed to the instance it names, as Fly does', async (t) => {
