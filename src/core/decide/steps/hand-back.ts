@@ -118,7 +118,8 @@ function asPrimary(d: Draft, input: Input): Verdict {
   }
   const q = s.peers;
   if (hb.asked !== undefined && q?.token === hb.asked && q.report) {
-    // The answer to this hand-back's question: used once; the next try asks afresh 3 s later.
+    // The answer to this hand-back's question: used once; the next try asks afresh
+    // (HANDBACK_RETRY_MS after an answer with no candidate, 3 s after a handoff sent).
     hb.asked = undefined;
     hb.lastAttemptAt = d.now;
     if (chooseTarget(d, hb, q.report) === 'exited') return 'done';
