@@ -13,7 +13,11 @@ const runs = files
   .map((f) => JSON.parse(readFileSync(f, 'utf8')))
   .sort(
     (a, b) =>
-      a.schedule.localeCompare(b.schedule) || a.seed - b.seed || a.setup.localeCompare(b.setup),
+      a.schedule.localeCompare(b.schedule) ||
+      a.seed - b.seed ||
+      a.setup.localeCompare(b.setup) ||
+      b.nodes - a.nodes ||
+      a.startedAt.localeCompare(b.startedAt),
   );
 const liveness = (r) =>
   r.liveness.ok
@@ -37,9 +41,11 @@ const rows = [
     'liveness',
     'wall (s)',
     'load start/end',
+    'UTC',
   ],
   ...runs.map((r) => [
-    r.schedule === 'random' ? String(r.seed) : r.schedule,
+    (r.schedule === 'random' ? String(r.seed) : r.schedule) +
+      (r.nodes === 3 ? '' : ` (${r.nodes} nodes)`),
     r.setup,
     String(r.steps),
     String(r.acked),
@@ -52,6 +58,7 @@ const rows = [
     liveness(r),
     (r.wallMs / 1000).toFixed(0),
     `${r.load.start[0].toFixed(1)}/${r.load.end[0].toFixed(1)}`,
+    r.startedAt.slice(11, 16),
   ]),
 ];
 console.log(`| ${rows[0].join(' | ')} |`);

@@ -371,7 +371,10 @@ t.test('twoWriters: the same TXID acknowledged by two nodes across a handoff', a
         { node: 'node-a', from: 2325, to: 2400 },
       ],
       leaseEnds: [{ node: 'node-b', at: 2290, handoff: true, cause: 'deploy' }],
-      handoffs: [{ node: 'node-a', at: 2325 }],
+      handoffs: [
+        { node: 'node-c', at: 3500 },
+        { node: 'node-a', at: 2325 },
+      ],
       clears: [{ node: 'node-c', at: 20_000, clientTxid: 100, primaryTxid: 60 }],
     }),
   );

@@ -338,7 +338,9 @@ export function check(h: History): Verdict {
     const hi = Math.max(...txids);
     const takeovers: { txid: number; node: string }[] = [];
     // The node that took the lease by this handoff (any other node when not known).
-    const heir = h.handoffs?.find((x) => x.node !== e.node && Math.abs(x.at - e.at) <= 2000)?.node;
+    const heir = h.handoffs
+      ?.filter((x) => x.node !== e.node && Math.abs(x.at - e.at) <= 2000)
+      .sort((x, y) => Math.abs(x.at - e.at) - Math.abs(y.at - e.at))[0]?.node;
     const mayTakeOver = (node: string) => node !== e.node && (heir === undefined || node === heir);
     const next = byTime.find((b) => b.node !== e.node && b.at > from && b.txid !== undefined);
     // TXID 1 is always a snapshot: a history that starts, never one continued.
