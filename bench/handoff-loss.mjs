@@ -28,6 +28,10 @@ import {
 } from '../dist-testkit/testkit/real-litefs.js';
 
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 20);
+// BENCH_HALT=1: hold the old primary's write lock across each handoff, as the supervisor does
+// (`POST /halt?name=` on its LiteFS, the handoff, then `DELETE /halt` once it is no longer
+// primary): the commit LiteFS lets through after the handoff cannot happen.
+const HALT = process.env.BENCH_HALT === '1';
 const APP = `node ${join(FIXTURES, 'app-boot-delay.mjs')}`;
 
 const skip = realSkipReason();
@@ -63,6 +67,7 @@ try {
     durationMs: 10 * 60_000,
   });
   let refused = 0;
+  const haltFailures = [];
   for (let i = 0; i < HANDOFFS; i++) {
     await new Promise((r) => setTimeout(r, 700));
     const from = (await a.info()).isPrimary ? a : b;
@@ -72,11 +77,27 @@ try {
     await waitFor(
       async () => {
         if ((await to.info()).isPrimary) return true;
+        const lockId = String(1 + Math.floor(Math.random() * 2 ** 40));
+        if (HALT) {
+          const r = await fetch(`${from.url}/halt?name=app.db&id=${lockId}`, { method: 'POST' });
+          const body = await r.text();
+          if (r.status !== 200) haltFailures.push(`${r.status} ${body.trim()}`);
+        }
         const h = await fetch(`${from.url}/handoff?nodeID=${await to.nodeId()}`, {
           method: 'POST',
         });
         await h.arrayBuffer();
         if (h.status !== 200) refused += 1;
+        if (HALT) {
+          if (h.status === 200) {
+            const until = Date.now() + 2000;
+            while (Date.now() < until && (await from.info()).isPrimary) {
+              await new Promise((r) => setTimeout(r, 10));
+            }
+          }
+          const r = await fetch(`${from.url}/halt?name=app.db&id=${lockId}`, { method: 'DELETE' });
+          await r.arrayBuffer();
+        }
         await new Promise((r) => setTimeout(r, 300));
         return (await to.info()).isPrimary;
       },
@@ -94,7 +115,7 @@ try {
   const missing = report.ackedKeys.filter((k) => !have.has(k));
   const all = c.nodes.map((n) => n.allOutput()).join('\n');
   out.push(
-    `${HANDOFFS} handoffs (${refused} refused while the target reconnected) under a write every 10 ms`,
+    `${HANDOFFS} handoffs (${refused} refused while the target reconnected) under a write every 10 ms${HALT ? `, the old primary's writes halted across each (halt refused ${haltFailures.length} times${haltFailures.length ? `: ${haltFailures[0]}` : ''})` : ''}`,
     `writes sent ${report.attempts}, acknowledged ${report.acked}, failed ${report.failed}`,
     `acknowledged but missing on the final primary: ${missing.length}`,
     `LiteFS cleared an ahead replica's position (snapshot): ${(all.match(/exceeds primary transaction id/g) ?? []).length} times`,
@@ -107,7 +128,7 @@ try {
 }
 const cpu = cpus();
 const text = [
-  `handoffs on real LiteFS 0.5.11, LiteFS alone, 2 nodes (${started.toISOString()})`,
+  `handoffs on real LiteFS 0.5.11, LiteFS alone${HALT ? ' with POST /halt around each handoff' : ''}, 2 nodes (${started.toISOString()})`,
   `machine: ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}; load average 1m ${loadStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`,
   ...out,
   '',
@@ -116,4 +137,4 @@ console.log(text);
 const p = (n) => String(n).padStart(2, '0');
 const stamp = `${started.getUTCFullYear()}-${p(started.getUTCMonth() + 1)}-${p(started.getUTCDate())}-${p(started.getUTCHours())}-${p(started.getUTCMinutes())}`;
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, `bench/results/handoff-loss-${stamp}.txt`), text);
+writeFileSync(join(ROOT, `bench/results/handoff-loss-${stamp}${HALT ? "-halt" : ""}.txt`), text);
