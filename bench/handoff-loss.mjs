@@ -137,4 +137,4 @@ console.log(text);
 const p = (n) => String(n).padStart(2, '0');
 const stamp = `${started.getUTCFullYear()}-${p(started.getUTCMonth() + 1)}-${p(started.getUTCDate())}-${p(started.getUTCHours())}-${p(started.getUTCMinutes())}`;
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, `bench/results/handoff-loss-${stamp}${HALT ? "-halt" : ""}.txt`), text);
+writeFileSync(join(ROOT, `bench/results/handoff-loss-${stamp}${HALT ? '-halt' : ''}.txt`), text);
