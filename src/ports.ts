@@ -6,7 +6,7 @@
 // waited for ever).
 
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
-import type { LitefsEvent } from './core/litefs-types.js';
+import type { HaltOutcome, LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
 import type { PeerReport } from './core/peer-types.js';
 import type { BackupResult, LogLevel, RecordWriteResult } from './core/state.js';
@@ -85,11 +85,15 @@ export interface PromoteResult {
   ok: boolean;
   status?: number | undefined;
   error?: string | undefined;
+  /** Whether the primary's writes were halted across the move (undefined: not attempted). */
+  halt?: HaltOutcome | undefined;
 }
 
 export interface HandoffResult {
   ok: boolean;
   error?: string | undefined;
+  /** Whether this node's writes were halted across the move (undefined: not attempted). */
+  halt?: HaltOutcome | undefined;
 }
 
 /** What a cleared primary records in the cluster record (docs/design.md section 3). */
@@ -131,8 +135,13 @@ export interface IoPorts {
   askPeers(selfNodeId: string | undefined): Promise<PeerReport>;
   /** Record data in the cluster record: never rejects (a failure is a `failed` result). */
   writeRecord(req: RecordWriteRequest): Promise<RecordWriteResult>;
-  promote(): Promise<PromoteResult>;
-  handoff(nodeId: string): Promise<HandoffResult>;
+  /**
+   * `haltAt`: the current primary's LiteFS API, whose writes are halted across the move, its
+   * write lock waited for at most `haltWaitMs` (docs/design.md section 4).
+   */
+  promote(req: { haltAt: string | undefined; haltWaitMs: number }): Promise<PromoteResult>;
+  /** This node's writes are halted across the move, the lock waited for `haltWaitMs`. */
+  handoff(nodeId: string, req: { haltWaitMs: number }): Promise<HandoffResult>;
   backup(req: BackupRequest): Promise<BackupResult>;
 }
 

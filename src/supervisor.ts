@@ -334,20 +334,27 @@ export class Supervisor {
         );
         return;
       case 'promote':
-        this.deps.promote().then(
+        this.deps.promote({ haltAt: action.haltAt, haltWaitMs: action.haltWaitMs }).then(
           (r) =>
-            this.dispatch({ type: 'promote-result', ok: r.ok, status: r.status, error: r.error }),
+            this.dispatch({
+              type: 'promote-result',
+              ok: r.ok,
+              status: r.status,
+              error: r.error,
+              halt: r.halt,
+            }),
           (err: unknown) => this.crash(err),
         );
         return;
       case 'handoff':
-        this.deps.handoff(action.nodeId).then(
+        this.deps.handoff(action.nodeId, { haltWaitMs: action.haltWaitMs }).then(
           (r) =>
             this.dispatch({
               type: 'handoff-result',
               nodeId: action.nodeId,
               ok: r.ok,
               error: r.error,
+              halt: r.halt,
             }),
           (err: unknown) => this.crash(err),
         );

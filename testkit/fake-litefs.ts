@@ -95,6 +95,10 @@ export class FakeLitefs {
   #infoFault: InfoFault = null;
   #routeFaults = new Map<string, NonNullable<RouteFault>>();
   #timers = new Set<NodeJS.Timeout>();
+  /** HALT locks held (db.go AcquireHaltLock): db name -> lock ID. */
+  #halts = new Map<string, string>();
+  /** How long POST /halt waits before granting a lock (a transaction holding it meanwhile). */
+  haltDelayMs = 0;
   #switchDelayMs: number;
   #closed = false;
 
@@ -297,6 +301,11 @@ export class FakeLitefs {
     else this.#routeFaults.set(path, fault);
   }
 
+  /** The HALT locks held now, db name -> lock ID. */
+  get halts(): ReadonlyMap<string, string> {
+    return new Map(this.#halts);
+  }
+
   /** Destroys every open /events connection. */
   cutEvents(): void {
     for (const res of this.#eventStreams) res.socket?.destroy();
@@ -412,6 +421,13 @@ export class FakeLitefs {
     res.setHeader('Litefs-Id', this.nodeId);
     if (this.clusterId !== '') res.setHeader('Litefs-Cluster-Id', this.clusterId);
 
+    if (url.pathname === '/halt' && (method === 'POST' || method === 'DELETE')) {
+      const fault = this.#routeFaults.get(url.pathname);
+      if (fault && 'hang' in fault) return;
+      if (fault) goError(res, fault.status, fault.body ?? `fake ${fault.status}`);
+      else this.#halt(method, url, res);
+      return;
+    }
     const routes: Record<string, [string, () => void]> = {
       '/info': ['GET', () => this.#info(res)],
       '/events': ['GET', () => this.#events(req, res)],
@@ -513,6 +529,39 @@ export class FakeLitefs {
     });
   }
 
+  #halt(method: string, url: URL, res: ServerResponse): void {
+    // http/server.go handlePostHalt / handleDeleteHalt: an int64 lock ID; POST creates the db
+    // when missing and waits for the write lock; DELETE of another ID changes nothing.
+    const name = url.searchParams.get('name') ?? '';
+    const id = url.searchParams.get('id') ?? '';
+    if (!/^-?\d+$/.test(id)) {
+      goError(res, 400, `invalid id: "${id}"`);
+      return;
+    }
+    if (method === 'DELETE') {
+      if (this.#halts.get(name) === id) this.#halts.delete(name);
+      res.end();
+      return;
+    }
+    const grant = () => {
+      if (!this.#dbs.has(name)) this.#dbs.set(name, { txid: 0n, checksum: '0000000000000000' });
+      this.#halts.set(name, id);
+      const db = this.#dbs.get(name);
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(
+        `${JSON.stringify({ id: Number(id), pos: { txid: db?.txid.toString(16).padStart(16, '0') }, expires: new Date(Date.now() + 30_000).toISOString() })}\n`,
+      );
+    };
+    if (this.haltDelayMs > 0) this.#later(this.haltDelayMs, grant);
+    else grant();
+  }
+
+  /** A demoted node recovers its dbs only once no HALT lock is held (store.go Recover). */
+  #afterHalts(fn: () => void): void {
+    if (this.#halts.size === 0) fn();
+    else this.#later(5, () => this.#afterHalts(fn));
+  }
+
   #handoff(url: URL, res: ServerResponse): void {
     // http/server.go handlePostHandoff, store.go Handoff.
     const raw = url.searchParams.get('nodeID') ?? '';
@@ -539,13 +588,16 @@ export class FakeLitefs {
     // (node-a) ... cannot connect to self"), drops that, and only then follows the new primary.
     this.#later(0, () => {
       this.loseLeader();
-      this.#later(this.#switchDelayMs, () => {
-        this.becomeReplica(this.hostname);
-        this.#later(this.#switchDelayMs, () => {
-          this.loseLeader();
-          this.#later(this.#switchDelayMs, () => this.becomeReplica(target));
-        });
-      });
+      // Its recovery waits for any HALT lock (store.go Recover takes the write lock).
+      this.#later(this.#switchDelayMs, () =>
+        this.#afterHalts(() => {
+          this.becomeReplica(this.hostname);
+          this.#later(this.#switchDelayMs, () => {
+            this.loseLeader();
+            this.#later(this.#switchDelayMs, () => this.becomeReplica(target));
+          });
+        }),
+      );
     });
   }
 

@@ -6,10 +6,12 @@ import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/types.js';
 import { recordStore } from '../consul/record.js';
+import type { HaltOutcome } from '../core/litefs-types.js';
 import type { PeerReport } from '../core/peer-types.js';
 import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
 import { EventsWatcher } from '../litefs/events.js';
+import { litefsHaltNode, randomLockId, withWritesHalted } from '../litefs/halt.js';
 import { observe } from '../litefs/observe.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import type { IoPorts, Logger } from '../ports.js';
@@ -68,14 +70,18 @@ export function buildLitefsAdapters(
     },
     loadHwm: () => loadStateFile(config.stateFile),
     persistHwm: (file) => writeStateFile(config.stateFile, file),
-    promote: async () => {
-      const r = await client.promote();
-      return r.ok ? { ok: true, status: 200 } : { ok: false, status: r.status, error: r.error };
-    },
-    handoff: async (nodeId) => {
-      const r = await client.handoff(nodeId);
-      return r.ok ? { ok: true } : { ok: false, error: r.error };
-    },
+    // Section 4, "Writes halted across a lease move": the primary's writes are halted while
+    // the lease moves, this node's for a handoff, the named primary's for a promotion.
+    promote: ({ haltAt, haltWaitMs }) =>
+      moveWithWritesHalted(now, haltAt, haltWaitMs, async () => {
+        const r = await client.promote();
+        return r.ok ? { ok: true, status: 200 } : { ok: false, status: r.status, error: r.error };
+      }),
+    handoff: (nodeId, { haltWaitMs }) =>
+      moveWithWritesHalted(now, config.litefsUrl, haltWaitMs, async () => {
+        const r = await client.handoff(nodeId);
+        return r.ok ? { ok: true } : { ok: false, error: r.error };
+      }),
     backup: ({ db, txid, expectedBytes }) =>
       config.backupDir === undefined
         ? Promise.resolve({ kind: 'skipped' as const, why: 'no --backup-dir' })
@@ -134,4 +140,33 @@ export function buildLitefsAdapters(
       await Promise.all([client.close(), records?.close()]);
     },
   };
+}
+
+/**
+ * `move` with the writes of the primary at `haltAt` halted across it; without a primary to
+ * halt (no peer report named one), the move alone, reported as not halted.
+ */
+async function moveWithWritesHalted<R extends { ok: boolean }>(
+  now: () => number,
+  haltAt: string | undefined,
+  waitMs: number,
+  move: () => Promise<R>,
+): Promise<R & { halt: HaltOutcome }> {
+  if (haltAt === undefined) {
+    const why = 'no peer report named the primary (--peers)';
+    return { ...(await move()), halt: { kind: 'skipped', why } };
+  }
+  const node = litefsHaltNode(haltAt);
+  try {
+    return await withWritesHalted({
+      node,
+      move,
+      lockId: randomLockId(),
+      waitMs,
+      now,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+  } finally {
+    void node.close();
+  }
 }

@@ -47,3 +47,13 @@ export interface StoreVars {
   candidate: boolean;
   dbs: Record<string, { txid: bigint; checksum: string }>;
 }
+
+/**
+ * Whether the old primary's writes were halted across a lease move (docs/design.md section 4,
+ * "Writes halted across a lease move"; src/litefs/halt.ts).
+ */
+export type HaltOutcome =
+  /** Every db's write lock was held from before the move until `heldMs` after it was asked. */
+  | { kind: 'held'; dbs: string[]; waitedMs: number; heldMs: number; releaseError?: string }
+  /** The move went ahead without the lock; `why` says what stopped it. */
+  | { kind: 'skipped'; why: string };

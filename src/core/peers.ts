@@ -274,3 +274,11 @@ export function handBackTarget(
 export function primaryPeer(report: PeerReport, clusterId: string): AnsweredPeer | undefined {
   return sameCluster(report, clusterId).find((a) => a.isPrimary);
 }
+
+/**
+ * The LiteFS API of the primary a report named, whose writes are halted while the lease moves
+ * away from it (docs/design.md section 4); undefined without a report or a primary in it.
+ */
+export function primaryUrl(report: PeerReport | undefined, clusterId: string): string | undefined {
+  return report === undefined ? undefined : primaryPeer(report, clusterId)?.url;
+}

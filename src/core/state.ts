@@ -4,7 +4,7 @@
 
 import type { RecordRead } from './cluster-record.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
-import type { LitefsEvent } from './litefs-types.js';
+import type { HaltOutcome, LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
 import type { PeerReport } from './peer-types.js';
 
@@ -196,6 +196,8 @@ export interface HandBackState {
   since: number;
   /** The node asked to take the lease; undefined while the peers are asked. */
   target: string | undefined;
+  /** Its LiteFS API, whose writes are halted when the lease is taken back. */
+  targetUrl: string | undefined;
   /** The token of this hand-back's question to the peers while it is not used yet. */
   asked: number | undefined;
   /** When the peers were last asked (the next try is due 3 s later, unless the lease moved). */
@@ -361,8 +363,20 @@ export type Input =
   | { type: 'hwm-persisted'; error: string | undefined }
   | { type: 'peers'; token: number; report: PeerReport }
   | { type: 'record-written'; token: number; result: RecordWriteResult }
-  | { type: 'promote-result'; ok: boolean; status: number | undefined; error: string | undefined }
-  | { type: 'handoff-result'; nodeId: string; ok: boolean; error: string | undefined }
+  | {
+      type: 'promote-result';
+      ok: boolean;
+      status: number | undefined;
+      error: string | undefined;
+      halt?: HaltOutcome | undefined;
+    }
+  | {
+      type: 'handoff-result';
+      nodeId: string;
+      ok: boolean;
+      error: string | undefined;
+      halt?: HaltOutcome | undefined;
+    }
   | {
       type: 'backup-result';
       db: string;
@@ -424,10 +438,14 @@ export type Action =
    * has not answered), so discovery leaves this node out of its own peers.
    */
   | { type: 'ask-peers'; token: number; selfNodeId: string | undefined }
-  /** S5: POST /promote. */
-  | { type: 'promote' }
+  /**
+   * S5: POST /promote; `haltAt`, the current primary's LiteFS API when a peer report named it,
+   * has its writes halted across the move (section 4, "Writes halted across a lease move").
+   */
+  | { type: 'promote'; haltAt: string | undefined; haltWaitMs: number }
   /** S4: POST /handoff?nodeID=. */
-  | { type: 'handoff'; nodeId: string }
+  /** `haltWaitMs`: how long this node's write lock is waited for (section 4). */
+  | { type: 'handoff'; nodeId: string; haltWaitMs: number }
   /** S8/S11: save GET /export?name=db into --backup-dir. */
   | { type: 'backup'; db: string; txid: bigint; expectedBytes: number }
   /**

@@ -44,13 +44,16 @@ export interface ExportOptions {
 
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_EXPORT_BODY_TIMEOUT_MS = 30_000;
+// LiteFS waits up to 10 s (DefaultHaltAcquireTimeout, store.go) for a halt's write lock.
+const HALT_ANSWER_MS = 15_000;
 // LiteFS's Error() answers with the error text (http/server.go); keep enough of it to explain.
 const MAX_ERROR_BODY_CHARS = 300;
 
 interface Call {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   bodyTimeoutMs?: number;
+  headersTimeoutMs?: number;
   signal?: AbortSignal | undefined;
 }
 
@@ -116,6 +119,30 @@ export class LitefsClient {
       method: 'POST',
       path: `/handoff?${new URLSearchParams({ nodeID: nodeId })}`,
     });
+  }
+
+  /**
+   * POST /halt?name=&id=: takes the db's write lock on this node on behalf of lock `id` (the
+   * HALT lock, db.go AcquireHaltLock): no transaction commits through this node's mount until
+   * DELETE /halt with the same id, or LiteFS's 30 s expiry. LiteFS waits up to 10 s for the
+   * lock; this request waits longer than that for the answer, so a lock granted is always
+   * known (and can be released), never granted to a request that gave up. It carries no
+   * `Litefs-Id` header: LiteFS refuses a halt only from its own node ID (http/server.go
+   * handlePostHalt).
+   */
+  halt(name: string, id: bigint): Promise<LitefsResult<undefined>> {
+    const query = new URLSearchParams({ name, id: String(id) });
+    return this.#empty({
+      method: 'POST',
+      path: `/halt?${query}`,
+      headersTimeoutMs: HALT_ANSWER_MS,
+    });
+  }
+
+  /** DELETE /halt?name=&id=: releases lock `id`; a lock already released or expired is a no-op. */
+  unhalt(name: string, id: bigint): Promise<LitefsResult<undefined>> {
+    const query = new URLSearchParams({ name, id: String(id) });
+    return this.#empty({ method: 'DELETE', path: `/halt?${query}` });
   }
 
   /**
@@ -242,7 +269,7 @@ export class LitefsClient {
       this.#pool.request({
         method: call.method,
         path: call.path,
-        headersTimeout: this.#headersTimeoutMs,
+        headersTimeout: call.headersTimeoutMs ?? this.#headersTimeoutMs,
         bodyTimeout: call.bodyTimeoutMs ?? this.#bodyTimeoutMs,
         signal: call.signal,
       });
@@ -251,8 +278,9 @@ export class LitefsClient {
         return { ok: true, value: await request() };
       } catch (err) {
         // A kept-alive socket can be closed by LiteFS (restart) just as we reuse it. A GET is
-        // safe to send again once, on a fresh socket; a POST (/promote, /handoff) is not.
-        if (call.method !== 'GET' || !isStaleSocket(err) || call.signal?.aborted) throw err;
+        // safe to send again once, on a fresh socket, as is a DELETE /halt (a release by lock
+        // ID); a POST (/promote, /handoff, /halt) is not.
+        if (call.method === 'POST' || !isStaleSocket(err) || call.signal?.aborted) throw err;
         return { ok: true, value: await request() };
       }
     } catch (err) {

@@ -16,8 +16,8 @@ t.test('standalone: no /events, no state file, no peers, no lease; backups skipp
   const calls = {
     persistHwm: () => standalonePorts.persistHwm(file),
     askPeers: () => standalonePorts.askPeers('AAAAAAAAAAAAAAAA'),
-    promote: () => standalonePorts.promote(),
-    handoff: () => standalonePorts.handoff('BBBBBBBBBBBBBBBB'),
+    promote: () => standalonePorts.promote({ haltAt: undefined, haltWaitMs: 0 }),
+    handoff: () => standalonePorts.handoff('BBBBBBBBBBBBBBBB', { haltWaitMs: 0 }),
   };
   for (const [port, call] of Object.entries(calls)) {
     const err = await call().then(

@@ -238,8 +238,10 @@ t.test('--promote-when new-version: the lease moves once per new version', async
   t.test('allows: the primary runs another version', async (t) => {
     const sim = candidate();
     t.same(sim.types(), ['ask-peers'], 'asks the primary first');
-    sim.answerPeers(report([sup({ isPrimary: true, appVersion: 'v1', nodeId: 'AB' })]));
+    const primary = sup({ isPrimary: true, appVersion: 'v1', nodeId: 'AB' });
+    sim.answerPeers(report([primary]));
     t.same(sim.types().slice(1), ['promote']);
+    t.match(sim.actions.at(-1), { haltAt: primary.url }, "the primary's writes halted (section 4)");
     t.ok(sim.events().includes('promote.new-version'));
     t.equal(sim.state.phase, 'promoting');
   });
@@ -265,15 +267,53 @@ t.test('--promote-when new-version: the lease moves once per new version', async
   });
   t.test("as before when this version or the primary's is unknown", async (t) => {
     const noVersion = candidate({ appVersion: undefined });
-    t.same(noVersion.types(), ['promote'], 'FLY_IMAGE_REF unset: asks at once, no peer question');
+    t.same(noVersion.types(), ['ask-peers'], 'FLY_IMAGE_REF unset: asks which node is primary');
+    noVersion.answerPeers(report([sup({ isPrimary: true, appVersion: 'v2' })]));
+    t.same(noVersion.types().slice(1), ['promote'], 'then asks for the lease whatever it runs');
     const silentPrimary = candidate();
     silentPrimary.answerPeers(report([silent(), sup({ appVersion: 'v2' })]));
     t.same(silentPrimary.types().slice(1), ['promote'], 'no answering primary');
+    t.match(silentPrimary.actions.at(-1), { type: 'promote', haltAt: undefined }, 'no halt');
     const noPeers = candidate({ peers: undefined });
-    t.same(noPeers.types(), ['promote'], 'no --peers');
+    t.same(noPeers.types(), ['promote'], 'no --peers: asks at once');
   });
-  t.test('--promote-when always: every start asks, as before', async (t) => {
+  t.test('--promote-when always: every start asks, the primary named first', async (t) => {
     const sim = candidate({ promoteWhen: 'always' });
-    t.same(sim.types(), ['promote'], 'no peer question');
+    t.same(sim.types(), ['ask-peers'], 'which node is primary: its writes are halted');
+    const primary = sup({ isPrimary: true, appVersion: 'v2' });
+    sim.answerPeers(report([primary]));
+    t.same(sim.types().slice(1), ['promote'], 'the same version: asks anyway');
+    t.match(
+      sim.actions.at(-1),
+      { type: 'promote', haltAt: primary.url },
+      "the primary's LiteFS is named for the halt (section 4)",
+    );
   });
+});
+
+t.test('writes halted across a lease move: each outcome is logged (section 4)', async (t) => {
+  const moved = (halt: Parameters<Sim['feed']>[0] & { type: 'handoff-result' }) => {
+    const sim = runningPrimary();
+    sim.feed({ type: 'signal', signal: 'SIGTERM' });
+    sim.answerPeers(report([sup({ nodeId: 'BBBBBBBBBBBBBBBB' })]));
+    sim.feed(halt, 5);
+    return sim.actions.filter((a) => a.type === 'log' && a.event.startsWith('halt.'));
+  };
+  const base = { type: 'handoff-result' as const, nodeId: 'BBBBBBBBBBBBBBBB', error: undefined };
+  t.match(
+    moved({ ...base, ok: true, halt: { kind: 'held', dbs: ['app.db'], waitedMs: 3, heldMs: 12 } }),
+    [{ level: 'info', event: 'halt.held', fields: { dbs: 'app.db', waitedMs: 3, heldMs: 12 } }],
+  );
+  t.match(
+    moved({
+      ...base,
+      ok: true,
+      halt: { kind: 'held', dbs: ['app.db'], waitedMs: 3, heldMs: 12, releaseError: 'ECONNRESET' },
+    }),
+    [{ event: 'halt.held' }, { level: 'warn', event: 'halt.release-fail', msg: /ECONNRESET/ }],
+  );
+  t.match(moved({ ...base, ok: true, halt: { kind: 'skipped', why: 'HTTP 404' } }), [
+    { level: 'warn', event: 'halt.skipped', msg: /without halting .*HTTP 404.*can be lost/ },
+  ]);
+  t.same(moved({ ...base, ok: true }), [], 'no halt attempted: nothing to say');
 });

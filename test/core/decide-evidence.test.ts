@@ -102,7 +102,7 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     sim.answerPeers(report([holder({ nodeId: 'D4' })]));
     sim.see(fresh, 10);
     sim.answerPeers(report([peer({ txid: 0n, pages: 1, nodeId: 'C3' }), holder({ nodeId: 'D4' })]));
-    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'D4' }]);
+    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'D4', haltWaitMs: 300 }]);
   });
   t.test('fenced time adds up across lease flaps: exit 4', async (t) => {
     const sim = withPeers({ fenceTimeout: 20_000 });

@@ -166,7 +166,11 @@ t.test('S4 fenced: no writes, hand the lease over, exit 4 when nobody takes it',
           peer({ nodeId: 'B3', txid: 0x30n, candidate: false }),
         ]),
       );
-      t.same(sim.last('handoff'), { type: 'handoff', nodeId: 'B2' }, 'the most advanced candidate');
+      t.same(
+        sim.last('handoff'),
+        { type: 'handoff', nodeId: 'B2', haltWaitMs: 300 },
+        'the most advanced candidate',
+      );
       sim.feed({ type: 'handoff-result', nodeId: 'B2', ok: true, error: undefined });
       t.ok(sim.events().includes('handoff.accepted'));
       sim.see({ role: 'replica', lag: 'unsynced', dbs: [db({ txid: 0n })] }, 500);

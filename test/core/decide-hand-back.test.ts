@@ -48,6 +48,8 @@ function newVersionBooting(over: Partial<Config> = {}) {
   const sim = new Sim(config({ promote: true, ...over }));
   sim.loadHwm(undefined);
   sim.see({ role: 'replica', lag: 5 });
+  // S5 asks the peers first: the answer names the primary whose writes are halted (section 4).
+  sim.answerPeers(report([sup({ isPrimary: true, follows: 'self' })]));
   if (sim.last('promote') === undefined) throw new Error('no promote');
   sim.see({ role: 'primary' }, 20);
   sim.answerPeers(report([sup({ follows: 'self' })]));
@@ -99,6 +101,12 @@ t.test(
       'ready: takes it back',
     );
     t.match(log(sim, 'handback.reclaim'), { fields: { why: 'boot' } });
+    const ready = report([sup({ nodeId: B })]).answers[0]!;
+    t.match(
+      sim.last('promote'),
+      { haltAt: ready.url },
+      'the node handed to is named: its writes are halted while the lease comes back',
+    );
     sim.see({ role: 'primary' }, 15);
     t.ok(log(sim, 'handback.reclaimed'));
     t.equal(sim.state.handBack, undefined);

@@ -23,6 +23,7 @@ import {
   createCluster,
   EXAMPLE,
   FIXTURES,
+  keysOn,
   type LitefsNode,
   type LogRecord,
   skipUnlessReal,
@@ -159,20 +160,6 @@ function users(t: Test, c: Cluster) {
       return summary;
     },
   };
-}
-
-/** The `writes` keys in a node's file, read through its mount. */
-function keysOn(n: LitefsNode): Set<string> {
-  const file = join(n.mountDir, 'app.db');
-  if (!existsSync(file)) return new Set();
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
-  try {
-    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'writes'").get();
-    if (!has) return new Set();
-    return new Set(db.prepare('SELECT key FROM writes').pluck().all() as string[]);
-  } finally {
-    db.close();
-  }
 }
 
 /**

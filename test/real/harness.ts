@@ -3,6 +3,9 @@
 // The assertLeaseBy* helpers say how the lease moved, from what Consul (the stand-in) held at
 // each moment, so a claim like "released at once" cannot pass because a TTL ran out instead.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Test } from 'tap';
 import {
   describeLease,
@@ -250,4 +253,18 @@ export function assertLeaseKept(
     samples.length > 0 && seen.length === 1 && seen[0] !== 'not held for it',
     `Consul: the key held for ${node.name} by one session throughout (${samples.length} samples: ${seen.join(', ')})`,
   );
+}
+
+/** The `writes` keys in a node's file, read through its mount. */
+export function keysOn(n: LitefsNode): Set<string> {
+  const file = join(n.mountDir, 'app.db');
+  if (!existsSync(file)) return new Set();
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+  try {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'writes'").get();
+    if (!has) return new Set();
+    return new Set(db.prepare('SELECT key FROM writes').pluck().all() as string[]);
+  } finally {
+    db.close();
+  }
 }

@@ -27,6 +27,16 @@ export const PEER_RETRY_MS = 3000;
  * ready: soon, as every moment it keeps the lease is a moment without writes for the cluster.
  */
 export const HANDBACK_RETRY_MS = 500;
+/**
+ * Section 4, writes halted across a lease move: how long the primary's write lock is waited
+ * for before the lease moves without it. Not a wait of decide (the adapter bounds it): longer
+ * when that primary's app serves writes, whose own short transactions are what the lock waits
+ * for and what it protects; short when its app serves none, when only a writer outside the app
+ * (the lock a migration just failed on) can hold it, and waiting would only delay the move.
+ */
+export const HALT_WAIT_SERVING_MS = 1000;
+export const HALT_WAIT_IDLE_MS = 300;
+
 /** S4: fenced time within this window adds up towards --fence-timeout (lease flaps). */
 export const FENCE_WINDOW_MS = 10 * 60_000;
 /** S5: promotion requests before giving up and starting the app as a replica. */

@@ -5,6 +5,7 @@
 
 import { describeRecord } from '../cluster-record.js';
 import { applyLitefsEvent, mergePoll } from '../derive.js';
+import type { HaltOutcome } from '../litefs-types.js';
 import type { PeerReport } from '../peer-types.js';
 import type { Input } from '../state.js';
 import { describePeer, tailOf } from './describe.js';
@@ -72,14 +73,48 @@ export function record(d: Draft, input: Input): void {
       recordRecordWritten(d, input);
       return;
     case 'promote-result':
+      recordHalt(d, input.halt, input.ok, 'the promotion');
       recordPromoteResult(d, input);
       return;
     case 'handoff-result':
+      recordHalt(d, input.halt, input.ok, `the handoff to node ${input.nodeId}`);
       recordHandoffResult(d, input);
       return;
     case 'backup-result':
       recordBackupResult(d, input);
       return;
+  }
+}
+
+/**
+ * Whether the old primary's writes were halted across a lease move (docs/design.md section 4,
+ * "Writes halted across a lease move"). Without it a write committed during the move can be
+ * lost, so a move made without it is a warning that says why.
+ */
+function recordHalt(d: Draft, halt: HaltOutcome | undefined, moved: boolean, move: string): void {
+  if (halt === undefined) return;
+  if (halt.kind === 'skipped') {
+    d.log(
+      'warn',
+      'halt.skipped',
+      `${move} went ahead without halting the primary's writes: ${halt.why}; a write committed during the move can be lost (LiteFS's handoff)`,
+      {},
+    );
+    return;
+  }
+  d.log(
+    moved ? 'info' : 'debug',
+    'halt.held',
+    `the primary's writes were halted across ${move} (${halt.dbs.join(', ')}): lock taken in ${halt.waitedMs} ms, held ${halt.heldMs} ms`,
+    { dbs: halt.dbs.join(','), waitedMs: halt.waitedMs, heldMs: halt.heldMs },
+  );
+  if (halt.releaseError !== undefined) {
+    d.log(
+      'warn',
+      'halt.release-fail',
+      `releasing the halt after ${move} failed: ${halt.releaseError}; LiteFS drops it after 30 s, writes on that node wait until then`,
+      {},
+    );
   }
 }
 

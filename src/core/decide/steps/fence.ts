@@ -14,6 +14,7 @@ import {
   due,
   FENCE_WINDOW_MS,
   fencedMs,
+  HALT_WAIT_IDLE_MS,
   HANDOFF_RETRY_MS,
   handoffRetryAt,
   reached,
@@ -139,7 +140,8 @@ export function holdFence(d: Draft): Verdict {
     { nodeId: target.nodeId, peer: target.url, peerTxid: describePeer(target) },
   );
   s.lastHandoffAt = d.now;
-  d.actions.push({ type: 'handoff', nodeId: target.nodeId });
+  // A fenced node's app is stopped (section 4).
+  d.actions.push({ type: 'handoff', nodeId: target.nodeId, haltWaitMs: HALT_WAIT_IDLE_MS });
   return 'done';
 }
 

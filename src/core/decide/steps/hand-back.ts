@@ -12,7 +12,13 @@ import { handBackTarget } from '../../peers.js';
 import { asksPeers, type Policy } from '../../policy.js';
 import { s5MayPromote, s14CannotServe } from '../../rules.js';
 import type { HandBackState, HandBackWhy, Input } from '../../state.js';
-import { due, HANDBACK_RETRY_MS, PROMOTE_ATTEMPTS } from '../deadlines.js';
+import {
+  due,
+  HALT_WAIT_IDLE_MS,
+  HALT_WAIT_SERVING_MS,
+  HANDBACK_RETRY_MS,
+  PROMOTE_ATTEMPTS,
+} from '../deadlines.js';
 import { describeAnswers, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
@@ -37,6 +43,7 @@ export function beginHandBack(d: Draft, why: HandBackWhy): void {
     why,
     since: d.now,
     target: undefined,
+    targetUrl: undefined,
     asked: undefined,
     lastAttemptAt: undefined,
     moved: false,
@@ -180,13 +187,15 @@ function chooseTarget(
     return 'none';
   }
   hb.target = target.nodeId;
+  hb.targetUrl = target.url;
   d.log(
     'info',
     'handback.request',
     `handing the lease to node ${target.nodeId} (${target.url}), a synced candidate whose app is ready, while ${WHY[hb.why]}`,
     { why: hb.why, nodeId: target.nodeId, peer: target.url, peerTxid: describePeer(target) },
   );
-  d.actions.push({ type: 'handoff', nodeId: target.nodeId });
+  // This node's app serves nothing while it hands back (section 4).
+  d.actions.push({ type: 'handoff', nodeId: target.nodeId, haltWaitMs: HALT_WAIT_IDLE_MS });
   return 'chosen';
 }
 
@@ -274,6 +283,7 @@ function reclaim(d: Draft, hb: HandBackState): Verdict {
       : `the app is ready: taking the lease back (request ${hb.reclaims})`,
     { why: hb.why, primary: primaryHostnameOf(s.observation) },
   );
-  d.actions.push({ type: 'promote' });
+  // The node handed to holds the lease now: its writes are halted across the move back.
+  d.actions.push({ type: 'promote', haltAt: hb.targetUrl, haltWaitMs: HALT_WAIT_SERVING_MS });
   return waitVerdict;
 }

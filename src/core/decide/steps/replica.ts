@@ -3,10 +3,10 @@
 // --promote-when new-version), at most PROMOTE_ATTEMPTS times, --promote-timeout apart.
 
 import { clusterIdOf, dbViewsOf, primaryHostnameOf, syncOf } from '../../derive.js';
-import { type AnsweredPeer, primaryPeer } from '../../peers.js';
+import { type AnsweredPeer, primaryPeer, primaryUrl } from '../../peers.js';
 import { asksPeers } from '../../policy.js';
 import { s5MayPromote, s5NewVersion } from '../../rules.js';
-import { PROMOTE_ATTEMPTS, promoteRetryAt, reached } from '../deadlines.js';
+import { HALT_WAIT_SERVING_MS, PROMOTE_ATTEMPTS, promoteRetryAt, reached } from '../deadlines.js';
 import type { Draft, Verdict } from '../draft.js';
 
 export function replicaSynced(d: Draft): Verdict {
@@ -40,18 +40,17 @@ export function promote(d: Draft): Verdict {
   }
   if (!s.promote.versionChecked) {
     // S5, --promote-when new-version: the lease moves once per new version, so ask the primary
-    // which one it runs.
+    // which one it runs. The answer also names the primary's LiteFS, whose writes are halted
+    // across the move (section 4), so the peers are asked with --promote-when always too.
     let primary: AnsweredPeer | undefined;
-    if (
-      config.promoteWhen === 'new-version' &&
-      config.appVersion !== undefined &&
-      asksPeers(config)
-    ) {
+    if (asksPeers(config)) {
       const q = s.peers;
       if (q?.purpose !== 'promote') {
         d.enter(
           'promoting',
-          'synced candidate asking the primary which app version it runs',
+          config.promoteWhen === 'new-version' && config.appVersion !== undefined
+            ? 'synced candidate asking the primary which app version it runs'
+            : 'synced candidate asking the peers which node is primary',
           'promote.version-check',
           { appVersion: config.appVersion },
         );
@@ -98,6 +97,10 @@ export function promote(d: Draft): Verdict {
     'promote.request',
     { primary: primaryHostnameOf(obs) },
   );
-  d.actions.push({ type: 'promote' });
+  d.actions.push({
+    type: 'promote',
+    haltAt: primaryUrl(s.peers?.report, clusterIdOf(obs)),
+    haltWaitMs: HALT_WAIT_SERVING_MS,
+  });
   return 'done';
 }

@@ -5,7 +5,7 @@
 import { clusterIdOf, dbViewsOf, primaryHostnameOf } from '../../derive.js';
 import { handoverTarget } from '../../peers.js';
 import type { Input, LogLevel } from '../../state.js';
-import { due } from '../deadlines.js';
+import { due, HALT_WAIT_SERVING_MS } from '../deadlines.js';
 import { describeAnswers, describePeer } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 
@@ -109,7 +109,8 @@ function continueHandover(d: Draft, input: Input): void {
       lagMs: target.lagMs,
     },
   );
-  d.actions.push({ type: 'handoff', nodeId: target.nodeId });
+  // Its app still takes writes until the lease moves (section 4).
+  d.actions.push({ type: 'handoff', nodeId: target.nodeId, haltWaitMs: HALT_WAIT_SERVING_MS });
 }
 
 /** Handover on stop: the handover is over, whatever its outcome: stop the app as before. */
