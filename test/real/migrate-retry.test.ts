@@ -18,6 +18,7 @@ import {
   createCluster,
   EXAMPLE,
   type LitefsNode,
+  type LogRecord,
   skipUnlessReal,
 } from './harness.js';
 
@@ -54,9 +55,16 @@ async function tryUnderLock(t: Test, node: LitefsNode, m: GatedMigration, n: num
  * next try after 1 s, 2 s, 4 s... (`slowFrom` on: every 5 minutes); the next try starts no
  * earlier than the retryAt it announced (one-sided: the test reads lines late, never early).
  */
-function assertBackoff(t: Test, node: LitefsNode, command: string, slowFrom = Infinity) {
+async function assertBackoff(t: Test, node: LitefsNode, command: string, slowFrom = Infinity) {
   const records = node.records();
   const fails = records.filter((r) => r.event === 'migrate.fail' && r.command === command);
+  // The state line follows its failure's line: it may not have been read yet.
+  const waited = (f: LogRecord) =>
+    records.some((r, j) => j > records.indexOf(f) && r.event === 'migrate.retry-wait');
+  await waitFor(() => fails.every(waited), {
+    timeoutMs: 10_000,
+    message: `${node.name}: a migrate.retry-wait after each failure`,
+  }).catch(() => undefined);
   fails.forEach((f, i) => {
     const k = i + 1;
     const delay = k >= slowFrom ? 300_000 : 1000 * 2 ** i;
@@ -189,7 +197,7 @@ if (!skipUnlessReal(t)) {
       for (const f of fails) {
         t.match(f, { command: m!.cmd, exitCode: /^[1-9]/, output: LOCKED }, "SQLite's own refusal");
       }
-      assertBackoff(t, b, m!.cmd);
+      await assertBackoff(t, b, m!.cmd);
       t.equal(m!.tries(), fails.length + 1, 'one more try than failures: the last one succeeded');
       t.equal(count(b, 'migrate.complete'), 1, 'migrate.complete once');
       t.equal(
@@ -238,7 +246,7 @@ if (!skipUnlessReal(t)) {
     const fails = recordsOf(b, 'migrate.fail');
     for (const f of fails) t.match(f, { output: LOCKED }, "SQLite's own refusal");
     // Retries used up beside a running app: the third failure announces the slow retry.
-    assertBackoff(t, b, m!.cmd, 3);
+    await assertBackoff(t, b, m!.cmd, 3);
     t.ok(b.running(), "node-b's LiteFS is up: the supervisor did not exit");
     t.equal(count(b, 'app.start'), 1, 'the app was never stopped');
     const health = await b.health('/health');
