@@ -516,8 +516,11 @@ export interface LitefsNode {
   waitPrimary(timeoutMs?: number): Promise<void>;
   /** Row count of `table` in `db`, read through the mount (read-only). */
   rows(table: string, db?: string): number | undefined;
-  /** Runs SQL statements on this node's mount (writable only on the primary). */
-  exec(sql: string, db?: string): void;
+  /**
+   * Runs SQL statements on this node's mount (writable only on the primary), waiting up to
+   * busyTimeoutMs (default 2000) for another connection's write lock.
+   */
+  exec(sql: string, db?: string, busyTimeoutMs?: number): void;
   health(path?: string): Promise<{ status: number; body: unknown }>;
 }
 
@@ -894,8 +897,8 @@ async function makeNode(
         conn.close();
       }
     },
-    exec(sql, db = 'app.db') {
-      const conn = new Database(join(mountDir, db), { timeout: 2000 });
+    exec(sql, db = 'app.db', busyTimeoutMs = 2000) {
+      const conn = new Database(join(mountDir, db), { timeout: busyTimeoutMs });
       try {
         conn.exec(sql);
       } finally {

@@ -12,10 +12,11 @@
 // 3. a crashed app hands the lease over while it waits for its restart, and does not take it back;
 // 4. handover on stop prefers a peer whose app is ready.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { gatedMigration, holdWriteLock, linesOf, shellScript } from '../../testkit/contention.js';
 import { type HttpWriter, startHttpWriter, type WriteRecord } from '../../testkit/http-writer.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -228,16 +229,6 @@ async function everyAckedOnEvery(
   }
 }
 
-/** A shell script file (LiteFS expands `$` in litefs.yml exec lines, so no inline shell). */
-function script(c: Cluster, name: string, body: string[]): string {
-  const file = join(c.dir, name);
-  writeFileSync(file, `${body.join('\n')}\n`, { mode: 0o755 });
-  return `sh ${file}`;
-}
-
-const linesOf = (file: string) =>
-  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
-
 /** Index of the first record with this event (and fields) at or after `from`, or -1. */
 function indexOf(records: LogRecord[], event: string, from = 0, fields: LogRecord = {}): number {
   for (let i = from; i < records.length; i++) {
@@ -287,7 +278,7 @@ if (!skipUnlessReal(t)) {
 
     // A replica restarts as v2 with a real migration of its own (sqlite3 through the mount).
     const runs = join(c.dir, 'v2-runs');
-    const v2Migration = script(c, 'migrate-v2.sh', [
+    const v2Migration = shellScript(c.dir, 'migrate-v2.sh', [
       `echo run >> ${runs}`,
       `exec sqlite3 ${join(v2.mountDir, 'app.db')} "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"`,
     ]);
@@ -402,31 +393,27 @@ if (!skipUnlessReal(t)) {
     u.start();
 
     // The replica (b) restarts as v2, whose migration is the sqlite3 CLI without a busy timeout.
-    // The test takes the write lock through b's mount once b is primary, then opens the gate:
-    // only so is the lock there before the first try, whatever the machine's load.
+    // The test takes the write lock through b's mount once the first try is due (b primary),
+    // then lets it run: only so is the lock there before the first try, whatever the load.
     const db = join(b.mountDir, 'app.db');
-    const gate = join(c.dir, 'lock-held');
-    const runs = join(c.dir, 'v2-runs');
-    const v2Migration = script(c, 'migrate-v2.sh', [
-      `while [ ! -e ${gate} ]; do sleep 0.05; done`,
-      `echo run >> ${runs}`,
-      `exec sqlite3 ${db} "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"`,
-    ]);
+    const v2 = gatedMigration(
+      c.dir,
+      'migrate-v2',
+      db,
+      'CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL)',
+    );
     await b.stop('SIGINT');
     configure(c, b, {
       version: 'v2',
       bootMs: 2000,
-      migrate: [v2Migration],
+      migrate: [v2.cmd],
       extra: ['--migrate-retries', '5'],
     });
     b.start();
     await b.waitPrimary(30_000);
-    const lock = new Database(db, { timeout: 0 });
-    t.teardown(() => {
-      if (lock.open) lock.close();
-    });
-    lock.exec('BEGIN IMMEDIATE');
-    writeFileSync(gate, '');
+    await v2.waitTry(1);
+    const lock = holdWriteLock(t, db);
+    v2.allow(Infinity);
 
     const fail = await waitRecord(b, 'migrate.fail');
     t.match(fail.output, /database is locked/, "the try failed with SQLite's own error");
@@ -471,11 +458,7 @@ if (!skipUnlessReal(t)) {
     );
     t.notOk(b.events().includes('app.start'), `${b.name}'s app never started on the old schema`);
 
-    t.doesNotThrow(
-      () => lock.exec('ROLLBACK'),
-      'the held transaction ends cleanly after the demotion',
-    );
-    lock.close();
+    t.doesNotThrow(() => lock.release(), 'the held transaction ends cleanly after the demotion');
     await waitRecord(b, 'handback.done', { why: 'retry' });
     const complete = await waitRecord(b, 'migrate.complete', {}, 60_000);
     t.ok(complete, 'once the lock was released a try succeeded');
@@ -489,7 +472,7 @@ if (!skipUnlessReal(t)) {
     );
     u.inService.add(b.name);
     t.match(await u.write(a), { ok: true, servedBy: b.name }, `${b.name} (v2) serves the writes`);
-    const tries = linesOf(runs);
+    const tries = v2.tries();
     t.equal(countOf(b.records(), 'migrate.fail'), tries - 1, 'every try but the last failed');
     t.comment(
       `${tries} tries; the lease moved ${countOf(b.records(), 'handback.done')} times away from ${b.name}`,
