@@ -12,9 +12,7 @@
 // 3. a crashed app hands the lease over while it waits for its restart, and does not take it back;
 // 4. handover on stop prefers a peer whose app is ready.
 
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { gatedMigration, holdWriteLock, linesOf, shellScript } from '../../testkit/contention.js';
 import { type HttpWriter, startHttpWriter, type WriteRecord } from '../../testkit/http-writer.js';
