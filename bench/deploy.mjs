@@ -24,6 +24,10 @@
 //   after        the supervisor with its defaults: --promote (new-version), the handover on
 //                stop (--handoff-timeout 1s) and S14 a serving primary (--hand-back on)
 //
+// BENCH_RECONNECT_DELAY (e.g. 100ms) sets litefs.yml lease.reconnect-delay for the supervisor's
+// setups (LiteFS's default, 1s, when unset; the exec block always keeps the seed's config): how
+// soon a replica follows a new primary after a lease move (docs/litefs-facts.md).
+//
 // Each scenario x setup runs BENCH_RUNS times (default 5), the setups interleaved run by run so
 // that a change in the machine's load falls on both. Each run: three candidate nodes, each with
 // LiteFS's proxy in front of test/fixtures/app-boot-delay.mjs (listens BENCH_APP_BOOT_MS after
@@ -74,6 +78,8 @@ const RESTART_DELAY_MS = Number(process.env.BENCH_RESTART_DELAY_MS ?? 2000);
 const APP_BOOT_MS = Number(process.env.BENCH_APP_BOOT_MS ?? 2000);
 const LOCK_HOLD_MS = Number(process.env.BENCH_LOCK_HOLD_MS ?? 3000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+// litefs.yml lease.reconnect-delay for the supervisor's setups ('' for LiteFS's 1s default).
+const RECONNECT_DELAY = process.env.BENCH_RECONNECT_DELAY ?? '';
 /** Before each run, wait up to this long for a quiet machine (0: do not wait). */
 const QUIET_MAX_MS = Number(process.env.BENCH_QUIET_MAX_S ?? 300) * 1000;
 /** Quiet: no other test run (tap), and the CPU this idle over 2 s. */
@@ -523,7 +529,12 @@ async function runSetup(scenarioName, setup, run) {
   let c;
   let holder;
   try {
-    c = await createCluster(t, ['node-a', 'node-b', 'node-c'], { proxy: true });
+    c = await createCluster(t, ['node-a', 'node-b', 'node-c'], {
+      proxy: true,
+      ...(setup === 'litefs-exec' || RECONNECT_DELAY === ''
+        ? {}
+        : { reconnectDelay: RECONNECT_DELAY }),
+    });
     const others = { start: othersRunning(c.dir) };
     const triesFile = join(c.dir, 'tries.log');
     const nodes = c.nodes;

@@ -569,6 +569,11 @@ export interface ClusterOptions {
   /** lease.consul.ttl (default 2s) and lock-delay (default 1s). */
   ttl?: string;
   lockDelay?: string;
+  /**
+   * lease.reconnect-delay (LiteFS's default 1s): how long a node waits before it looks for the
+   * lease again after losing its primary or its stream to one (store.go monitorLease).
+   */
+  reconnectDelay?: string;
   /** Every node with LiteFS's proxy in front of its app (NodeOptions.proxy); default off. */
   proxy?: boolean;
 }
@@ -709,6 +714,9 @@ async function makeNode(
       `  promote: ${options.promote ?? false}`,
       `  hostname: ${yamlString(name)}`,
       `  advertise-url: ${yamlString(url)}`,
+      ...(clusterOpts.reconnectDelay === undefined
+        ? []
+        : [`  reconnect-delay: ${yamlString(clusterOpts.reconnectDelay)}`]),
       '  consul:',
       `    url: ${yamlString(consul.url)}`,
       `    key: ${yamlString(options.leaseKey ?? key)}`,
