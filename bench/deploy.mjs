@@ -938,7 +938,7 @@ async function main() {
   const out = [
     `rolling deploys of 3 candidates on real LiteFS, HTTP writes through LiteFS's proxy every ${WRITE_INTERVAL_MS} ms`,
     `started ${runStart.toISOString()}, took ${((Date.now() - runStart) / 1000).toFixed(0)} s; scenarios ${scenarios.join(', ')}; setups ${setups.join(', ')}; ${RUNS} runs each (setups interleaved)`,
-    `app boot ${APP_BOOT_MS} ms, restart delay ${RESTART_DELAY_MS} ms, lock held ${LOCK_HOLD_MS} ms (contention); before each run, up to ${QUIET_MAX_MS / 1000} s waited for a quiet machine (no other tap run, CPU under ${Math.round(QUIET_BUSY * 100)}% busy over 2 s)`,
+    `app boot ${APP_BOOT_MS} ms, restart delay ${RESTART_DELAY_MS} ms, lease.reconnect-delay ${RECONNECT_DELAY || '1s (LiteFS default)'} for the supervisor, lock held ${LOCK_HOLD_MS} ms (contention); before each run, up to ${QUIET_MAX_MS / 1000} s waited for a quiet machine (no other tap run, CPU under ${Math.round(QUIET_BUSY * 100)}% busy over 2 s)`,
     `runs started on a machine not quiet: ${results.filter((r) => r.quiet && !r.quiet.quiet).length} of ${results.length}; a run during which other work used more than ${Math.round(MAX_OTHERS_CPU * 100)}% of the CPU is discarded and run again (at most ${MAX_REDO} times): ${discarded.length} discarded, listed after the medians`,
     `machine: ${hostname()}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
     `load average 1/5/15m at start ${loads(loadStart)}, at end ${loads(loadavg())}; other work at start: ${fmtOthers(othersStart)}, at end: ${fmtOthers(othersRunning())}`,
