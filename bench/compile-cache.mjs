@@ -1,4 +1,4 @@
-// Start-up with a V8 code cache, measured on this Node (README "Start-up and a compile
+// Start-up with a V8 code cache, measured on this Node (docs/performance.md, "Start-up and a compile
 // cache"). Node 20 caches compiled code only for scripts (vm.Script cachedData), not for ES
 // modules, so this builds the CLI as one CommonJS bundle (the options of
 // scripts/bundle-options.mjs, format cjs) into a temp dir with a small loader that compiles it

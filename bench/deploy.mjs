@@ -19,7 +19,7 @@
 // Setups (BENCH_DEPLOY_SETUPS, default litefs-exec,after), side by side:
 //   litefs-exec  LiteFS's own exec block: lease.promote: true, the migration `if-candidate`,
 //                then the app (what the seed thread ran)
-//   before       the supervisor without the deploy rules (README, What a deploy looks like now):
+//   before       the supervisor without the deploy rules (docs/performance.md, "Deploys"):
 //                --promote --promote-when always --handoff-timeout 0 --hand-back off
 //   after        the supervisor with its defaults: --promote (new-version), the handover on
 //                stop (--handoff-timeout 1s) and S14 a serving primary (--hand-back on)

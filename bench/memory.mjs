@@ -1,4 +1,4 @@
-// Memory account by module (README "Performance"): what the shipped bundle evaluates at start and
+// Memory account by module (docs/performance.md, "Memory, by module"): what the shipped bundle evaluates at start and
 // as a synced replica at idle, and what each piece costs; then what each cut saves.
 //
 // 1. Phases: RSS of a bare `node` HTTP server, and of the supervisor (a synced replica of a fake

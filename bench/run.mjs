@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** The budgets of README "Performance"; `max` is inclusive. */
+/** The budgets of docs/performance.md; `max` is inclusive. */
 export const BUDGETS = [
   { figure: 'startup_ratio', max: 1.5, what: 'start-up, x bare node' },
   { figure: 'idle_rss_over_bare_mb', max: 20, what: 'idle RSS over bare node, MB' },

@@ -1,4 +1,4 @@
-// The soak's curve as a small SVG (README "Reliability"): RSS and V8 heap used after a forced
+// The soak's curve as a small SVG (docs/reliability.md, "Soak"): RSS and V8 heap used after a forced
 // full GC, per sample of bench/soak.mjs. `node bench/soak-plot.mjs <samples.jsonl> <out.svg>
 // [title]` regenerates it from the committed data.
 

@@ -1,4 +1,4 @@
-// Soak (README "Reliability" and "Performance"; not part of npm test): BENCH_SOAK_SECONDS (default
+// Soak (docs/reliability.md, "Soak"; not part of npm test): BENCH_SOAK_SECONDS (default
 // 3600) of role flaps and app restarts against a fake LiteFS. Every minute
 // (BENCH_SOAK_GC_SAMPLE_MS) the supervisor itself forces a full GC and records its RSS and heap
 // (bench/gc-sampler.mjs, preloaded with --expose-gc); every 10 s this script samples RSS and

@@ -1,4 +1,4 @@
-// What start-up within 1.5x of bare node would take (README "Start-up and a compile
+// What start-up within 1.5x of bare node would take (docs/performance.md, "Start-up and a compile
 // cache"): prototypes that answer HTTP as soon as the options are parsed and the logger exists,
 // from a plain node:http server (fastify not evaluated yet), built with the bundle's options;
 // one with `yaml` left out (it is only needed when a YAML file is read: with --litefs-config

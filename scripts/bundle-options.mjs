@@ -1,7 +1,7 @@
 // The esbuild options of the CLI bundle (scripts/bundle.mjs), shared with bench/memory.mjs, which
 // builds an instrumented copy with the same module graph to account memory by module.
 //
-// What the bundle leaves out or narrows, each measured in README "Performance":
+// What the bundle leaves out or narrows, each measured in docs/performance.md:
 // - fastify's default schema compilers (ajv, fast-json-stringify) and light-my-request (only
 //   `inject()`, used by tests on tsc's output, never by the CLI): the health server passes its
 //   own compilersFactory (src/http/server.ts), so fastify never requires them; without this

@@ -1,7 +1,7 @@
 // Bundle the CLI into dist/cli/main.js (over tsc's output) with esbuild: one file for what the
 // health API needs at start-up, and lazily loaded chunks for the adapters (execa; undici only
 // under LiteFS) and the subcommands, so that `/health/live` answers sooner and less code is
-// parsed and kept (README "Performance"). The options, and what the bundle
+// parsed and kept (docs/performance.md). The options, and what the bundle
 // leaves out, are in scripts/bundle-options.mjs. tsc still emits every module for the tests,
 // the demo and the benchmarks.
 

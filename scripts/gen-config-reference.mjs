@@ -74,17 +74,22 @@ export function renderConfigReference(options) {
   return out.join('\n');
 }
 
-/** `doc` with the text between the markers replaced by `generated`. */
+/** `doc` with the text between the markers `start` and `end` replaced by `generated`. */
+export function replaceBetween(doc, start, end, generated) {
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  if (from === -1 || to === -1 || to < from) {
+    throw new Error(`expected ${start} and then ${end} in the document`);
+  }
+  if (doc.indexOf(start, from + 1) !== -1 || doc.indexOf(end, to + 1) !== -1) {
+    throw new Error(`expected each of ${start} and ${end} once`);
+  }
+  return `${doc.slice(0, from + start.length)}\n${generated}\n${doc.slice(to)}`;
+}
+
+/** `doc` with the text between the config-reference markers replaced by `generated`. */
 export function replaceReference(doc, generated) {
-  const start = doc.indexOf(START);
-  const end = doc.indexOf(END);
-  if (start === -1 || end === -1 || end < start) {
-    throw new Error(`expected ${START} and then ${END} in the document`);
-  }
-  if (doc.indexOf(START, start + 1) !== -1 || doc.indexOf(END, end + 1) !== -1) {
-    throw new Error('expected each config-reference marker once');
-  }
-  return `${doc.slice(0, start + START.length)}\n${generated}\n${doc.slice(end)}`;
+  return replaceBetween(doc, START, END, generated);
 }
 
 async function main(argv) {

@@ -34,7 +34,7 @@ const OUTPUT_TAIL_LINES = 5;
  * transactions); a cut stream or any other state returns to --poll-interval at the next tick.
  * What the stream does not announce is `.lag`: the routes that report it ask for an observation
  * no older than --poll-interval (Supervisor.fresh), so they are as fresh as before. This is what
- * keeps idle CPU low (README "Performance"): a full observation is ~10 file reads and an HTTP round
+ * keeps idle CPU low (docs/performance.md, "Idle CPU"): a full observation is ~10 file reads and an HTTP round
  * trip.
  */
 export const IDLE_POLL_MS = 10_000;

@@ -1,4 +1,4 @@
-// Idle polling (README "Performance", idle CPU): while the app runs and LiteFS's /events stream is
+// Idle polling (docs/performance.md, "Idle CPU"): while the app runs and LiteFS's /events stream is
 // connected, the runner reads /info and the mount dir every IDLE_POLL_MS instead of every
 // --poll-interval; in every other case (stream cut, not running, a failed read) at --poll-interval,
 // as before. The routes that report `.lag` ask for a fresh observation (Supervisor.fresh), so what

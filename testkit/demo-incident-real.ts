@@ -1,19 +1,25 @@
 // `npm run demo:incident -- --real`: the seed incident replayed on real LiteFS (the binary of
 // LITEFS_BIN, PATH or ../shared/litefs, with the Consul stand-in), twice from the same start:
 // with LiteFS's own exec block (`promote: true`, migrations `if-candidate`) the data holder's
-// rows are lost; with litefs-supervisor as the exec command they are kept. Then the sleeping
-// data holder, both ways: the node with the data is stopped while the other, its database
-// deleted, takes the lease; only the cluster record in Consul remembers the data. Needs root,
-// /dev/fuse and fusermount3; otherwise it says why and exits 2. Development only (testkit is not
-// shipped).
+// rows are lost; with litefs-supervisor as the exec command they are kept, through the seed's
+// restart of the data holder (as test/real/incident-supervisor.test.ts replays it), and the end
+// state is printed: who is primary for LiteFS and Consul, each supervisor's state, which app
+// serves. Then the sleeping data holder, both ways: the node with the data is stopped while the
+// other, its database deleted, takes the lease; only the cluster record in Consul remembers the
+// data. Needs root, /dev/fuse and fusermount3; otherwise it says why and exits 2. Development
+// only (testkit is not shipped).
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  askApp,
   breakLikeTheThread,
   healthyThenStopped,
+  holderThenEmptiedJoins,
   litefsExecBlock,
   ROWS,
+  readRows,
+  restartTheHolder,
   rowsOf,
 } from './real-incident.js';
 import {
@@ -44,7 +50,7 @@ class DemoOwner implements Owner {
 }
 
 function show(c: Cluster, when: string): void {
-  const counts = c.nodes.map((n) => `${n.name} ${rowsOf(n) ?? 'no database'}`).join(', ');
+  const counts = c.nodes.map((n) => `${n.name} ${describeRows(n)}`).join(', ');
   console.log(`  ${when}: rows in visits: ${counts}`);
 }
 
@@ -66,6 +72,7 @@ async function withExecBlock(owner: Owner): Promise<number | undefined> {
   await waitFor(() => /snapshot received/.test(a.output()), { timeoutMs: 20_000 }).catch(() => {});
   await waitFor(() => rowsOf(a) === 0, { timeoutMs: 5_000 }).catch(() => {});
   show(c, 'after node-b took the lease and migrated');
+  await endState(c);
   return rowsOf(a);
 }
 
@@ -82,20 +89,53 @@ async function withSupervisor(owner: Owner): Promise<number | undefined> {
       exec: [{ cmd: c.supervisorCmd(n, { extra: ['--fence-timeout', '5m'] }) }],
     });
   }
-  a.start();
-  await a.waitLog(/primary lease acquired/);
-  b.start();
-  console.log('  node-b (empty) joins; both supervisors decide ...');
-  await waitFor(() => b.events().includes('sync.wait') || b.events().includes('fence.enter'), {
-    timeoutMs: 30_000,
-  }).catch(() => {});
-  await new Promise((r) => setTimeout(r, 6_000));
-  for (const n of [a, b]) {
-    const said = n.records().filter((r) => r.event === 'fence.enter' || r.event === 'sync.wait');
-    for (const r of said.slice(0, 1)) console.log(`  ${n.name}: ${r.event}: ${r.msg}`);
-  }
+  console.log('  node-a (TXID 0, pages kept) starts and takes the lease; node-b (empty) joins ...');
+  await holderThenEmptiedJoins(a, b);
+  said(a, ['fence.enter', 'primary.cleared', 'db.history-lost']);
+  said(b, ['sync.wait', 'fence.enter']);
   show(c, 'after both decided');
+  console.log('  a deploy restarts node-a, as in the thread: the lease goes to node-b (empty) ...');
+  await restartTheHolder(a, b);
+  said(b, ['fence.enter', 'migrate.start', 'primary.wait-db', 'handoff.request']);
+  said(a, ['fence.enter', 'promote.request', 'primary.cleared']);
+  show(c, 'after node-a restarted');
+  await endState(c);
   return rowsOf(a);
+}
+
+/** The first event of these a node's supervisor logged in this run, with its message. */
+function said(n: LitefsNode, events: string[]): void {
+  const r = n.records().find((x) => events.includes(x.event ?? ''));
+  console.log(`  ${n.name}: ${r ? `${r.event}: ${r.msg}` : `none of ${events.join(', ')}`}`);
+}
+
+/** Who is primary (LiteFS on each node, the lease key in Consul), each supervisor's state, apps. */
+async function endState(c: Cluster): Promise<void> {
+  for (const n of c.nodes) {
+    const info = await n.info().catch((err: Error) => ({ error: err.message }));
+    const role =
+      'error' in info
+        ? `/info failed (${info.error})`
+        : info.isPrimary
+          ? 'primary'
+          : `replica of ${info.primary?.hostname ?? 'no one'}`;
+    const status = await n.health('/status').catch(() => undefined);
+    const body = status?.body as { state?: string; reason?: string } | undefined;
+    const app = await askApp(n, '/healthz', 2_000);
+    const serves = 'status' in app ? `app answers ${app.status}` : 'no app serves';
+    console.log(
+      `  ${n.name}: LiteFS ${role}; supervisor ${body?.state ?? 'none answers'}${
+        body?.reason ? ` (${body.reason})` : ''
+      }; ${serves}; rows ${describeRows(n)}`,
+    );
+  }
+  const holder = (await c.consul.lease(c.key)).key?.hostname;
+  console.log(`  Consul: the lease key names ${holder ?? 'no one'}`);
+}
+
+function describeRows(n: LitefsNode): string {
+  const r = readRows(n);
+  return `${r.count ?? 'no database'} (${r.file})`;
 }
 
 /** The exec line with --peers naming only `nodes`: on Fly, DNS lists running machines only. */

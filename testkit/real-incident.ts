@@ -58,6 +58,49 @@ export function breakLikeTheThread(holder: LitefsNode, emptied: LitefsNode, db =
   rmSync(join(emptied.dataDir, 'dbs', db), { recursive: true, force: true });
 }
 
+/**
+ * The seed's start after the breakage: the data holder (history lost) starts first and takes the
+ * lease, the emptied node joins; returns once the emptied node's supervisor has decided
+ * (syncing, fenced or running) and 3 s more have passed with both up.
+ */
+export async function holderThenEmptiedJoins(
+  holder: LitefsNode,
+  emptied: LitefsNode,
+): Promise<void> {
+  holder.start();
+  await holder.waitLog(/primary lease acquired/);
+  emptied.start();
+  await emptied.waitEvent('supervisor.start', 30_000);
+  await waitFor(
+    async () =>
+      ['syncing', 'fenced', 'running'].includes(
+        ((await emptied.health('/status')).body as { state: string }).state,
+      ),
+    { timeoutMs: 20_000, message: `${emptied.name} decided` },
+  );
+  await observeFor(3_000);
+}
+
+/**
+ * The seed's restart of the data holder (a deploy): it stops, the lease goes to the emptied node,
+ * which decides as primary (fences, migrates or waits for a db); then the holder starts again
+ * and connects. Returns after 8 s with both up: whatever either decides happens in that window.
+ */
+export async function restartTheHolder(holder: LitefsNode, emptied: LitefsNode): Promise<void> {
+  await holder.stop('SIGINT');
+  await emptied.waitPrimary(15_000);
+  await waitFor(
+    () =>
+      emptied
+        .events()
+        .some((e) => e === 'fence.enter' || e === 'migrate.start' || e === 'primary.wait-db'),
+    { timeoutMs: 20_000, message: `${emptied.name} decided as primary` },
+  );
+  holder.start();
+  await holder.waitLog(/connected to cluster, ready|primary lease acquired/, 30_000);
+  await observeFor(8_000);
+}
+
 /** A row count and where it was read: the node's mount, or its data dir while LiteFS is down. */
 export interface RowsRead {
   count: number | undefined;

@@ -1,6 +1,6 @@
 // The adapters that talk to LiteFS (its API through undici, peers, backups, the state file,
 // free disk), loaded by ./adapters.ts only when the supervisor runs under LiteFS: in
-// `--standalone` none of this (undici above all) is ever evaluated (README "Performance").
+// `--standalone` none of this (undici above all) is ever evaluated (docs/performance.md).
 
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -31,7 +31,7 @@ export function buildLitefsAdapters(
 ): Adapters {
   // undici parses HTTP with llhttp compiled to WebAssembly. V8 first compiles it with Liftoff,
   // then recompiles it with TurboFan in the background: a 37 MB malloc peak that glibc often
-  // keeps, 10 MB of idle RSS in two runs of three (README "Performance"). The supervisor parses a
+  // keeps, 10 MB of idle RSS in two runs of three (docs/performance.md). The supervisor parses a
   // few small responses a second, for which Liftoff's code is ample. V8 reads this flag when it
   // compiles a module, i.e. when the first connection is made, after this line.
   setFlagsFromString('--liftoff-only');

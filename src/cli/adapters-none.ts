@@ -4,7 +4,7 @@
 // - A port decide never calls in that mode rejects with a PortUnavailableError naming it: the
 //   call is a bug, and the run ends with 70 as on any internal error.
 // - A port that legitimately has nothing to do gives its "nothing" value.
-// Imports nothing but types, so standalone pulls in no LiteFS code (README "Performance").
+// Imports nothing but types, so standalone pulls in no LiteFS code (docs/performance.md).
 
 import { type IoPorts, PortUnavailableError } from '../ports.js';
 

@@ -1,7 +1,7 @@
 // The I/O adapters the supervisor is built with (docs/design.md section 12, point 3), loaded by main.ts only
 // after the health API listens: they pull in execa and (under LiteFS) undici, most of the
 // start-up cost. The LiteFS ones live in ./adapters-litefs.ts, imported only when needed, so
-// `--standalone` never evaluates undici (README "Performance").
+// `--standalone` never evaluates undici (docs/performance.md).
 
 import type { Config } from '../config/types.js';
 import { observeStandalone } from '../litefs/observe.js';

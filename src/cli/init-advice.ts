@@ -1,5 +1,5 @@
 // What `litefs-supervisor init` says about the Dockerfile and fly.toml beside litefs.yml: what
-// the image and the Fly app need for the supervisor's line (README "Deploying on Fly",
+// the image and the Fly app need for the supervisor's line (docs/deploying.md, "Stopping";
 // docs/deploying.md "Stopping" and "Health API and Fly checks"). It reads them and never edits
 // them: both are the app's own files, with more in them than this tool understands.
 
@@ -11,7 +11,7 @@ import { shellwords } from '../config/shellwords.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { isRecord } from '../core/values.js';
 
-/** LiteFS's own shutdown after the supervisor exits: unmount, release the lease (README). */
+/** LiteFS's own shutdown after the supervisor exits: unmount, release the lease (docs/deploying.md, "Stopping"). */
 export const LITEFS_SHUTDOWN_MS = 1000;
 /** Fly's kill_timeout when fly.toml sets none (seconds). */
 const FLY_DEFAULT_KILL_TIMEOUT_S = 5;

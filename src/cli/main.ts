@@ -45,8 +45,8 @@ async function main(argv: string[]): Promise<number | Ending> {
     printConfigErrors(parsed.errors);
     return EXIT.config;
   }
-  // The subcommands' code is loaded only by them, never by a supervisor that runs (README
-  // "Performance").
+  // The subcommands' code is loaded only by them, never by a supervisor that runs (docs/performance.md,
+  // "What was cut").
   switch (parsed.command) {
     case 'help':
       process.stdout.write((await import('./help.js')).helpText());

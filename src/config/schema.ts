@@ -6,7 +6,7 @@
 // OPTIONS puts the sections together in the order --help and docs/configuration.md show them.
 // `Config` (types.ts) is the output type of CONFIG_SCHEMA, the strict object built from the table.
 
-// zod/mini: the same validation with a fraction of the code to load at start (README "Performance",
+// zod/mini: the same validation with a fraction of the code to load at start (docs/performance.md,
 // start-up).
 import * as z from 'zod/mini';
 import type { ConsulEndpoint } from '../consul/endpoint.js';

@@ -33,7 +33,7 @@ function replicaLag(s: SupervisorState, maxLag: number): Verdict {
  * GET /health: running, app alive, and primary or a replica within --max-lag. A primary whose
  * migration failed and waits for its next try (S1 retries) is still healthy: its app serves,
  * and a failing check would only take the primary out of routing or hold the deploy while the
- * retry runs; /status and /metrics show the failure (docs/design.md section 7, README).
+ * retry runs; /status and /metrics show the failure (docs/design.md section 7; docs/deploying.md, "A migration fails").
  */
 export function healthVerdict(s: SupervisorState, config: Policy): Verdict {
   const notRunning = appRunning(s);

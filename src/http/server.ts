@@ -23,8 +23,8 @@ const ROUTES = ['/health', '/health/live', '/primary', '/replica', '/status', '/
 /**
  * No route declares a schema, so fastify's default compilers (ajv through
  * @fastify/ajv-compiler, fast-json-stringify through its compiler) would only be loaded, never
- * used: fastify requires them at construction unless a compilersFactory supplies both (README
- * "Performance": they were 320 KB of the start-up bundle and about 3 MB of heap). A route that
+ * used: fastify requires them at construction unless a compilersFactory supplies both (docs/performance.md,
+ * "What was cut": 320 KB of JavaScript, 1.1 MB of heap and 3.5 MB of RSS). A route that
  * gains a schema fails loudly at start-up instead of silently going unvalidated.
  */
 const NO_SCHEMA_COMPILERS = {

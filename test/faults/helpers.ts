@@ -18,10 +18,10 @@ export const node = process.execPath;
 
 /**
  * The bound on GET /health/live while a fault is under way, asserted for every request of
- * every case (the first one included) and stated in README.md ("Reliability"). Not 200 ms:
+ * every case (the first one included) and stated in docs/reliability.md ("Faults"). Not 200 ms:
  * on this project's 2-core machine with other suites running (load average 7-10), a request now
  * and then waits behind a busy CPU, most often the first one, made while the supervisor is
- * still loading its modules; the worst seen was about 1.1 s (README quotes the distribution each
+ * still loading its modules; the worst seen was about 1.1 s (docs/reliability.md says where the distribution each
  * file prints). A loop held up by a fault for good fails it, and so does one that stalls for
  * seconds (each request also has a 2 s deadline).
  */
@@ -91,7 +91,7 @@ export function liveProbe(url: string, label: string, intervalMs = 50): LiveProb
 
 /**
  * Asserts a probe's figures: every request answered 200, and every one (the first included)
- * within LIVE_LIMIT_MS. No rerun, no better-of-two: the bound is the one README states.
+ * within LIVE_LIMIT_MS. No rerun, no better-of-two: the bound is the one docs/reliability.md states.
  */
 export function assertLive(t: Test, r: ProbeResult, what: string): void {
   const n = r.latenciesMs.length;
@@ -117,7 +117,7 @@ export function quantile(sorted: number[], q: number): number {
 
 /**
  * Prints the distribution of every /health/live request this file made (p50, p99, max, and
- * the worst probe), as a tap comment: README's figure is quoted from these lines.
+ * the worst probe), as a tap comment: the distribution is read from these lines.
  */
 export function reportProbes(t: Test): void {
   t.teardown(() => {

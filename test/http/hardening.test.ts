@@ -542,9 +542,9 @@ t.test(
       closedAt,
     });
     // Node enforces the timeouts on its connectionsCheckingInterval (1 s): closed 5-6 s after
-    // connecting, plus SLOW_CLIENT_SLACK_MS for a loaded machine; README states the sum (7 s).
+    // connecting, plus SLOW_CLIENT_SLACK_MS for a loaded machine; docs/reliability.md states the sum (7 s).
     const bound = REQUEST_TIMEOUT_MS + checkingInterval + SLOW_CLIENT_SLACK_MS;
-    t.equal(bound, 7000, "README's figure: slow clients closed within 7 s");
+    t.equal(bound, 7000, "docs/reliability.md's bound: slow clients closed within 7 s");
     for (const [name, ms] of Object.entries(closedAt)) {
       const answer = answers[name] ?? '';
       t.ok(
@@ -572,13 +572,13 @@ t.test(
 );
 
 /**
- * README's figure ("Reliability"): heap growth over 2,000 requests, after a full GC, once warm.
+ * docs/reliability.md's bound: heap growth over 2,000 requests, after a full GC, once warm.
  * A leak of even 500 bytes per request would exceed it.
  */
 const HEAP_GROWTH_LIMIT_BYTES = 1024 * 1024;
 /**
  * RSS is printed but bounded only loosely: this process also runs tap and the 50 clients, and
- * RSS moves by tens of MB either way with GC and the allocator (README says so).
+ * RSS moves by tens of MB either way with GC and the allocator (docs/reliability.md says so).
  */
 const RSS_GROWTH_LIMIT_BYTES = 64 * 1024 * 1024;
 

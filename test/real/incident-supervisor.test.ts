@@ -11,13 +11,13 @@ import {
   askApp,
   breakLikeTheThread,
   healthyThenStopped,
+  holderThenEmptiedJoins,
   litefsExecBlock,
-  observeFor,
   ROWS,
   readRows,
+  restartTheHolder,
   snapshotLines,
 } from '../../testkit/real-incident.js';
-import { waitFor } from '../helpers/wait.js';
 import { infoOrError, skipUnlessReal } from './harness.js';
 
 interface Variant {
@@ -45,18 +45,7 @@ async function incidentWithSupervisor(t: Test, v: Variant): Promise<void> {
   else a.configure({ promote: true, exec: litefsExecBlock() });
 
   // The holder comes up first and takes the lease; the emptied node joins.
-  a.start();
-  await a.waitLog(/primary lease acquired/);
-  b.start();
-  await b.waitEvent('supervisor.start', 30_000);
-  await waitFor(
-    async () =>
-      ['syncing', 'fenced', 'running'].includes(
-        ((await b.health('/status')).body as { state: string }).state,
-      ),
-    { timeoutMs: 20_000, message: 'node-b decided' },
-  );
-  await observeFor(3_000);
+  await holderThenEmptiedJoins(a, b);
   const joined = readRows(a);
   t.equal(
     joined.count,
@@ -64,20 +53,8 @@ async function incidentWithSupervisor(t: Test, v: Variant): Promise<void> {
     `rows kept while the holder is primary and the emptied node joined (${joined.file})`,
   );
 
-  // A deploy restarts the holder: the lease goes to the emptied node.
-  await a.stop('SIGINT');
-  await b.waitPrimary(15_000);
-  await waitFor(
-    () =>
-      b
-        .events()
-        .some((e) => e === 'fence.enter' || e === 'migrate.start' || e === 'primary.wait-db'),
-    { timeoutMs: 20_000, message: 'node-b decided as primary' },
-  );
-  a.start();
-  await a.waitLog(/connected to cluster, ready|primary lease acquired/, 30_000);
-  // Both now see each other: whatever either decides happens in this window.
-  await observeFor(8_000);
+  // A deploy restarts the holder: the lease goes to the emptied node, then the holder is back.
+  await restartTheHolder(a, b);
 
   const kept = readRows(a);
   t.equal(kept.count, ROWS, `the data holder still has all ${ROWS} rows (${kept.file})`);

@@ -250,7 +250,11 @@ if (!skipUnlessReal(t)) {
     t.ok(b.running(), "node-b's LiteFS is up: the supervisor did not exit");
     t.equal(count(b, 'app.start'), 1, 'the app was never stopped');
     const health = await b.health('/health');
-    t.equal(health.status, 200, 'a primary with a failed migration is healthy (README)');
+    t.equal(
+      health.status,
+      200,
+      'a primary with a failed migration is healthy (docs/deploying.md, A migration fails)',
+    );
     const status = (await b.health('/status')).body as {
       role: string;
       migrations: { command: string; state: string; failures: number; retryAt: string | null }[];

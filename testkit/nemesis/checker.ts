@@ -10,8 +10,8 @@
 //   observed + 1 s) before its lease ended without a handoff (kill -9, session expiry, Consul
 //   outage, a stop that released the lease), and that no other node was seen to hold before that
 //   end (a TXID at least the write's, or the key in a sample), committed while a replica
-//   followed (LiteFS replicates asynchronously and no supervisor can keep those: README, "What
-//   it cannot do"). Each with its age. A write another node held and that was lost anyway is not
+//   followed (LiteFS replicates asynchronously and no supervisor can keep those: docs/design.md section
+//   13). Each with its age. A write another node held and that was lost anyway is not
 //   this (a database was replaced), nor one committed while no replica followed (nothing lagged:
 //   the write stayed on its node's disk and was lost later).
 // - twoWriters: acknowledged writes committed by a node while another node's lease period
