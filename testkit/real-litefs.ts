@@ -690,7 +690,14 @@ async function makeNode(
   if (clusterOpts.volumeMb !== undefined) {
     const vol = join(dir, 'vol');
     mkdirSync(vol, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${clusterOpts.volumeMb}m,mode=0755`, 'tmpfs', vol]);
+    execFileSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=${clusterOpts.volumeMb}m,mode=0755`,
+      'tmpfs',
+      vol,
+    ]);
     liveVolumes.add(vol);
     dataDir = join(vol, 'data');
   }

@@ -8,11 +8,11 @@ import type { Config } from '../config/types.js';
 import { recordStore } from '../consul/record.js';
 import type { PeerReport } from '../core/peer-types.js';
 import { backupDb } from '../litefs/backup.js';
-import { Compactor } from '../litefs/compact.js';
-import { peerRoom } from '../litefs/peer-room.js';
 import { LitefsClient } from '../litefs/client.js';
+import { Compactor } from '../litefs/compact.js';
 import { EventsWatcher } from '../litefs/events.js';
 import { observe } from '../litefs/observe.js';
+import { peerRoom } from '../litefs/peer-room.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import type { IoPorts, Logger } from '../ports.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
@@ -149,7 +149,11 @@ export function buildLitefsAdapters(
     async cleanCompactLeftovers() {
       // Compaction: a copy a crash left beside the data dir is removed at the next start.
       for (const path of await compactor.cleanLeftovers()) {
-        logger.log('warn', { event: 'compact.leftover', path }, 'removed a compaction copy a crash left behind (it was never imported)');
+        logger.log(
+          'warn',
+          { event: 'compact.leftover', path },
+          'removed a compaction copy a crash left behind (it was never imported)',
+        );
       }
     },
     async warnAboutStateFileVolume() {

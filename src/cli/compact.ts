@@ -20,13 +20,17 @@ export interface CompactArgs {
 export async function runCompact(config: Config, args: CompactArgs): Promise<number> {
   const err = (s: string) => process.stderr.write(`litefs-supervisor compact: ${s}\n`);
   if (config.db.length !== 1) {
-    err(`--db: give exactly one database to compact (got ${config.db.length === 0 ? 'none' : config.db.join(', ')}); use --db NAME`);
+    err(
+      `--db: give exactly one database to compact (got ${config.db.length === 0 ? 'none' : config.db.join(', ')}); use --db NAME`,
+    );
     return EXIT.config;
   }
   const db = config.db[0]!;
   const path = controlSocketPath(config);
   if (path === undefined) {
-    err('--control-socket is off: the running supervisor cannot be asked; remove --control-socket off');
+    err(
+      '--control-socket is off: the running supervisor cannot be asked; remove --control-socket off',
+    );
     return EXIT.config;
   }
   const request = {
@@ -67,7 +71,7 @@ export async function runCompact(config: Config, args: CompactArgs): Promise<num
         }
         if (!isRecord(msg)) continue;
         if (msg.kind === 'progress') {
-          if (args.json) process.stderr.write(line + '\n');
+          if (args.json) process.stderr.write(`${line}\n`);
           else err(String(msg.msg));
         } else if (msg.kind === 'result') {
           result = msg as Extract<CompactReply, { kind: 'result' }>;
@@ -86,7 +90,9 @@ export async function runCompact(config: Config, args: CompactArgs): Promise<num
     });
     socket.on('close', () => {
       if (!result) {
-        err('the supervisor closed the connection without an outcome (it is stopping?): nothing was imported unless its log says compact.done');
+        err(
+          'the supervisor closed the connection without an outcome (it is stopping?): nothing was imported unless its log says compact.done',
+        );
         done(COMPACT_EXIT.aborted);
         return;
       }

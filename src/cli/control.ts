@@ -13,7 +13,9 @@ import { isRecord } from '../core/values.js';
 import type { Logger } from '../ports.js';
 
 /** The socket's path: --control-socket, else beside the state file; undefined when off. */
-export function controlSocketPath(config: Pick<Config, 'controlSocket' | 'stateFile'>): string | undefined {
+export function controlSocketPath(
+  config: Pick<Config, 'controlSocket' | 'stateFile'>,
+): string | undefined {
   if (config.controlSocket === 'off') return undefined;
   return config.controlSocket ?? join(dirname(config.stateFile), 'litefs-supervisor.sock');
 }
@@ -28,7 +30,8 @@ export function parseRequest(line: string): Omit<CompactRequest, 'id'> | string 
   }
   if (!isRecord(body) || body.op !== 'compact') return 'the request is not {"op":"compact",...}';
   if (typeof body.db !== 'string' || body.db === '') return 'the request names no db';
-  if (body.backupDir !== undefined && typeof body.backupDir !== 'string') return 'backupDir is not a path';
+  if (body.backupDir !== undefined && typeof body.backupDir !== 'string')
+    return 'backupDir is not a path';
   return {
     db: body.db,
     dryRun: body.dryRun === true,
@@ -59,11 +62,19 @@ export async function listenControl(
   const existing = await lstat(path).catch(() => undefined);
   if (existing) {
     if (!existing.isSocket()) {
-      logger.log('warn', { event: 'control.fail', path }, `${path} exists and is not a socket; no control channel (compact cannot reach this supervisor): pass --control-socket PATH`);
+      logger.log(
+        'warn',
+        { event: 'control.fail', path },
+        `${path} exists and is not a socket; no control channel (compact cannot reach this supervisor): pass --control-socket PATH`,
+      );
       return undefined;
     }
     if (await answers(path)) {
-      logger.log('warn', { event: 'control.fail', path }, `another supervisor answers on ${path}; no control channel here: pass --control-socket PATH`);
+      logger.log(
+        'warn',
+        { event: 'control.fail', path },
+        `another supervisor answers on ${path}; no control channel here: pass --control-socket PATH`,
+      );
       return undefined;
     }
     await unlink(path).catch(() => undefined);
@@ -89,7 +100,15 @@ export async function listenControl(
       const req = parseRequest(buf.slice(0, nl));
       if (typeof req === 'string') {
         conn.done = true;
-        socket.end(encode({ kind: 'result', code: 2, outcome: 'refused', msg: `bad request: ${req}`, fields: {} }));
+        socket.end(
+          encode({
+            kind: 'result',
+            code: 2,
+            outcome: 'refused',
+            msg: `bad request: ${req}`,
+            fields: {},
+          }),
+        );
         return;
       }
       handlers.request({ id, ...req });
@@ -107,13 +126,21 @@ export async function listenControl(
       server.listen(path, () => resolve());
     });
   } catch (err) {
-    logger.log('warn', { event: 'control.fail', path, err }, `cannot listen on ${path}: ${(err as Error).message}; no control channel`);
+    logger.log(
+      'warn',
+      { event: 'control.fail', path, err },
+      `cannot listen on ${path}: ${(err as Error).message}; no control channel`,
+    );
     return undefined;
   } finally {
     process.umask(old);
   }
   await chmod(path, 0o600);
-  logger.log('info', { event: 'control.listen', path }, `control socket listening on ${path} (mode 0600): litefs-supervisor compact asks here`);
+  logger.log(
+    'info',
+    { event: 'control.listen', path },
+    `control socket listening on ${path} (mode 0600): litefs-supervisor compact asks here`,
+  );
   return {
     path,
     reply(id, reply) {

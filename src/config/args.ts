@@ -160,10 +160,10 @@ function unknownOption(name: string, command: Command): ConfigError {
         : name === '--dry-run' || name === '--no-backup'
           ? '`litefs-supervisor compact`'
           : name === '--yes'
-          ? '`litefs-supervisor record reset`'
-          : name === '--write'
-            ? '`litefs-supervisor init`'
-            : '`litefs-supervisor status`';
+            ? '`litefs-supervisor record reset`'
+            : name === '--write'
+              ? '`litefs-supervisor init`'
+              : '`litefs-supervisor status`';
     return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = TABLES[command].map((o) => `--${o.name}`);
@@ -339,11 +339,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (command === 'compact') {
     const dryRun = (checked(DRY_RUN_FLAG, dryRunText, errors) as boolean | undefined) ?? false;
-    const noBackup = (checked(NO_BACKUP_FLAG, noBackupText, errors) as boolean | undefined) ?? false;
+    const noBackup =
+      (checked(NO_BACKUP_FLAG, noBackupText, errors) as boolean | undefined) ?? false;
     if (dashDash !== -1) {
       errors.push(cliError('--', undefined, 'compact takes no command', 'remove -- and after'));
     }
-    return errors.length > 0 ? { ok: false, errors } : { ...base, json, compact: { dryRun, noBackup } };
+    return errors.length > 0
+      ? { ok: false, errors }
+      : { ...base, json, compact: { dryRun, noBackup } };
   }
   return command === 'doctor' ? { ...base, json } : base;
 }

@@ -192,13 +192,18 @@ export function compactRoom(m: CompactMeasure, plan: CompactPlan, backup: boolea
   if (!m.disk.ok || !(m.disk.totalBytes > 0)) {
     return {
       ok: false,
-      lines: [`free space of ${m.disk.path} unknown: ${m.disk.ok ? 'a 0-byte total' : m.disk.error}`],
+      lines: [
+        `free space of ${m.disk.path} unknown: ${m.disk.ok ? 'a 0-byte total' : m.disk.error}`,
+      ],
       hint: 'compaction needs to know the data volume has room; check the volume',
     };
   }
   const backupHere = backup && m.backup?.sameVolume === true;
   const need =
-    plan.expectedBytes + plan.ltxBytes + roomMargin(m.disk.totalBytes) + (backupHere ? m.fileBytes : 0);
+    plan.expectedBytes +
+    plan.ltxBytes +
+    roomMargin(m.disk.totalBytes) +
+    (backupHere ? m.fileBytes : 0);
   const localOk = m.disk.freeBytes >= need;
   lines.push(
     `this volume (${m.dir}): needs ${need} bytes (copy ${plan.expectedBytes} + LTX ${plan.ltxBytes}${backupHere ? ` + backup ${m.fileBytes}` : ''} + margin ${roomMargin(m.disk.totalBytes)}), has ${m.disk.freeBytes} free of ${m.disk.totalBytes}`,
@@ -214,7 +219,8 @@ export function compactRoom(m: CompactMeasure, plan: CompactPlan, backup: boolea
     const bneed = d.ok ? m.fileBytes + roomMargin(d.totalBytes) : undefined;
     if (!d.ok || bneed === undefined || d.freeBytes < bneed) {
       ok = false;
-      hint = 'free space where --backup-dir points, or run again with --no-backup to skip the backup';
+      hint =
+        'free space where --backup-dir points, or run again with --no-backup to skip the backup';
       lines.push(
         d.ok
           ? `backup dir ${m.backup.dir}: needs ${bneed} bytes (backup ${m.fileBytes} + margin), has ${d.freeBytes} free`
@@ -276,7 +282,8 @@ export function compactRefusal(
       'wait for it to end, then run compact again',
     );
   }
-  if (s.shuttingDown) return notReady('the supervisor is stopping', 'run compact once it runs again');
+  if (s.shuttingDown)
+    return notReady('the supervisor is stopping', 'run compact once it runs again');
   if (s.role === 'replica') {
     return {
       code: COMPACT_EXIT.notPrimary,
@@ -300,7 +307,7 @@ export function compactRefusal(
   if (db.historyLost) {
     return notReady(
       `${req.db} has data at TXID 0: LiteFS lost its history (S13)`,
-      'run litefs-supervisor doctor: the repair is litefs export, then litefs import',
+      'run litefs-supervisor doctor: the repair is litefs export, then litefs import of that file',
     );
   }
   if (s.phase !== 'running' || !s.appReady) {

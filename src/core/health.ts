@@ -199,12 +199,20 @@ export type StatusSnapshot = ReturnType<typeof statusSnapshot>;
 export function diskStatus(s: SupervisorState, config: Policy) {
   const disk = s.observation?.disk;
   if (!disk) return null;
-  if (!disk.ok) return { path: disk.path, error: disk.error, low: false, lowSince: null, minFreePct: config.minFreeDisk };
+  if (!disk.ok)
+    return {
+      path: disk.path,
+      error: disk.error,
+      low: false,
+      lowSince: null,
+      minFreePct: config.minFreeDisk,
+    };
   return {
     path: disk.path,
     freeBytes: disk.freeBytes,
     totalBytes: disk.totalBytes,
-    freePct: disk.totalBytes > 0 ? Number(((disk.freeBytes / disk.totalBytes) * 100).toFixed(2)) : null,
+    freePct:
+      disk.totalBytes > 0 ? Number(((disk.freeBytes / disk.totalBytes) * 100).toFixed(2)) : null,
     minFreePct: config.minFreeDisk,
     low: s.diskLow !== undefined,
     lowSince: s.diskLow ? new Date(s.diskLow.since).toISOString() : null,

@@ -125,7 +125,11 @@ export class LitefsClient {
    * as one LTX file (db.go Import: under the db's write lock; whole or not at all). LiteFS
    * answers once it is applied, so the answer may take as long as writing the copy.
    */
-  importDb(name: string, body: () => Readable, timeoutMs: number): Promise<LitefsResult<undefined>> {
+  importDb(
+    name: string,
+    body: () => Readable,
+    timeoutMs: number,
+  ): Promise<LitefsResult<undefined>> {
     return this.#empty({
       method: 'POST',
       path: `/import?${new URLSearchParams({ name })}`,

@@ -51,9 +51,14 @@ export class Compactor {
   /** Where the copies go, checked: outside the data dir and the mount, on the data volume. */
   async dir(): Promise<{ ok: true; dir: string } | { ok: false; error: string }> {
     const { dataDir, mountDir } = this.o;
-    const wanted = this.o.compactDir ?? (dataDir === undefined ? undefined : dirname(resolve(dataDir)));
+    const wanted =
+      this.o.compactDir ?? (dataDir === undefined ? undefined : dirname(resolve(dataDir)));
     if (wanted === undefined) {
-      return { ok: false, error: 'no LiteFS data dir known: pass --compact-dir DIR (on the data volume) or --data-dir' };
+      return {
+        ok: false,
+        error:
+          'no LiteFS data dir known: pass --compact-dir DIR (on the data volume) or --data-dir',
+      };
     }
     let dir: string;
     try {
@@ -71,13 +76,22 @@ export class Compactor {
         () => isWithin(dir, resolve(p)),
       );
       if (inside) {
-        return { ok: false, error: `--compact-dir ${dir} is inside ${what} (${p}): a file there is LiteFS's (in the mount it becomes a replicated database); choose a directory beside it on the same volume` };
+        return {
+          ok: false,
+          error: `--compact-dir ${dir} is inside ${what} (${p}): a file there is LiteFS's (in the mount it becomes a replicated database); choose a directory beside it on the same volume`,
+        };
       }
     }
     if (dataDir !== undefined) {
-      const [a, b] = await Promise.all([stat(dir).catch(() => undefined), stat(dataDir).catch(() => undefined)]);
+      const [a, b] = await Promise.all([
+        stat(dir).catch(() => undefined),
+        stat(dataDir).catch(() => undefined),
+      ]);
       if (a && b && a.dev !== b.dev) {
-        return { ok: false, error: `--compact-dir ${dir} is not on the data volume (the volume of ${dataDir}): the room compaction measures would not be the room it uses` };
+        return {
+          ok: false,
+          error: `--compact-dir ${dir} is not on the data volume (the volume of ${dataDir}): the room compaction measures would not be the room it uses`,
+        };
       }
     }
     return { ok: true, dir };
@@ -92,7 +106,10 @@ export class Compactor {
     for (const n of names) {
       if (!n.startsWith(COPY_PREFIX)) continue;
       const p = join(d.dir, n);
-      await rm(p, { force: true }).then(() => removed.push(p), () => undefined);
+      await rm(p, { force: true }).then(
+        () => removed.push(p),
+        () => undefined,
+      );
     }
     return removed;
   }
@@ -100,7 +117,8 @@ export class Compactor {
   run(io: CompactIo): Promise<CompactIoResult> {
     this.#cancelled = false;
     const p = this.#run(io).catch(
-      (err: unknown): CompactIoResult => fallback(io, err instanceof Error ? err.message : String(err)),
+      (err: unknown): CompactIoResult =>
+        fallback(io, err instanceof Error ? err.message : String(err)),
     );
     this.#inFlight = p;
     return p;
@@ -143,7 +161,9 @@ export class Compactor {
         return this.#import(io.db, io.path, io.txid, io.rows);
       case 'discard': {
         const error = await this.#remove(io.path);
-        return error === undefined ? { op: 'discard', ok: true } : { op: 'discard', ok: false, error };
+        return error === undefined
+          ? { op: 'discard', ok: true }
+          : { op: 'discard', ok: false, error };
       }
     }
   }
@@ -152,11 +172,24 @@ export class Compactor {
     const d = await this.dir();
     if (!d.ok) return { op: 'measure', ok: false, error: d.error };
     const file = join(this.o.mountDir, db);
-    const q = await this.#sql(file, true, ['PRAGMA page_size;', 'PRAGMA page_count;', 'PRAGMA freelist_count;']);
+    const q = await this.#sql(file, true, [
+      'PRAGMA page_size;',
+      'PRAGMA page_count;',
+      'PRAGMA freelist_count;',
+    ]);
     if (!q.ok) return { op: 'measure', ok: false, error: q.error };
     const [pageSize, pageCount, freePages] = q.lines.map(Number);
-    if (!pageSize || pageCount === undefined || freePages === undefined || Number.isNaN(pageCount + freePages)) {
-      return { op: 'measure', ok: false, error: `sqlite3 gave ${JSON.stringify(q.lines)} for page_size, page_count, freelist_count` };
+    if (
+      !pageSize ||
+      pageCount === undefined ||
+      freePages === undefined ||
+      Number.isNaN(pageCount + freePages)
+    ) {
+      return {
+        op: 'measure',
+        ok: false,
+        error: `sqlite3 gave ${JSON.stringify(q.lines)} for page_size, page_count, freelist_count`,
+      };
     }
     const [fileStat, disk, peers] = await Promise.all([
       stat(file).catch(() => undefined),
@@ -168,7 +201,10 @@ export class Compactor {
       const bdisk: DiskSpace = await diskSpace(backupDir);
       const [a, b] = await Promise.all([
         nearestDev(backupDir),
-        stat(d.dir).then((s) => s.dev, () => undefined),
+        stat(d.dir).then(
+          (s) => s.dev,
+          () => undefined,
+        ),
       ]);
       backup = { dir: backupDir, disk: bdisk, sameVolume: a !== undefined && a === b };
     }
@@ -189,7 +225,12 @@ export class Compactor {
   }
 
   async #vacuum(db: string): Promise<CompactIoResult> {
-    const failed = (error: string): CompactIoResult => ({ op: 'vacuum', ok: false, error, cancelled: this.#cancelled });
+    const failed = (error: string): CompactIoResult => ({
+      op: 'vacuum',
+      ok: false,
+      error,
+      cancelled: this.#cancelled,
+    });
     const d = await this.dir();
     if (!d.ok) return failed(d.error);
     const source = join(this.o.mountDir, db);
@@ -220,17 +261,37 @@ export class Compactor {
     if (!check.ok) return this.#drop(copy, failed(`checking the copy: ${check.error}`));
     const lines = wal ? check.lines.slice(1) : check.lines;
     if (lines[0] !== 'ok') {
-      return this.#drop(copy, failed(`the copy's integrity_check says ${JSON.stringify(lines.slice(0, 3))}`));
+      return this.#drop(
+        copy,
+        failed(`the copy's integrity_check says ${JSON.stringify(lines.slice(0, 3))}`),
+      );
     }
     const rows = parseCounts(src.lines);
     const copyRows = parseCounts(lines.slice(1));
     const diff = diffCounts(rows, copyRows);
-    if (diff) return this.#drop(copy, failed(`the copy's row counts differ from the database: ${diff}`));
-    const size = await stat(copy).then((s) => s.size, () => 0);
-    return { op: 'vacuum', ok: true, path: copy, bytes: size, txidBefore: before.txid, txidAfter: after.txid, rows };
+    if (diff)
+      return this.#drop(copy, failed(`the copy's row counts differ from the database: ${diff}`));
+    const size = await stat(copy).then(
+      (s) => s.size,
+      () => 0,
+    );
+    return {
+      op: 'vacuum',
+      ok: true,
+      path: copy,
+      bytes: size,
+      txidBefore: before.txid,
+      txidAfter: after.txid,
+      rows,
+    };
   }
 
-  async #import(db: string, path: string, txid: bigint, rows: Record<string, number>): Promise<CompactIoResult> {
+  async #import(
+    db: string,
+    path: string,
+    txid: bigint,
+    rows: Record<string, number>,
+  ): Promise<CompactIoResult> {
     const notImported = async (error: string): Promise<CompactIoResult> => {
       await this.#remove(path);
       return { op: 'import', ok: false, imported: false, error };
@@ -238,14 +299,24 @@ export class Compactor {
     const now = await this.#txid(db);
     if (!now.ok) return notImported(now.error);
     if (now.txid !== txid) {
-      return notImported(`another writer committed after the copy was checked (TXID ${hex(txid)} -> ${hex(now.txid)}); importing would lose its writes`);
+      return notImported(
+        `another writer committed after the copy was checked (TXID ${hex(txid)} -> ${hex(now.txid)}); importing would lose its writes`,
+      );
     }
-    const res = await this.o.client.importDb(db, () => createReadStream(path), this.o.importTimeoutMs);
+    const res = await this.o.client.importDb(
+      db,
+      () => createReadStream(path),
+      this.o.importTimeoutMs,
+    );
     const after = await this.#txid(db);
     if (!res.ok) {
       // LiteFS imports whole or not at all (one LTX file): an unchanged TXID says it did not.
-      if (after.ok && after.txid === txid) return notImported(`LiteFS refused the import: ${res.error}`);
-      if (!after.ok) return notImported(`the import failed (${res.error}) and the TXID cannot be read: ${after.error}`);
+      if (after.ok && after.txid === txid)
+        return notImported(`LiteFS refused the import: ${res.error}`);
+      if (!after.ok)
+        return notImported(
+          `the import failed (${res.error}) and the TXID cannot be read: ${after.error}`,
+        );
     }
     await this.#remove(path);
     const problems: string[] = [];
@@ -258,11 +329,15 @@ export class Compactor {
     ]);
     if (!check.ok) problems.push(`reading it through the mount: ${check.error}`);
     else {
-      if (check.lines[0] !== 'ok') problems.push(`integrity_check says ${JSON.stringify(check.lines.slice(0, 3))}`);
+      if (check.lines[0] !== 'ok')
+        problems.push(`integrity_check says ${JSON.stringify(check.lines.slice(0, 3))}`);
       const diff = diffCounts(rows, parseCounts(check.lines.slice(1)));
       if (diff) problems.push(`row counts differ from before: ${diff}`);
     }
-    const bytesAfter = await stat(file).then((s) => s.size, () => 0);
+    const bytesAfter = await stat(file).then(
+      (s) => s.size,
+      () => 0,
+    );
     return { op: 'import', ok: true, txidAfter: after.ok ? after.txid : 0n, bytesAfter, problems };
   }
 
@@ -270,7 +345,9 @@ export class Compactor {
     const path = join(this.o.mountDir, `${db}-pos`);
     try {
       const parsed = parsePos(await readFile(path, 'utf8'));
-      return parsed.ok ? { ok: true, txid: parsed.value.txid } : { ok: false, error: `${path}: ${parsed.error}` };
+      return parsed.ok
+        ? { ok: true, txid: parsed.value.txid }
+        : { ok: false, error: `${path}: ${parsed.error}` };
     } catch (err) {
       return { ok: false, error: `${path}: ${describeFsError(err)}` };
     }
@@ -300,7 +377,16 @@ export class Compactor {
     statements: string[],
   ): Promise<{ ok: true; lines: string[] } | { ok: false; error: string }> {
     return new Promise((done) => {
-      const args = ['-batch', '-bail', '-noheader', '-list', ...(readonly ? ['-readonly'] : []), '-cmd', '.timeout 5000', file];
+      const args = [
+        '-batch',
+        '-bail',
+        '-noheader',
+        '-list',
+        ...(readonly ? ['-readonly'] : []),
+        '-cmd',
+        '.timeout 5000',
+        file,
+      ];
       let child: ReturnType<typeof spawn>;
       try {
         child = spawn(this.o.sqlite3, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -329,7 +415,11 @@ export class Compactor {
       child.on('close', (code, signal) => {
         this.#running = undefined;
         if (code === 0) done({ ok: true, lines: out.split('\n').filter((l) => l !== '') });
-        else done({ ok: false, error: `${this.o.sqlite3} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${err.trim().slice(0, 300)}` });
+        else
+          done({
+            ok: false,
+            error: `${this.o.sqlite3} ${signal ? `killed by ${signal}` : `exited ${code}`}: ${err.trim().slice(0, 300)}`,
+          });
       });
       child.stdin?.end(`${statements.join('\n')}\n`);
     });
@@ -362,7 +452,8 @@ function parseCounts(lines: string[]): Record<string, number> {
 function diffCounts(a: Record<string, number>, b: Record<string, number>): string | undefined {
   const out: string[] = [];
   for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[name] !== b[name]) out.push(`${name}: ${a[name] ?? 'missing'} -> ${b[name] ?? 'missing'}`);
+    if (a[name] !== b[name])
+      out.push(`${name}: ${a[name] ?? 'missing'} -> ${b[name] ?? 'missing'}`);
   }
   return out.length === 0 ? undefined : out.join(', ');
 }

@@ -25,15 +25,24 @@ export async function peerRoom(o: {
   const rooms = await Promise.all(
     found.urls.map(async (url): Promise<PeerRoom | undefined> => {
       const health = healthUrlOf(url, explicit[url] ?? o.healthPort);
-      if (health === undefined) return { peer: url, ok: false, error: 'no supervisor health port known' };
+      if (health === undefined)
+        return { peer: url, ok: false, error: 'no supervisor health port known' };
       try {
         const res = await fetch(`${health}/status`, { signal: AbortSignal.timeout(o.timeoutMs) });
         const body: unknown = await res.json();
         if (!isRecord(body)) return { peer: url, ok: false, error: '/status is not a JSON object' };
         if (self !== undefined && body.nodeId === self) return undefined;
         const disk = body.disk;
-        if (!isRecord(disk) || typeof disk.freeBytes !== 'number' || typeof disk.totalBytes !== 'number') {
-          return { peer: url, ok: false, error: 'its /status reports no disk (an older supervisor?)' };
+        if (
+          !isRecord(disk) ||
+          typeof disk.freeBytes !== 'number' ||
+          typeof disk.totalBytes !== 'number'
+        ) {
+          return {
+            peer: url,
+            ok: false,
+            error: 'its /status reports no disk (an older supervisor?)',
+          };
         }
         return { peer: url, ok: true, freeBytes: disk.freeBytes, totalBytes: disk.totalBytes };
       } catch (err) {

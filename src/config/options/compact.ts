@@ -11,7 +11,7 @@ export const COMPACT_OPTIONS = section('Compaction', [
     name: 'control-socket',
     kind: text('PATH', 'a file path, or off'),
     defaultHelp: '<directory of --state-file>/litefs-supervisor.sock',
-    help: 'Unix socket (mode 0600, the supervisor\'s user: root under LiteFS) where `litefs-supervisor compact` asks the running supervisor; off disables it. Never on the network.',
+    help: "Unix socket (mode 0600, the supervisor's user: root under LiteFS) where `litefs-supervisor compact` asks the running supervisor; off disables it. Never on the network.",
   }),
   option({
     name: 'compact-dir',

@@ -7,10 +7,10 @@
 
 import {
   COMPACT_EXIT,
-  type CompactionState,
-  type CompactionSummary,
   type CompactIo,
   type CompactIoResult,
+  type CompactionState,
+  type CompactionSummary,
   type CompactReply,
   type CompactRequest,
   compactPlan,
@@ -57,7 +57,11 @@ export function compactEvent(d: Draft, input: Input): Verdict {
       if (c?.request.id !== input.id) {
         // A late answer (the compaction ended meanwhile): a copy it made must not stay.
         if (input.result.op === 'vacuum' && input.result.ok) {
-          d.actions.push({ type: 'compact-io', id: input.id, io: { op: 'discard', path: input.result.path } });
+          d.actions.push({
+            type: 'compact-io',
+            id: input.id,
+            io: { op: 'discard', path: input.result.path },
+          });
         }
         return 'continue';
       }
@@ -68,7 +72,12 @@ export function compactEvent(d: Draft, input: Input): Verdict {
         // The import was sent: LiteFS carries it out or not, never half. Wait for its answer,
         // then stop (result() exits); handleSignal must not end the run before it.
         d.s.shutdown ??= { signal: input.signal, exitCode: signalExitCode(input.signal) };
-        d.enter('stopping', `${input.signal} received; waiting for the import LiteFS is carrying out`, 'state.stopping', {});
+        d.enter(
+          'stopping',
+          `${input.signal} received; waiting for the import LiteFS is carrying out`,
+          'state.stopping',
+          {},
+        );
         return 'done';
       }
       abort(d, `${input.signal} received: the supervisor is stopping`, true);
@@ -129,7 +138,11 @@ function request(d: Draft, req: CompactRequest): void {
     txid: db?.txid === undefined ? undefined : formatTxid(db.txid),
     compactTimeout: config.compactTimeout,
   });
-  io(d, s.compaction, { op: 'measure', db: req.db, backupDir: req.noBackup ? undefined : req.backupDir });
+  io(d, s.compaction, {
+    op: 'measure',
+    db: req.db,
+    backupDir: req.noBackup ? undefined : req.backupDir,
+  });
 }
 
 function result(d: Draft, c: CompactionState, r: CompactIoResult): Verdict {
@@ -140,7 +153,13 @@ function result(d: Draft, c: CompactionState, r: CompactIoResult): Verdict {
     case 'backup':
       if (c.stage !== 'backing-up') break;
       if (!r.ok) {
-        finish(d, 'aborted', COMPACT_EXIT.aborted, `the backup failed: ${r.error}; nothing changed (run again with --no-backup to go without one)`, {});
+        finish(
+          d,
+          'aborted',
+          COMPACT_EXIT.aborted,
+          `the backup failed: ${r.error}; nothing changed (run again with --no-backup to go without one)`,
+          {},
+        );
         break;
       }
       progress(d, 'compact.backup', `backup written: ${r.path}`, { path: r.path, bytes: r.bytes });
@@ -154,19 +173,35 @@ function result(d: Draft, c: CompactionState, r: CompactIoResult): Verdict {
       // S10: a stop signal that came during the import ends the run now that it is over.
       if (d.s.shutdown) {
         const { signal, exitCode } = d.s.shutdown;
-        return d.exit(exitCode, 'info', 'supervisor.stop', `${signal} received during the compaction's import; exiting`, { signal });
+        return d.exit(
+          exitCode,
+          'info',
+          'supervisor.stop',
+          `${signal} received during the compaction's import; exiting`,
+          { signal },
+        );
       }
       break;
     case 'discard':
-      finish(d, 'aborted', c.abort?.code ?? COMPACT_EXIT.aborted, `${c.abort?.why ?? 'aborted'}; nothing imported, the copy removed`, {
-        discardError: r.ok ? undefined : r.error,
-      });
+      finish(
+        d,
+        'aborted',
+        c.abort?.code ?? COMPACT_EXIT.aborted,
+        `${c.abort?.why ?? 'aborted'}; nothing imported, the copy removed`,
+        {
+          discardError: r.ok ? undefined : r.error,
+        },
+      );
       break;
   }
   return 'continue';
 }
 
-function measured(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op: 'measure' }>): void {
+function measured(
+  d: Draft,
+  c: CompactionState,
+  r: Extract<CompactIoResult, { op: 'measure' }>,
+): void {
   if (!r.ok) {
     finish(d, 'aborted', COMPACT_EXIT.aborted, `measuring failed: ${r.error}; nothing changed`, {});
     return;
@@ -196,18 +231,41 @@ function measured(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op
     return;
   }
   if (plan.littleToGain) {
-    finish(d, 'nothing-to-gain', COMPACT_EXIT.done, `little to gain: ${m.freePages} free pages (${plan.freePct.toFixed(1)}%), below --compact-threshold ${d.config.compactThreshold}%; nothing done`, numbers);
+    finish(
+      d,
+      'nothing-to-gain',
+      COMPACT_EXIT.done,
+      `little to gain: ${m.freePages} free pages (${plan.freePct.toFixed(1)}%), below --compact-threshold ${d.config.compactThreshold}%; nothing done`,
+      numbers,
+    );
     return;
   }
   if (!room.ok) {
-    finish(d, 'refused', COMPACT_EXIT.noRoom, `refused: not enough room (${room.lines.join('; ')}); ${room.hint}`, numbers);
+    finish(
+      d,
+      'refused',
+      COMPACT_EXIT.noRoom,
+      `refused: not enough room (${room.lines.join('; ')}); ${room.hint}`,
+      numbers,
+    );
     return;
   }
-  progress(d, 'compact.measure', `${m.freePages} of ${m.pageCount} pages free; about ${plan.expectedBytes} bytes after`, numbers);
+  progress(
+    d,
+    'compact.measure',
+    `${m.freePages} of ${m.pageCount} pages free; about ${plan.expectedBytes} bytes after`,
+    numbers,
+  );
   if (backup && c.request.backupDir !== undefined) {
     c.stage = 'backing-up';
     const db = dbViewsOf(d.s.observation, d.config).find((v) => v.name === c.request.db);
-    io(d, c, { op: 'backup', db: c.request.db, dir: c.request.backupDir, txid: db?.txid ?? 0n, expectedBytes: m.fileBytes });
+    io(d, c, {
+      op: 'backup',
+      db: c.request.db,
+      dir: c.request.backupDir,
+      txid: db?.txid ?? 0n,
+      expectedBytes: m.fileBytes,
+    });
     return;
   }
   stopApp(d, c);
@@ -217,24 +275,50 @@ function measured(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op
 function stopApp(d: Draft, c: CompactionState): void {
   const s = d.s;
   if (s.app.status !== 'running') {
-    finish(d, 'aborted', COMPACT_EXIT.aborted, `the app is ${s.app.status}, not running; nothing changed`, {});
+    finish(
+      d,
+      'aborted',
+      COMPACT_EXIT.aborted,
+      `the app is ${s.app.status}, not running; nothing changed`,
+      {},
+    );
     return;
   }
   c.stage = 'stopping-app';
   s.app.status = 'stopping';
-  d.enter('compacting', `compacting ${c.request.db}: stopping the app so no write is lost`, 'compact.stop-app', {
-    db: c.request.db,
-    pid: s.app.pid,
+  d.enter(
+    'compacting',
+    `compacting ${c.request.db}: stopping the app so no write is lost`,
+    'compact.stop-app',
+    {
+      db: c.request.db,
+      pid: s.app.pid,
+    },
+  );
+  reply(d, c.request.id, {
+    kind: 'progress',
+    event: 'compact.stop-app',
+    msg: 'stopping the app',
+    fields: {},
   });
-  reply(d, c.request.id, { kind: 'progress', event: 'compact.stop-app', msg: 'stopping the app', fields: {} });
   d.actions.push({ type: 'stop-app', signal: 'SIGTERM' });
 }
 
-function vacuumed(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op: 'vacuum' }>): void {
+function vacuumed(
+  d: Draft,
+  c: CompactionState,
+  r: Extract<CompactIoResult, { op: 'vacuum' }>,
+): void {
   if (c.stage !== 'vacuuming') return;
   if (!r.ok) {
     const why = c.abort?.why ?? `VACUUM INTO failed: ${r.error}`;
-    finish(d, 'aborted', c.abort?.code ?? COMPACT_EXIT.aborted, `${why}; nothing imported, the copy removed`, {});
+    finish(
+      d,
+      'aborted',
+      c.abort?.code ?? COMPACT_EXIT.aborted,
+      `${why}; nothing imported, the copy removed`,
+      {},
+    );
     return;
   }
   c.tempPath = r.path;
@@ -247,7 +331,10 @@ function vacuumed(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op
     };
   }
   if (!c.abort && d.s.role !== 'primary') {
-    c.abort = { why: `this node is no longer the primary (role ${d.s.role})`, code: COMPACT_EXIT.aborted };
+    c.abort = {
+      why: `this node is no longer the primary (role ${d.s.role})`,
+      code: COMPACT_EXIT.aborted,
+    };
   }
   if (c.abort) {
     c.stage = 'discarding';
@@ -255,19 +342,34 @@ function vacuumed(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op
     return;
   }
   c.stage = 'importing';
-  progress(d, 'compact.import', `copy checked (integrity ok, rows equal); importing it through LiteFS`, {
-    path: r.path,
-    bytes: r.bytes,
-    txid: formatTxid(r.txidBefore),
-    tables: Object.keys(r.rows).length,
-  });
+  progress(
+    d,
+    'compact.import',
+    `copy checked (integrity ok, rows equal); importing it through LiteFS`,
+    {
+      path: r.path,
+      bytes: r.bytes,
+      txid: formatTxid(r.txidBefore),
+      tables: Object.keys(r.rows).length,
+    },
+  );
   io(d, c, { op: 'import', db: c.request.db, path: r.path, txid: r.txidBefore, rows: r.rows });
 }
 
-function imported(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op: 'import' }>): void {
+function imported(
+  d: Draft,
+  c: CompactionState,
+  r: Extract<CompactIoResult, { op: 'import' }>,
+): void {
   if (c.stage !== 'importing') return;
   if (!r.ok) {
-    finish(d, 'aborted', COMPACT_EXIT.aborted, `${r.error}; nothing imported, the copy removed`, {});
+    finish(
+      d,
+      'aborted',
+      COMPACT_EXIT.aborted,
+      `${r.error}; nothing imported, the copy removed`,
+      {},
+    );
     return;
   }
   const m = c.measure!;
@@ -279,7 +381,14 @@ function imported(d: Draft, c: CompactionState, r: Extract<CompactIoResult, { op
     appStoppedMs: c.appStoppedAt === undefined ? 0 : d.now - c.appStoppedAt,
   });
   if (r.problems.length > 0) {
-    finish(d, 'unverified', COMPACT_EXIT.unverified, `LiteFS imported the copy, but the check through the mount found: ${r.problems.join('; ')}`, report, 'error');
+    finish(
+      d,
+      'unverified',
+      COMPACT_EXIT.unverified,
+      `LiteFS imported the copy, but the check through the mount found: ${r.problems.join('; ')}`,
+      report,
+      'error',
+    );
     return;
   }
   finish(
@@ -342,7 +451,13 @@ function finish(
     appStoppedMs,
     ...fields,
   });
-  reply(d, c.request.id, { kind: 'result', code, outcome, msg, fields: { ...fields, appStoppedMs } });
+  reply(d, c.request.id, {
+    kind: 'result',
+    code,
+    outcome,
+    msg,
+    fields: { ...fields, appStoppedMs },
+  });
   s.lastCompaction = summary(d, c.request.db, outcome, code, msg, {
     ...fields,
     appStoppedMs,
@@ -400,7 +515,12 @@ export function compactProgress(d: Draft): Verdict {
   if (now.stage === 'stopping-app' && s.app.status !== 'stopping') {
     now.appStoppedAt = d.now;
     now.stage = 'vacuuming';
-    progress(d, 'compact.vacuum', 'app stopped; writing the compacted copy (VACUUM INTO) and checking it', {});
+    progress(
+      d,
+      'compact.vacuum',
+      'app stopped; writing the compacted copy (VACUUM INTO) and checking it',
+      {},
+    );
     io(d, now, { op: 'vacuum', db: now.request.db });
   }
   return 'done';
