@@ -59,6 +59,36 @@ export async function listenControl(
   handlers: { request(req: CompactRequest): void; gone(id: number): void },
   logger: Logger,
 ): Promise<ControlServer | undefined> {
+  // Linux cuts a longer socket path silently (sun_path is 108 bytes): the socket would be made
+  // where nobody looks.
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    logger.log(
+      'warn',
+      { event: 'control.fail', path },
+      `${path} is too long for a Unix socket (${Buffer.byteLength(path)} bytes, at most ${MAX_SOCKET_PATH}); no control channel: pass a shorter --control-socket PATH`,
+    );
+    return undefined;
+  }
+  try {
+    return await listen(path, handlers, logger);
+  } catch (err) {
+    logger.log(
+      'warn',
+      { event: 'control.fail', path, err },
+      `cannot listen on ${path}: ${(err as Error).message}; no control channel (compact cannot reach this supervisor)`,
+    );
+    return undefined;
+  }
+}
+
+/** sun_path's 108 bytes, less the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+async function listen(
+  path: string,
+  handlers: { request(req: CompactRequest): void; gone(id: number): void },
+  logger: Logger,
+): Promise<ControlServer | undefined> {
   const existing = await lstat(path).catch(() => undefined);
   if (existing) {
     if (!existing.isSocket()) {

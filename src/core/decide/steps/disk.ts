@@ -41,7 +41,7 @@ export function diskAlarm(d: Draft, input: Input): Verdict {
     d.log(
       'warn',
       'disk.low',
-      `only ${free.pct.toFixed(1)}% free on the data volume (${disk.path}), below --min-free-disk ${limit}%: migrations are refused (S9) and backups skipped (S8); the app keeps running. Run litefs-supervisor compact --dry-run --db NAME to see what compaction would free, or extend the volume`,
+      `only ${free.pct.toFixed(1)}% free on the data volume (${disk.path}), below --min-free-disk ${limit}%: migrations are refused (S9) and backups skipped (S8); the app keeps running. Run litefs-supervisor compact --dry-run --db ${d.config.db[0] ?? 'NAME'} on the primary to see what compaction would free, or extend the volume`,
       { ...fields, lowForMs: s.diskLow ? d.now - s.diskLow.since : 0 },
     );
   }
