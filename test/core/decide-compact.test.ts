@@ -261,6 +261,17 @@ t.test('a backup first, when asked; a failed backup aborts before the app stops'
   result(sim, id, { op: 'backup', ok: true, path: '/backups/x.sqlite', bytes: 10 });
   t.equal(stops(sim), 1);
 
+  // The supervisor's own --backup-dir when the command names none; --no-backup goes without.
+  const own = runningPrimary({ backupDir: '/data/backups' });
+  const ownId = ask(own);
+  result(own, ownId, { op: 'measure', ok: true, measure: measure() });
+  t.match(own.last('compact-io')?.io, { op: 'backup', dir: '/data/backups' });
+  const without = runningPrimary({ backupDir: '/data/backups' });
+  const withoutId = ask(without, { noBackup: true });
+  result(without, withoutId, { op: 'measure', ok: true, measure: measure() });
+  t.same(ios(without), ['measure'], 'no backup');
+  t.equal(stops(without), 1);
+
   const failed = runningPrimary();
   const fId = ask(failed, { backupDir: '/backups' });
   result(failed, fId, { op: 'measure', ok: true, measure: measure() });

@@ -45,9 +45,14 @@ function io(d: Draft, c: CompactionState, op: CompactIo): void {
 export function compactEvent(d: Draft, input: Input): Verdict {
   const c = d.s.compaction;
   switch (input.type) {
-    case 'compact-request':
-      request(d, input.request);
+    case 'compact-request': {
+      // The backup goes where the command's --backup-dir says, else where the supervisor's does
+      // (set in the exec line, which an ssh session does not see); --no-backup goes without.
+      const req = input.request;
+      const backupDir = req.noBackup ? undefined : (req.backupDir ?? d.config.backupDir);
+      request(d, { ...req, backupDir });
       return 'continue';
+    }
     case 'compact-cancel':
       if (c?.request.id === input.id) {
         abort(d, 'the compact command was interrupted (its connection closed)');
