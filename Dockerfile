@@ -50,9 +50,10 @@ RUN npm install --no-save --no-audit --no-fund "better-sqlite3@${BETTER_SQLITE3_
 # ---- Runtime -----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
 # fuse3: LiteFS mounts its FUSE file system with fusermount3. ca-certificates: HTTPS to Consul
-# (FLY_CONSUL_URL). tini: see ENTRYPOINT.
+# (FLY_CONSUL_URL). tini: see ENTRYPOINT. sqlite3: `litefs-supervisor compact` runs VACUUM INTO
+# and its checks with the sqlite3 shell (docs/deploying.md, "VACUUM safely").
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates fuse3 tini \
+ && apt-get install -y --no-install-recommends ca-certificates fuse3 sqlite3 tini \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs

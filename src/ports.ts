@@ -5,6 +5,7 @@
 // (src/cli/adapters-none.ts), never an absent field that silently does nothing (one did, and a node
 // waited for ever).
 
+import type { CompactIo, CompactIoResult, CompactReply } from './core/compact.js';
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
 import type { HaltOutcome, LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
@@ -143,12 +144,20 @@ export interface IoPorts {
   /** This node's writes are halted across the move, the lock waited for `haltWaitMs`. */
   handoff(nodeId: string, req: { haltWaitMs: number }): Promise<HandoffResult>;
   backup(req: BackupRequest): Promise<BackupResult>;
+  /** Compaction's I/O (docs/design.md, "Compaction"); never rejects: a failure is a result. */
+  compact(io: CompactIo): Promise<CompactIoResult>;
+  /** Stops a running VACUUM INTO (its copy removed); an import already sent is never cut. */
+  compactCancel(): void;
+  /** Waits for the compaction I/O in flight, then removes every copy not imported (at the end). */
+  compactSettle(): Promise<void>;
 }
 
 /** Every port of the runner: its clock and logger, and the I/O. */
 export interface Ports extends IoPorts {
   clock: Clock;
   logger: Logger;
+  /** A line to the `compact` command on control connection `id` (src/cli/control.ts). */
+  replyToCompact(id: number, reply: CompactReply): void;
 }
 
 /**

@@ -394,6 +394,20 @@ export class Supervisor {
           ),
         );
         return;
+      case 'compact-io': {
+        const { id, io } = action;
+        this.deps.compact(io).then(
+          (result) => this.dispatch({ type: 'compact-io-result', id, result }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      }
+      case 'compact-cancel':
+        this.deps.compactCancel();
+        return;
+      case 'compact-reply':
+        this.deps.replyToCompact(action.id, action.reply);
+        return;
       case 'exit':
         void this.finish(action.code);
         return;
@@ -421,6 +435,9 @@ export class Supervisor {
       waits.push(this.app.exited);
     }
     waits.push(this.persisting);
+    // Compaction: an import already sent is waited for; a copy not imported is removed.
+    this.deps.compactCancel();
+    waits.push(this.deps.compactSettle());
     await Promise.all(waits);
     this.resolveDone(code);
   }

@@ -109,6 +109,20 @@ function isMounted(dir: string): boolean {
   }
 }
 
+/** tmpfs data volumes (ClusterOptions.volumeMb) still mounted. */
+const liveVolumes = new Set<string>();
+
+function unmountVolume(vol: string): void {
+  if (!liveVolumes.delete(vol)) return;
+  try {
+    execFileSync('umount', [vol], { stdio: 'ignore' });
+  } catch {
+    try {
+      execFileSync('umount', ['-l', vol], { stdio: 'ignore' });
+    } catch {}
+  }
+}
+
 function unmount(dir: string): void {
   if (!isMounted(dir)) return;
   try {
@@ -132,6 +146,7 @@ function cleanUpNow(): void {
   }
   for (const pid of appGroups) killGroup(pid);
   for (const dir of liveMounts) unmount(dir);
+  for (const vol of [...liveVolumes]) unmountVolume(vol);
 }
 
 function installExitHook(): void {
@@ -576,6 +591,11 @@ export interface ClusterOptions {
   reconnectDelay?: string;
   /** Every node with LiteFS's proxy in front of its app (NodeOptions.proxy); default off. */
   proxy?: boolean;
+  /**
+   * Each node's data dir on its own tmpfs of this many MB (mounted at `<node dir>/vol`, the data
+   * dir at `vol/data`): a small data volume, as on Fly, whose free space a test can exhaust.
+   */
+  volumeMb?: number;
 }
 
 /**
@@ -656,6 +676,7 @@ export async function createCluster(
     // SIGINT first (the supervisor stops its app, LiteFS unmounts), SIGKILL after 8 s.
     await Promise.all(nodes.map((n) => n.stop('SIGINT', 8000).catch(() => undefined)));
     for (const n of nodes) unmount(n.mountDir);
+    for (const n of nodes) unmountVolume(join(n.dir, 'vol'));
     await consul.stop();
     if (!process.env.KEEP_REAL_DIRS) rmSync(dir, { recursive: true, force: true });
   });
@@ -672,8 +693,22 @@ async function makeNode(
 ): Promise<LitefsNode> {
   const dir = join(clusterDir, name);
   const mountDir = join(dir, 'mnt');
-  const dataDir = join(dir, 'data');
+  let dataDir = join(dir, 'data');
   mkdirSync(mountDir, { recursive: true });
+  if (clusterOpts.volumeMb !== undefined) {
+    const vol = join(dir, 'vol');
+    mkdirSync(vol, { recursive: true });
+    execFileSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=${clusterOpts.volumeMb}m,mode=0755`,
+      'tmpfs',
+      vol,
+    ]);
+    liveVolumes.add(vol);
+    dataDir = join(vol, 'data');
+  }
   mkdirSync(dataDir, { recursive: true });
   const httpPort = await freePort();
   const healthPort = await freePort();

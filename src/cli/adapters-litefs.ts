@@ -10,9 +10,11 @@ import type { HaltOutcome } from '../core/litefs-types.js';
 import type { PeerReport } from '../core/peer-types.js';
 import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
+import { Compactor } from '../litefs/compact.js';
 import { EventsWatcher } from '../litefs/events.js';
 import { litefsHaltNode, randomLockId, withWritesHalted } from '../litefs/halt.js';
 import { observe } from '../litefs/observe.js';
+import { peerRoom } from '../litefs/peer-room.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
 import type { IoPorts, Logger } from '../ports.js';
 import { loadStateFile, sameFilesystem, writeStateFile } from '../state/state-file.js';
@@ -44,8 +46,32 @@ export function buildLitefsAdapters(
     config.clusterRecord !== undefined && config.consul !== undefined
       ? recordStore(config.consul, config.clusterRecord)
       : undefined;
+  const compactor = new Compactor({
+    client,
+    mountDir: config.mountDir,
+    dataDir: config.dataDir,
+    compactDir: config.compactDir,
+    sqlite3: config.sqlite3,
+    backupKeep: config.backupKeep,
+    now,
+    importTimeoutMs: config.compactTimeout,
+    peerRoom: () =>
+      peerRoom({
+        spec: peersSpec,
+        port: litefsPort,
+        healthPort: peerHealthPort(config),
+        timeoutMs: PEER_TIMEOUT_MS,
+        selfNodeId: async () => {
+          const info = await client.info();
+          return info.ok ? info.value.nodeId : undefined;
+        },
+      }),
+  });
   const deps = {
     ...processes,
+    compact: (io) => compactor.run(io),
+    compactCancel: () => compactor.cancel(),
+    compactSettle: () => compactor.settle(),
     observe: async () => {
       const [o, disk] = await Promise.all([
         observe({ client, mountDir: config.mountDir, dbs: config.db, now }),
@@ -126,6 +152,16 @@ export function buildLitefsAdapters(
   } satisfies IoPorts;
   return {
     deps,
+    async cleanCompactLeftovers() {
+      // Compaction: a copy a crash left beside the data dir is removed at the next start.
+      for (const path of await compactor.cleanLeftovers()) {
+        logger.log(
+          'warn',
+          { event: 'compact.leftover', path },
+          'removed a compaction copy a crash left behind (it was never imported)',
+        );
+      }
+    },
     async warnAboutStateFileVolume() {
       if (config.dataDir === undefined) return;
       if ((await sameFilesystem(config.stateFile, config.dataDir)) === false) {

@@ -16,7 +16,8 @@ type AsyncPort =
   | 'writeRecord'
   | 'promote'
   | 'handoff'
-  | 'backup';
+  | 'backup'
+  | 'compact';
 
 /** A port decide never calls here: calling it rejects with an error that names it (exit 70). */
 export function unavailable<K extends AsyncPort>(port: K, why: string): IoPorts[K] {
@@ -52,6 +53,16 @@ export const noRecord: Pick<IoPorts, 'writeRecord'> = {
 };
 
 /**
+ * Where compaction has nothing to run on (--standalone: no LiteFS to import through): decide
+ * refuses the request first, so the port is never called.
+ */
+export const noCompaction: Pick<IoPorts, 'compact' | 'compactCancel' | 'compactSettle'> = {
+  compact: unavailable('compact', 'there is no LiteFS to compact through'),
+  compactCancel: () => {},
+  compactSettle: () => Promise.resolve(),
+};
+
+/**
  * --standalone (docs/design.md section 10): no LiteFS, so no /events, no state file (no HWM),
  * no peers, no lease to promote to or hand off. Backups (S8) are asked for when --backup-dir
  * is given, and there is no LiteFS /export to save from: skipped with decide's warning
@@ -75,4 +86,5 @@ export const standalonePorts: Omit<
       kind: 'skipped',
       why: '--standalone has no LiteFS to export it from',
     }),
+  ...noCompaction,
 };

@@ -15,6 +15,8 @@ export interface Adapters {
   /** Every I/O port of the runner (src/ports.ts); the clock and logger come from main. */
   deps: IoPorts;
   warnAboutStateFileVolume(): Promise<void>;
+  /** Compaction: removes a copy a crash left behind (docs/design.md, "Compaction"). */
+  cleanCompactLeftovers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,12 @@ export async function buildAdapters(
       observe: () => observeStandalone({ mountDir: config.mountDir, dbs: config.db, now }),
       ...standalonePorts,
     } satisfies IoPorts;
-    return { deps, warnAboutStateFileVolume: async () => {}, close: async () => {} };
+    return {
+      deps,
+      warnAboutStateFileVolume: async () => {},
+      cleanCompactLeftovers: async () => {},
+      close: async () => {},
+    };
   }
   const { buildLitefsAdapters } = await import('./adapters-litefs.js');
   return buildLitefsAdapters(config, logger, now, processes);

@@ -12,6 +12,7 @@ import { initialState } from '../core/state.js';
 import { buildHealthServer, listen } from '../http/server.js';
 import { createLogger, type RootLogger } from '../log/logger.js';
 import { Supervisor } from '../supervisor.js';
+import { controlSocketPath, listenControl } from './control.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version;
@@ -88,6 +89,13 @@ async function main(argv: string[]): Promise<number | Ending> {
       reset: parsed.reset,
     });
   }
+  if (parsed.command === 'compact') {
+    return (await import('./compact.js')).runCompact(loaded.config, {
+      json: parsed.json ?? false,
+      dryRun: parsed.compact?.dryRun ?? false,
+      noBackup: parsed.compact?.noBackup ?? false,
+    });
+  }
   if (parsed.command === 'doctor') {
     // Loaded only here: it pulls in the LiteFS client (undici), like the adapters.
     const { runDoctor } = await import('./doctor.js');
@@ -154,7 +162,23 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
 
   const { buildAdapters } = await import('./adapters.js');
   const adapters = await buildAdapters(config, logger, now);
+  await adapters.cleanCompactLeftovers();
+  // The control socket (docs/design.md, "Control channel"): `compact` asks here. Not in
+  // --standalone, where there is no LiteFS to compact through.
+  const socketPath = config.standalone ? undefined : controlSocketPath(config);
+  const control =
+    socketPath === undefined
+      ? undefined
+      : await listenControl(
+          socketPath,
+          {
+            request: (request) => supervisor?.dispatch({ type: 'compact-request', request }),
+            gone: (id) => supervisor?.dispatch({ type: 'compact-cancel', id }),
+          },
+          logger,
+        );
   supervisor = new Supervisor({
+    replyToCompact: (id, reply) => control?.reply(id, reply),
     config,
     logger,
     env: process.env,
@@ -177,6 +201,7 @@ async function run(config: Config, logger: RootLogger): Promise<number | Ending>
   const code = await running.run();
   for (const [signal, handler] of handlers) process.off(signal, handler);
   await health?.close();
+  await control?.close();
   await adapters.close();
   const stop = running.current.shutdown?.signal;
   if (code !== EXIT.internal && stop !== undefined && SHUTDOWN_SIGNALS.has(stop)) {

@@ -33,13 +33,15 @@ export interface ConfigError {
 export type ParsedArgs =
   | {
       ok: true;
-      command: 'run' | 'check' | 'doctor' | 'record';
+      command: 'run' | 'check' | 'doctor' | 'record' | 'compact';
       options: RawOptions;
       app: string[];
       /** `doctor --json`, `record --json`; only set for those. */
       json?: boolean;
       /** `record reset [--yes]`; only set for record. */
       reset?: { yes: boolean };
+      /** `compact --dry-run --no-backup`; only set for compact. */
+      compact?: { dryRun: boolean; noBackup: boolean };
     }
   | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
   /** `init [--litefs-config FILE] [--write]`: rewrite litefs.yml for the supervisor. */
@@ -48,7 +50,7 @@ export type ParsedArgs =
   | { ok: true; command: 'version' }
   | { ok: false; errors: ConfigError[] };
 
-type Command = 'run' | 'check' | 'doctor' | 'status' | 'record' | 'init';
+type Command = 'run' | 'check' | 'doctor' | 'status' | 'record' | 'init' | 'compact';
 
 /** What the parser needs of an option: OptionSpec has it, and so do the small tables below. */
 interface ArgOption {
@@ -60,6 +62,8 @@ interface ArgOption {
 const HEALTH_URL: ArgOption = { name: 'health-url', kind: url() };
 const JSON_FLAG: ArgOption = { name: 'json', kind: boolean() };
 const YES_FLAG: ArgOption = { name: 'yes', kind: boolean() };
+const DRY_RUN_FLAG: ArgOption = { name: 'dry-run', kind: boolean() };
+const NO_BACKUP_FLAG: ArgOption = { name: 'no-backup', kind: boolean() };
 const STATUS_ACCEPTS = 'status accepts --health-url URL and --json';
 const WRITE_FLAG: ArgOption = { name: 'write', kind: boolean() };
 const INIT_FILE: ArgOption = { name: 'litefs-config', kind: text('FILE', 'a file path') };
@@ -74,6 +78,7 @@ const TABLES: Record<Command, readonly ArgOption[]> = {
   doctor: [...OPTIONS, JSON_FLAG],
   status: [HEALTH_URL, JSON_FLAG],
   record: [...OPTIONS, JSON_FLAG, YES_FLAG],
+  compact: [...OPTIONS, JSON_FLAG, DRY_RUN_FLAG, NO_BACKUP_FLAG],
   init: [INIT_FILE, WRITE_FLAG],
 };
 
@@ -142,16 +147,23 @@ function unknownOption(name: string, command: Command): ConfigError {
   if (
     command !== 'status' &&
     command !== 'init' &&
-    (name === '--health-url' || name === '--json' || name === '--yes' || name === '--write')
+    (name === '--health-url' ||
+      name === '--json' ||
+      name === '--yes' ||
+      name === '--write' ||
+      name === '--dry-run' ||
+      name === '--no-backup')
   ) {
     const of =
       name === '--json'
-        ? '`litefs-supervisor status`, `doctor` and `record`'
-        : name === '--yes'
-          ? '`litefs-supervisor record reset`'
-          : name === '--write'
-            ? '`litefs-supervisor init`'
-            : '`litefs-supervisor status`';
+        ? '`litefs-supervisor status`, `doctor`, `record` and `compact`'
+        : name === '--dry-run' || name === '--no-backup'
+          ? '`litefs-supervisor compact`'
+          : name === '--yes'
+            ? '`litefs-supervisor record reset`'
+            : name === '--write'
+              ? '`litefs-supervisor init`'
+              : '`litefs-supervisor status`';
     return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = TABLES[command].map((o) => `--${o.name}`);
@@ -190,6 +202,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     first === 'status' ||
     first === 'doctor' ||
     first === 'record' ||
+    first === 'compact' ||
     first === 'init'
       ? first
       : 'run';
@@ -282,6 +295,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     'health-url': healthUrlText,
     yes: yesText,
     write: writeText,
+    'dry-run': dryRunText,
+    'no-backup': noBackupText,
     ...options
   } = raw;
   const json = (checked(JSON_FLAG, jsonText, errors) as boolean | undefined) ?? false;
@@ -321,6 +336,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       };
     }
     return { ...base, json, ...(reset ? { reset: { yes } } : {}) };
+  }
+  if (command === 'compact') {
+    const dryRun = (checked(DRY_RUN_FLAG, dryRunText, errors) as boolean | undefined) ?? false;
+    const noBackup =
+      (checked(NO_BACKUP_FLAG, noBackupText, errors) as boolean | undefined) ?? false;
+    if (dashDash !== -1) {
+      errors.push(cliError('--', undefined, 'compact takes no command', 'remove -- and after'));
+    }
+    return errors.length > 0
+      ? { ok: false, errors }
+      : { ...base, json, compact: { dryRun, noBackup } };
   }
   return command === 'doctor' ? { ...base, json } : base;
 }

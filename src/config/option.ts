@@ -13,6 +13,7 @@ export type Group =
   | 'Migrations and the app'
   | 'Primary safety'
   | 'Backups and disk'
+  | 'Compaction'
   | 'Health and logs';
 
 /** `max-lag` -> `maxLag`: the --config key and the Config field of an option. */

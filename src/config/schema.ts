@@ -14,6 +14,7 @@ import { DB_ACCEPTED } from './kinds.js';
 import { camel, type OptionSpec, orUndefined } from './option.js';
 import { APP_OPTIONS } from './options/app.js';
 import { BACKUP_OPTIONS } from './options/backups.js';
+import { COMPACT_OPTIONS } from './options/compact.js';
 import { GENERAL_OPTIONS } from './options/general.js';
 import { HEALTH_OPTIONS } from './options/health.js';
 import { LITEFS_OPTIONS } from './options/litefs.js';
@@ -26,6 +27,7 @@ export const OPTIONS = [
   ...APP_OPTIONS,
   ...PRIMARY_OPTIONS,
   ...BACKUP_OPTIONS,
+  ...COMPACT_OPTIONS,
   ...HEALTH_OPTIONS,
 ] as const;
 
@@ -71,8 +73,8 @@ export function defaultConfig(): z.output<typeof CONFIG_SCHEMA> {
   return CONFIG_SCHEMA.parse({});
 }
 
-/** `check`, `doctor` and `record` need no app command. */
-export type Mode = 'run' | 'check' | 'doctor' | 'record';
+/** `check`, `doctor`, `record` and `compact` need no app command. */
+export type Mode = 'run' | 'check' | 'doctor' | 'record' | 'compact';
 
 export interface CrossFieldIssue {
   /** `--db`, or `--` for the app command. */

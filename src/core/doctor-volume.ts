@@ -186,8 +186,7 @@ export function diskFindings(f: DoctorFacts, config: Policy, add: AddFinding): v
       summary: guard.why,
       means:
         'the supervisor refuses to migrate (S9, exit 3) and skips backups (S8); when the volume fills up LiteFS cannot write LTX files and replication stops',
-      wayOut:
-        'extend the volume (`fly volumes extend`), or delete files of your own on it (backups, logs); never delete LTX files or anything else in data.dir',
+      wayOut: `see what compaction would free: \`litefs-supervisor compact --dry-run --db ${config.db[0] ?? 'NAME'}\` on the primary, then \`litefs-supervisor compact --db ${config.db[0] ?? 'NAME'}\` (through LiteFS's import, every row checked); or extend the volume (\`fly volumes extend\`), or delete files of your own on it (backups, logs); never delete LTX files or anything else in data.dir`,
     });
     return;
   }

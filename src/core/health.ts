@@ -170,12 +170,54 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
     fence:
       s.phase === 'fenced' ? { since: new Date(s.since).toISOString(), reason: s.reason } : null,
     clusterRecord: clusterRecordStatus(s, config),
-    disk: null,
+    disk: diskStatus(s, config),
+    /** Compaction (docs/design.md, "Compaction"): the one under way and the last one's outcome. */
+    compaction: {
+      running: s.compaction
+        ? {
+            db: s.compaction.request.db,
+            stage: s.compaction.stage,
+            since: new Date(s.compaction.since).toISOString(),
+            dryRun: s.compaction.request.dryRun,
+          }
+        : null,
+      last: s.lastCompaction
+        ? { ...s.lastCompaction, at: new Date(s.lastCompaction.at).toISOString() }
+        : null,
+    },
     transitions: s.transitions.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
   };
 }
 
 export type StatusSnapshot = ReturnType<typeof statusSnapshot>;
+
+/**
+ * `/status` `disk`: the data volume as last measured, and the low-disk alarm (below
+ * --min-free-disk; the app keeps running). Peers read `freeBytes` and `totalBytes` to judge
+ * whether a compaction's import fits on them. Null until measured (and in --standalone).
+ */
+export function diskStatus(s: SupervisorState, config: Policy) {
+  const disk = s.observation?.disk;
+  if (!disk) return null;
+  if (!disk.ok)
+    return {
+      path: disk.path,
+      error: disk.error,
+      low: false,
+      lowSince: null,
+      minFreePct: config.minFreeDisk,
+    };
+  return {
+    path: disk.path,
+    freeBytes: disk.freeBytes,
+    totalBytes: disk.totalBytes,
+    freePct:
+      disk.totalBytes > 0 ? Number(((disk.freeBytes / disk.totalBytes) * 100).toFixed(2)) : null,
+    minFreePct: config.minFreeDisk,
+    low: s.diskLow !== undefined,
+    lowSince: s.diskLow ? new Date(s.diskLow.since).toISOString() : null,
+  };
+}
 
 /**
  * `/status` `clusterRecord` (docs/design.md section 7): the record as this node last read or

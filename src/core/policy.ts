@@ -45,6 +45,10 @@ export interface Policy {
   fenceTimeout: number;
   backupDir: string | undefined;
   minFreeDisk: number;
+  /** Compaction: aborted after this (ms) unless the import was sent. */
+  compactTimeout: number;
+  /** Compaction: free pages below this percent of the file: nothing to gain, nothing done. */
+  compactThreshold: number;
   maxLag: number;
   /** 0 = wait forever. */
   syncTimeout: number;

@@ -3,6 +3,14 @@
 // runner (src/supervisor.ts) carries the actions out and feeds their results back as inputs.
 
 import type { RecordRead } from './cluster-record.js';
+import type {
+  CompactIo,
+  CompactIoResult,
+  CompactionState,
+  CompactionSummary,
+  CompactReply,
+  CompactRequest,
+} from './compact.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
 import type { HaltOutcome, LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
@@ -22,6 +30,7 @@ export type Phase =
   | 'starting-app'
   | 'running'
   | 'restarting'
+  | 'compacting'
   | 'stopping';
 
 export type Role = 'primary' | 'replica' | 'unknown';
@@ -248,6 +257,7 @@ export type WakeReason =
   | 'migrate-retry'
   | 'record-retry'
   | 'app-ready-timeout'
+  | 'compact-timeout'
   | 'sync-timeout';
 
 /**
@@ -323,6 +333,11 @@ export interface SupervisorState {
   /** S13: gated dbs seen with data at TXID 0 (history lost), logged once each. */
   historyLost: string[];
   app: AppRecord;
+  /** Compaction (docs/design.md, "Compaction"): the one under way, and the last one's outcome. */
+  compaction: CompactionState | undefined;
+  lastCompaction: CompactionSummary | undefined;
+  /** The low-disk alarm (--min-free-disk): since when the data volume is low, last logged when. */
+  diskLow: DiskLow | undefined;
   shutdown: Shutdown | undefined;
   /** Set once an exit action has been emitted: nothing else happens after it. */
   exited: number | undefined;
@@ -334,6 +349,16 @@ export interface SupervisorState {
    * logged once when it begins, not at every input while it lasts.
    */
   waitLogged: string | undefined;
+}
+
+/** The low-disk alarm: the data volume below --min-free-disk (the app keeps running). */
+export interface DiskLow {
+  since: number;
+  /** disk.low is logged at most every DISK_LOW_LOG_MS while it lasts. */
+  loggedAt: number;
+  freeBytes: number;
+  totalBytes: number;
+  pct: number;
 }
 
 export type Input =
@@ -381,7 +406,12 @@ export type Input =
       type: 'backup-result';
       db: string;
       result: BackupResult;
-    };
+    }
+  /** `litefs-supervisor compact` asked over the control socket. */
+  | { type: 'compact-request'; request: CompactRequest }
+  /** The control connection `id` closed (the command was interrupted). */
+  | { type: 'compact-cancel'; id: number }
+  | { type: 'compact-io-result'; id: number; result: CompactIoResult };
 
 /**
  * What a cluster-record write came to (src/consul/record.ts): the record gained the dbs, already
@@ -455,6 +485,12 @@ export type Action =
   | { type: 'write-record'; token: number; dbs: string[]; clusterId: string; node: string }
   /** Write the high-water mark file (atomic; the runner serialises writes). */
   | { type: 'persist-hwm'; file: HwmFile }
+  /** Compaction I/O (src/litefs/compact.ts); answered by `compact-io-result` with this id. */
+  | { type: 'compact-io'; id: number; io: CompactIo }
+  /** Stop the compaction I/O in flight (a running VACUUM INTO; an import is never cut). */
+  | { type: 'compact-cancel' }
+  /** A line to the `compact` command on control connection `id`. */
+  | { type: 'compact-reply'; id: number; reply: CompactReply }
   | { type: 'exit'; code: number };
 
 export const TRANSITIONS_KEPT = 50;
@@ -541,6 +577,9 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       readyAt: undefined,
       readyBy: undefined,
     },
+    compaction: undefined,
+    lastCompaction: undefined,
+    diskLow: undefined,
     shutdown: undefined,
     exited: undefined,
     transitions: [],

@@ -18,6 +18,7 @@ const PHASES: Phase[] = [
   'starting-app',
   'running',
   'restarting',
+  'compacting',
   'stopping',
 ];
 
@@ -112,6 +113,21 @@ export function renderMetrics(
     'A new primary was behind this replica (S11): its data is about to be overwritten.',
     [['', s.rewindAlarms]],
   );
+  const disk = s.observation?.disk;
+  if (disk?.ok && disk.totalBytes > 0) {
+    metric('litefs_supervisor_disk_free_bytes', 'gauge', 'Free bytes on the data volume.', [
+      ['', disk.freeBytes],
+    ]);
+    metric('litefs_supervisor_disk_total_bytes', 'gauge', 'Size of the data volume in bytes.', [
+      ['', disk.totalBytes],
+    ]);
+    metric(
+      'litefs_supervisor_disk_low',
+      'gauge',
+      'Whether the data volume is below --min-free-disk (the low-disk alarm; the app keeps running).',
+      [['', s.diskLow ? 1 : 0]],
+    );
+  }
   const hwm = Object.entries(s.hwm.dbs);
   if (hwm.length > 0) {
     metric(

@@ -2,7 +2,7 @@
 // unreachable, non-200, unparsable body) come back as `{ ok: false }` values so the caller can
 // observe them; nothing here throws for them.
 
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 import type { LitefsInfo, StoreVars } from '../core/litefs-types.js';
@@ -54,6 +54,7 @@ interface Call {
   path: string;
   bodyTimeoutMs?: number;
   headersTimeoutMs?: number;
+  body?: Readable;
   signal?: AbortSignal | undefined;
 }
 
@@ -143,6 +144,25 @@ export class LitefsClient {
   unhalt(name: string, id: bigint): Promise<LitefsResult<undefined>> {
     const query = new URLSearchParams({ name, id: String(id) });
     return this.#empty({ method: 'DELETE', path: `/halt?${query}` });
+  }
+
+  /**
+   * POST /import?name=: on the primary, replaces the database with the SQLite file in the body,
+   * as one LTX file (db.go Import: under the db's write lock; whole or not at all). LiteFS
+   * answers once it is applied, so the answer may take as long as writing the copy.
+   */
+  importDb(
+    name: string,
+    body: () => Readable,
+    timeoutMs: number,
+  ): Promise<LitefsResult<undefined>> {
+    return this.#empty({
+      method: 'POST',
+      path: `/import?${new URLSearchParams({ name })}`,
+      body: body(),
+      headersTimeoutMs: timeoutMs,
+      bodyTimeoutMs: timeoutMs,
+    });
   }
 
   /**
@@ -272,6 +292,7 @@ export class LitefsClient {
         headersTimeout: call.headersTimeoutMs ?? this.#headersTimeoutMs,
         bodyTimeout: call.bodyTimeoutMs ?? this.#bodyTimeoutMs,
         signal: call.signal,
+        ...(call.body ? { body: call.body } : {}),
       });
     try {
       try {

@@ -240,7 +240,7 @@ interface AskOne {
 }
 
 /** The peer's supervisor health URL: the LiteFS host at `port`; undefined without a port. */
-function healthUrlOf(litefsUrl: string, port: number | undefined): string | undefined {
+export function healthUrlOf(litefsUrl: string, port: number | undefined): string | undefined {
   if (port === undefined) return undefined;
   try {
     const u = new URL(litefsUrl);

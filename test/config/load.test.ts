@@ -132,7 +132,7 @@ t.test('parseArgs: doctor takes the run options, --json, and an ignored app comm
   };
   t.match(argErrors(['doctor', '--json=maybe']), [/^--json: "maybe" is not a boolean/]);
   t.match(argErrors(['check', '--json']), [
-    /^--json: is an option of `litefs-supervisor status`, `doctor` and `record`/,
+    /^--json: is an option of `litefs-supervisor status`, `doctor`, `record` and `compact`/,
   ]);
   t.match(argErrors(['doctor', '--health-url', 'x']), [
     /^--health-url: is an option of `litefs-supervisor status`/,
@@ -140,6 +140,33 @@ t.test('parseArgs: doctor takes the run options, --json, and an ignored app comm
   // Like check, doctor needs no app command; it still needs a db.
   t.equal(load({ argv: ['doctor', '--db', 'a.db'] }).ok, true);
   t.equal(load({ argv: ['--db', 'a.db'] }).ok, false, 'run needs the app command');
+});
+
+t.test('parseArgs: compact takes the run options, --json, --dry-run and --no-backup', async (t) => {
+  const argErrors = (argv: string[]) => {
+    const r = parseArgs(argv);
+    return r.ok ? [] : r.errors.map((e) => e.message);
+  };
+  t.same(parseArgs(['compact', '--db', 'a.db', '--dry-run']), {
+    ok: true,
+    command: 'compact',
+    options: { db: ['a.db'] },
+    app: [],
+    json: false,
+    compact: { dryRun: true, noBackup: false },
+  });
+  t.match(parseArgs(['compact', '--db', 'a.db', '--no-backup', '--json']), {
+    ok: true,
+    json: true,
+    compact: { dryRun: false, noBackup: true },
+  });
+  t.match(argErrors(['compact', '--db', 'a.db', '--', 'npm', 'start']), [
+    /^--: compact takes no command/,
+  ]);
+  t.match(argErrors(['check', '--dry-run']), [
+    /^--dry-run: is an option of `litefs-supervisor compact`/,
+  ]);
+  t.match(argErrors(['compact', '--dry-run=maybe']), [/^--dry-run: "maybe" is not a boolean/]);
 });
 
 t.test('parseArgs: values, repeatables, boolean flags', async (t) => {

@@ -71,6 +71,7 @@ t.test('ranges live in the table: help and errors say the same', async (t) => {
     'peer-health-port': '1 to 65535',
     'backup-keep': '1 or more',
     'min-free-disk': '0 to 100',
+    'compact-threshold': '0 to 100',
   });
   for (const o of OPTIONS) {
     if (o.kind.type === 'int') t.ok(o.kind.accepted.includes(o.kind.range ?? '?'), o.flag);

@@ -253,6 +253,11 @@ t.test('free space against --min-free-disk', async (t) => {
     totalBytes: 10 * GiB,
   });
   t.same(ids(facts({ disk: disk(2) })).wrong, ['disk.low']);
+  // The way out suggests compaction (a dry run first), on the gated db.
+  const low = diagnose(facts({ disk: disk(2) }), testConfig()).findings.find(
+    (x) => x.id === 'disk.low',
+  );
+  t.match(low?.wayOut, /litefs-supervisor compact --dry-run --db sqlite\.db/);
   t.same(ids(facts({ disk: disk(10) })).wrong, []);
   t.same(ids(facts({ disk: disk(9.9) }), testConfig({ minFreeDisk: 5 })).wrong, []);
   t.same(ids(facts({ disk: { ok: false, path: '/x', error: 'EACCES' } })).wrong, ['disk.unknown']);

@@ -4,12 +4,14 @@
 // its delay, so a test can assert exactly what was scheduled.
 
 import {
+  noCompaction,
   noEvents,
   noPeers,
   noRecord,
   noStateFile,
   unavailable,
 } from '../../src/cli/adapters-none.js';
+import type { CompactReply } from '../../src/core/compact.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import type { Observation } from '../../src/core/observation.js';
 import type { RunningApp, RunningCommand } from '../../src/ports.js';
@@ -54,6 +56,8 @@ export class Harness {
   /** Readiness probes asked for (--app-ready): answer one with `ready(true)`. */
   readonly readyWatches: { pid: number; ready: (ok: boolean) => void; cancelled: boolean }[] = [];
   readonly logs: Record<string, unknown>[] = [];
+  /** Lines the runner sent to a `compact` command. */
+  readonly compactReplies: { id: number; reply: CompactReply }[] = [];
   /** Invariants (src/core/invariants.ts) broken by any decision; each also fails the file. */
   readonly violations: string[] = [];
   readonly deps: SupervisorDeps;
@@ -146,6 +150,8 @@ export class Harness {
       promote: unavailable('promote', 'this harness fakes no LiteFS API'),
       handoff: unavailable('handoff', 'this harness fakes no LiteFS API'),
       backup: unavailable('backup', 'this harness fakes no LiteFS API'),
+      ...noCompaction,
+      replyToCompact: (id, reply) => this.compactReplies.push({ id, reply }),
       // Every decision the runner takes must keep the core's invariants. Thrown outside the
       // runner's try (which would turn it into exit 70), so tap fails the file on it.
       onDecision: (prev, next, input) => {

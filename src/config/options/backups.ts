@@ -22,6 +22,6 @@ export const BACKUP_OPTIONS = section('Backups and disk', [
     name: 'min-free-disk',
     kind: percent(),
     default: '10',
-    help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free.',
+    help: 'Do not migrate (exit 3), and skip backups, when less than this percent of the data volume is free; a running supervisor then logs disk.low (every 5 minutes) and keeps the app running.',
   }),
 ]);

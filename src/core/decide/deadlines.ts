@@ -224,6 +224,19 @@ export const WAITS: Readonly<Record<WakeReason, WaitSpec>> = {
     deadline: (s, config) =>
       s.handBack && s.role === 'replica' ? reclaimRetryAt(s.handBack, config) : undefined,
   },
+  'compact-timeout': {
+    rule: 'Compaction',
+    waitsFor: 'a compaction to end (--compact-timeout)',
+    atDeadline:
+      'it aborts: the copy is removed, nothing imported, the app started again (an import already sent is waited for)',
+    whileStopping: false,
+    deadline: (s) => {
+      const c = s.compaction;
+      return c && !c.abort && c.stage !== 'importing' && c.stage !== 'discarding'
+        ? c.until
+        : undefined;
+    },
+  },
   'sync-timeout': {
     rule: 'section 9',
     waitsFor: 'LiteFS, a primary, sync or a readable db (--sync-timeout; 0: forever)',

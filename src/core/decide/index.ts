@@ -13,6 +13,8 @@ import { appLifecycle, restartWhenDue } from './steps/app.js';
 import { appEvent } from './steps/app-events.js';
 import { commandInFlight } from './steps/command.js';
 import { commandEnded } from './steps/command-ended.js';
+import { compactEvent, compactProgress } from './steps/compact.js';
+import { diskAlarm } from './steps/disk.js';
 import { holdFence } from './steps/fence.js';
 import { handBack } from './steps/hand-back.js';
 import { haveObservation, litefsReachable, roleKnown } from './steps/litefs.js';
@@ -41,6 +43,8 @@ export const PIPELINE: readonly Step[] = [
   writeHwm, // docs/design.md section 3: the state file, at most every 5 s
   askAboutNewPrimary, // S11
   raiseRewindAlarms, // S11
+  diskAlarm, // the low-disk alarm (--min-free-disk): logged, never stops anything
+  compactEvent, // compaction: a request, an I/O result, the command gone, a stop signal
   handleSignal, // S10, handover on stop
   commandEnded, // S1 retries, S10, --before failed
   appEvent, // app started / could not start / exited (--restart)
@@ -52,6 +56,7 @@ export const PIPELINE: readonly Step[] = [
   commandInFlight, // S6 abort, S1 confirmation
   setupCommands, // --setup: every node, at the start, before anything else
   haveObservation,
+  compactProgress, // compaction: abort on a lost lease, a fence or the timeout; the app stays stopped
   holdFence, // S4
   handBack, // S14: the lease goes where an app serves while this one cannot
   appLifecycle, // the app runs (S7)
