@@ -24,9 +24,10 @@
 //   after        the supervisor with its defaults: --promote (new-version), the handover on
 //                stop (--handoff-timeout 1s) and S14 a serving primary (--hand-back on)
 //
-// BENCH_RECONNECT_DELAY (e.g. 100ms) sets litefs.yml lease.reconnect-delay for the supervisor's
-// setups (LiteFS's default, 1s, when unset; the exec block always keeps the seed's config): how
-// soon a replica follows a new primary after a lease move (docs/litefs-facts.md).
+// BENCH_RECONNECT_DELAY sets litefs.yml lease.reconnect-delay for the supervisor's setups: by
+// default 100ms, as litefs.yml.example recommends ('' for LiteFS's own 1s); the exec block always
+// keeps the seed's config. How soon a replica follows a new primary after a lease move
+// (docs/litefs-facts.md).
 //
 // Each scenario x setup runs BENCH_RUNS times (default 5), the setups interleaved run by run so
 // that a change in the machine's load falls on both. Each run: three candidate nodes, each with
@@ -79,7 +80,7 @@ const APP_BOOT_MS = Number(process.env.BENCH_APP_BOOT_MS ?? 2000);
 const LOCK_HOLD_MS = Number(process.env.BENCH_LOCK_HOLD_MS ?? 3000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 // litefs.yml lease.reconnect-delay for the supervisor's setups ('' for LiteFS's 1s default).
-const RECONNECT_DELAY = process.env.BENCH_RECONNECT_DELAY ?? '';
+const RECONNECT_DELAY = process.env.BENCH_RECONNECT_DELAY ?? '100ms';
 /** Before each run, wait up to this long for a quiet machine (0: do not wait). */
 const QUIET_MAX_MS = Number(process.env.BENCH_QUIET_MAX_S ?? 300) * 1000;
 /** Quiet: no other test run (tap), and the CPU this idle over 2 s. */
