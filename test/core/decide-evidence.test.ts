@@ -96,6 +96,38 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     t.same(handoffs(sim), [], 'no handoff to the empty node');
     t.ok(sim.events().includes('handoff.none'));
   });
+  t.test(
+    'refuses: never to an emptied peer whose state file kept its high-water mark',
+    async (t) => {
+      // The history-lost holder (S13) and a node whose dbs/<db> was removed while its state
+      // file survived: its supervisor reports 1 page at TXID 0 with a mark. Not data (S4).
+      const sim = withPeers();
+      const emptied = () => peer({ txid: 0n, pages: 1, hwm: 0x4en, nodeId: 'BF3C' });
+      sim.see({ role: 'primary', dbs: [holderDb()] });
+      sim.answerPeers(report([emptied()]));
+      t.equal(sim.state.phase, 'fenced', 'S13');
+      sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
+      sim.answerPeers(report([emptied()]));
+      sim.see({ role: 'primary', dbs: [holderDb()] }, 3_100);
+      sim.answerPeers(report([emptied()]));
+      t.same(handoffs(sim), [], 'no handoff to the emptied node');
+      t.ok(sim.events().includes('handoff.none'));
+    },
+  );
+  t.test('allows: to a peer with data and a mark, before an emptied one', async (t) => {
+    const sim = withPeers();
+    const peers = () =>
+      report([
+        peer({ txid: 0n, pages: 1, hwm: 0xdcn, nodeId: 'AA' }),
+        peer({ txid: 0x7an, pages: 16, hwm: 0x7an, nodeId: 'BB', url: 'http://[fdaa::3]:20202' }),
+      ]);
+    sim.see({ role: 'primary', dbs: [holderDb()] });
+    sim.answerPeers(peers());
+    t.equal(sim.state.phase, 'fenced', 'S13');
+    sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
+    sim.answerPeers(peers());
+    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'BB' }]);
+  });
   t.test('allows: to the peer that holds the data', async (t) => {
     const sim = withPeers();
     sim.see(fresh);
