@@ -311,6 +311,27 @@ t.test("handoffEligible: at least this node's evidence, never empty (S4)", async
     ],
   ];
   for (const [name, p, mine, ok] of rows) t.equal(handoffEligible(p, mine), ok, name);
+
+  // The history-lost holder (S13) that retired mark 0xdc still holds that history's pages.
+  const holder = [own('a.db', 0n, 11)];
+  const retired = { 'a.db': 0xdcn };
+  const stale = peer({ id: A, txids: { 'a.db': 0x7an } });
+  t.equal(handoffEligible(stale, holder), true, 'without the retired mark: the stale peer passes');
+  t.equal(
+    handoffEligible(stale, holder, retired),
+    false,
+    'a peer below the retired mark (refused: it would replace the newer rows here)',
+  );
+  t.equal(
+    handoffEligible(peer({ id: A, txids: { 'a.db': 0xdcn } }), holder, retired),
+    true,
+    'a peer at the retired mark: it has everything this node had (chosen)',
+  );
+  t.equal(
+    handoffEligible(stale, [own('a.db', 1n, 11)], retired),
+    true,
+    'a db with a history again: the mark says nothing',
+  );
 });
 
 t.test('peersAhead (S2, peers)', async (t) => {

@@ -120,7 +120,7 @@ export function holdFence(d: Draft): Verdict {
     d.log('warn', 'handoff.none', 'no --peers to hand the lease to; retrying the checks', {});
     return 'done';
   }
-  const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation));
+  const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation), s.hwm.retired);
   if (!target) {
     // S4: never to an empty peer or one with less than this node's evidence.
     d.log(
