@@ -1,6 +1,6 @@
 // doctor's finding for a database file that does not match its own LTX history (truncated to
 // zero bytes, or removed, with `ltx/*` kept, as the nemesis's `truncate-db` does): LiteFS 0.5.11
-// refuses to open its store on it (docs/litefs-facts.md, "A truncated database file"), so the
+// refuses to open its store on it (docs/litefs-facts.md, "A truncated database file: LiteFS refuses to start"), so the
 // node's LiteFS exits before any exec command, on every start, and no supervisor runs to say
 // why. Judged from the data dir while LiteFS is down; the way out (the db's directory moved
 // aside, the db received again from the primary) is named as safe only when a peer shows that
@@ -67,7 +67,7 @@ export function truncatedFinding(
     id: 'db.truncated',
     level: 'error',
     summary: `${what} but its newest LTX file ${ltx.latest} (TXID ${hex(head.minTxid)}-${hex(head.maxTxid)}) ${says}`,
-    means: `the database file was truncated, removed or damaged under its LTX files. LiteFS 0.5.11 refuses to start on it: at every start it writes the newest LTX file's pages again, which are only the pages that transaction changed, and the checksum of the result cannot match ("cannot open store: open databases: open database(\\"${name}\\"): recover ltx: database checksum ... does not match LTX post-apply checksum"; a failed start leaves the file at the full size, the missing pages zero). LiteFS exits before its exec command, so no supervisor runs on this node to say why, and it does not rebuild the db from the other LTX files. (Only a crash part way through writing that transaction to the file looks the same and recovers by itself: if LiteFS starts, ignore this.)`,
+    means: `the database file was truncated, removed or damaged under its LTX files. LiteFS 0.5.11 refuses to start on it: at every start it writes the newest LTX file's pages again, which are only the pages that transaction changed, and the checksum of the result cannot match (\`cannot open store: open databases: open database("${name}"): recover ltx: database checksum ... does not match LTX post-apply checksum\`; a failed start leaves the file at the full size, the missing pages zero). LiteFS exits before its exec command, so no supervisor runs on this node to say why, and it does not rebuild the db from the other LTX files. (Only a crash part way through writing that transaction to the file looks the same and recovers by itself: if LiteFS starts, ignore this.)`,
     wayOut: holder
       ? `peer ${holder.url} (node ${holder.nodeId}) holds ${name} at TXID ${hex(peerDb(holder, name)?.txid ?? 0n)}${(peerDb(holder, name)?.txid ?? 0n) < head.maxTxid ? ` (below this node's ${hex(head.maxTxid)}: the transactions after it were only here, and are lost with the file)` : ''}: ${steps}`
       : `first make sure another node holds ${name}: on the primary, \`litefs-supervisor doctor\` (or \`litefs-supervisor status\`) shows it with data, at TXID ${hex(head.maxTxid)} or above if this node was the last primary. Only then: ${steps}. If no node holds it, restore the newest backup on the primary with \`litefs import -name ${name} FILE\``,
