@@ -405,6 +405,29 @@ t.test("S13's retired mark still orders the cluster for its peers (S2)", async (
     },
   );
 
+  t.test(
+    'the holder keeps the lease past --fence-timeout; without a mark it exits 4',
+    async (t) => {
+      const keeps = new Sim(testConfig({ fenceTimeout: 20_000 }));
+      keeps.loadHwm({ 'sqlite.db': 0xdcn });
+      keeps.see({ role: 'primary', dbs: [lost()] });
+      t.match(
+        keeps.actions.find((a) => a.type === 'log' && a.event === 'fence.enter'),
+        { fields: { fenceTimeout: /none: keeps the lease/ } },
+      );
+      for (let i = 0; i < 10; i++) keeps.see({ role: 'primary', dbs: [lost()] }, 10_000);
+      t.equal(keeps.state.phase, 'fenced', 'still fenced after 100 s, holding the lease');
+      t.notOk(keeps.types().includes('exit'), 'no exit 4: no older copy gets the lease');
+      t.equal(keeps.state.wake?.why === 'fence-timeout', false, 'no fence-timeout wake');
+      // The same holder with no mark (no state file): nothing known to be newer, exit 4 as before.
+      const exits = new Sim(testConfig({ fenceTimeout: 20_000 }));
+      exits.loadHwm(undefined);
+      exits.see({ role: 'primary', dbs: [lost()] });
+      exits.see({ role: 'primary', dbs: [lost()] }, 21_000);
+      t.match(exits.last('exit'), { code: 4 }, 'exit 4 (refuses to hold the lease for nothing)');
+    },
+  );
+
   t.test('allows: once repaired (a new history), the mark is dropped everywhere', async (t) => {
     const c = holder();
     // `litefs import`: TXID 1, a new history. The holder's own checks pass (not behind for
