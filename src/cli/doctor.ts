@@ -64,8 +64,10 @@ export async function gatherDoctorFacts(config: Config, deps: DoctorDeps): Promi
     // /info `path` is the data dir LiteFS really uses; prefer it to a guess from the options.
     const dataDirPath = info?.path ? info.path : config.dataDir;
     const diskPath = dataDirPath ?? dirname(config.stateFile);
-    const peersSpec =
-      info && config.peers !== undefined ? parsePeersOption(config.peers) : undefined;
+    // Asked with LiteFS down too: which peer holds the data decides a way out (a truncated db,
+    // doctor-truncated.ts). This node cannot recognise itself then; its own address, if listed,
+    // is one that does not answer.
+    const peersSpec = config.peers !== undefined ? parsePeersOption(config.peers) : undefined;
     const store =
       config.clusterRecord !== undefined && config.consul !== undefined
         ? recordStore(config.consul, config.clusterRecord)

@@ -1,11 +1,13 @@
 // doctor's findings about each gated db (--db): what it holds and where that was read (the mount
 // while LiteFS runs, else LiteFS's own file in the data dir at the position it would restore),
-// its header, its LTX history (S13: lost now, or lost at LiteFS's next start; damaged files),
+// its header, its LTX history (S13: lost now, or lost at LiteFS's next start; damaged files; a
+// database file shorter than that history, which LiteFS will not open: doctor-truncated.ts),
 // an uncopied WAL, and whether it is behind this node's high-water mark (S2) or a peer.
 
 import { clusterIdOf, type DbView, dbViewOf } from './derive.js';
 import type { DoctorFacts } from './doctor-facts.js';
 import { type DoctorDb, type Finding, hex, NEVER_EDIT, repair } from './doctor-report.js';
+import { truncatedFinding } from './doctor-truncated.js';
 import type { DbObservation } from './observation.js';
 import { peersAhead } from './peers.js';
 import type { Policy } from './policy.js';
@@ -140,6 +142,8 @@ export function dbFindings(
     }
 
     if (!config.standalone) {
+      const truncated = truncatedFinding(f, name, dataDb, running);
+      if (truncated) add(truncated);
       if (view.historyLost) {
         add({
           id: 'db.history-lost',

@@ -35,7 +35,25 @@ export interface DataDirDb {
   >;
   /** Size of `<dir>/wal`; undefined when there is none. */
   walBytes: number | undefined;
+  /** Size of `<dir>/journal` (a rollback journal LiteFS rolls back at start); undefined: none. */
+  journalBytes?: number | undefined;
   ltx: LtxFacts;
+  /**
+   * LiteFS's checksum of `<dir>/database` (ltx-checksum.ts), in the newest LTX file's page size:
+   * over every whole page of the file, and over its first `commit` pages (the size that file
+   * gives the db). Undefined when there is no readable newest LTX header or the file cannot be
+   * read through.
+   */
+  checksum?: DatabaseFileChecksum | undefined;
+}
+
+export interface DatabaseFileChecksum {
+  /** Whole pages in the file. */
+  pages: number;
+  /** Over all of them. */
+  all: string;
+  /** Over the first min(pages, commit) of them. */
+  commit: string;
 }
 
 export interface DataDirFacts {

@@ -1,6 +1,7 @@
-// doctor's findings about the peers (--peers): not asked while LiteFS is down here, none
-// configured, discovery failed or found nobody, and each peer's answer (or silence) with what it
-// holds per db, as S3 would count it.
+// doctor's findings about the peers (--peers): none configured, discovery failed or found
+// nobody, and each peer's answer (or silence) with what it holds per db, as S3 would count it.
+// While LiteFS is down here they are asked too (a truncated db's way out depends on them), and
+// a silent one may be this node itself.
 
 import { clusterIdOf } from './derive.js';
 import type { DoctorFacts } from './doctor-facts.js';
@@ -9,18 +10,17 @@ import { describePeerDb } from './peers.js';
 import type { Policy } from './policy.js';
 
 export function peerFindings(f: DoctorFacts, config: Policy, add: AddFinding): void {
-  if (!f.observation.info.ok) {
-    if (config.peers !== undefined) {
-      add({
-        id: 'peers.not-asked',
-        level: 'info',
-        summary: `peers (${config.peers}) not asked: LiteFS is not running here`,
-        means:
-          "peers are asked only when this node's LiteFS answers (to recognise itself among them)",
-      });
-    }
+  const up = f.observation.info.ok;
+  if (!up && config.peers !== undefined && f.peers === undefined) {
+    add({
+      id: 'peers.not-asked',
+      level: 'info',
+      summary: `peers (${config.peers}) not asked: LiteFS is not running here`,
+      means: 'what they hold was not compared with this node',
+    });
     return;
   }
+  if (!up && config.peers === undefined) return;
   if (config.peers === undefined) {
     add({
       id: 'peers.none',
@@ -52,6 +52,18 @@ export function peerFindings(f: DoctorFacts, config: Policy, add: AddFinding): v
     });
   }
   for (const a of report.answers) {
+    if (!a.ok && !up) {
+      // This node cannot tell itself apart while its LiteFS is down: its own address, if
+      // listed, is among these. Nothing here decides on them (no bootstrap, no lease).
+      add({
+        id: 'peer.unanswered',
+        level: 'info',
+        summary: `peer ${a.url} did not answer: ${a.error}`,
+        means:
+          "this node's LiteFS is down, so this may be this node itself; otherwise it is a node that may hold data",
+      });
+      continue;
+    }
     if (!a.ok) {
       add({
         id: 'peer.unanswered',

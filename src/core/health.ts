@@ -121,7 +121,7 @@ export function statusSnapshot(s: SupervisorState, config: Policy, version: stri
       checksum: db.checksum ?? null,
       empty: db.empty,
       emptyBecause: db.emptyBecause ?? null,
-      hwm: s.hwm.dbs[db.name] === undefined ? null : formatTxid(s.hwm.dbs[db.name]!),
+      hwm: reportedMark(s.hwm, db.name),
       unreadable: db.unreadable ?? null,
     })),
     migrations: s.commands.map((c) => ({
@@ -244,4 +244,16 @@ export function clusterRecordStatus(s: SupervisorState, config: Policy) {
       node: e.node,
     })),
   };
+}
+
+/**
+ * The mark peers read (`evidence: 1` `hwm`): the largest TXID this node has seen in this
+ * cluster, the one a history-lost primary retired included (S13 retires it for this node's own
+ * checks only; for the peers' S2 it is what the cluster held).
+ */
+function reportedMark(hwm: SupervisorState['hwm'], db: string): string | null {
+  const own = hwm.dbs[db];
+  const retired = hwm.retired[db];
+  const mark = retired !== undefined && (own === undefined || retired > own) ? retired : own;
+  return mark === undefined ? null : formatTxid(mark);
 }

@@ -4,7 +4,9 @@
 // change to decide that breaks one fails at the step that broke it, not at a later assertion.
 
 import { uncoveredWaits } from './decide/deadlines.js';
+import { dbViewsOf } from './derive.js';
 import type { Policy } from './policy.js';
+import { s13KeepsLease } from './rules.js';
 import type { SupervisorState } from './state.js';
 
 /**
@@ -89,7 +91,11 @@ export function checkInvariants(
     if (s.phase === 'restarting' && !s.shutdown && s.app.restartAt === undefined) {
       out.push('restarting without a restart time');
     }
-    if (s.fence && !s.shutdown && s.wake === undefined) {
+    // A history-lost holder that keeps the lease (S13) has no --fence-timeout: its polls, the
+    // peers' answers and the repair move it on.
+    const keeps =
+      config !== undefined && s13KeepsLease(dbViewsOf(s.observation, config), s.hwm.retired);
+    if (s.fence && !s.shutdown && s.wake === undefined && !keeps) {
       out.push('fenced without a wake (--fence-timeout must end it)');
     }
     if (s.wake && now !== undefined && s.wake.at <= now) {

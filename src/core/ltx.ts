@@ -33,11 +33,17 @@ export interface LtxHeader {
   commit: number;
   minTxid: bigint;
   maxTxid: bigint;
+  /**
+   * The database's checksum before this file applies (`%016x`; zeros for a snapshot): LiteFS
+   * checks it against its position when it applies a file from a primary.
+   */
+  preApplyChecksum: string;
 }
 
 /**
  * The fields of an LTX header that `doctor` checks (ltx.go Header.UnmarshalBinary): magic
- * `LTX1` at 0, page size at 8, commit at 12, min and max TXID at 16 and 24, all big-endian.
+ * `LTX1` at 0, page size at 8, commit at 12, min and max TXID at 16 and 24, the pre-apply
+ * checksum at 40 (after the timestamp at 32), all big-endian.
  * LiteFS verifies the highest file at start (db.go syncWALToLTX: "validate ltx") and fails to
  * open the db when it is damaged.
  */
@@ -57,6 +63,12 @@ export function parseLtxHeader(bytes: Uint8Array): ParseResult<LtxHeader> {
   }
   return {
     ok: true,
-    value: { pageSize: view.getUint32(8), commit: view.getUint32(12), minTxid, maxTxid },
+    value: {
+      pageSize: view.getUint32(8),
+      commit: view.getUint32(12),
+      minTxid,
+      maxTxid,
+      preApplyChecksum: view.getBigUint64(40).toString(16).padStart(16, '0'),
+    },
   };
 }

@@ -50,7 +50,10 @@ export interface PeerDbEvidence {
   checksum: string | undefined;
   /** Pages per its db's SQLite header; undefined when not known. */
   pageCount: number | undefined;
-  /** pageCount >= 2, TXID > 0 or HWM > 0. */
+  /**
+   * The db holds data here: pageCount >= 2 or TXID > 0. A high-water mark is not data (a node
+   * whose db was removed keeps its mark in its state file): it is `hwm`, read on its own by S2.
+   */
   hasData: boolean;
   /** Its supervisor's high-water mark; undefined without a supervisor or a mark. */
   hwm: bigint | undefined;

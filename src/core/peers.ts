@@ -93,15 +93,24 @@ export function unansweredPeers(report: PeerReport): UnansweredPeer[] {
 /**
  * S4: may the lease go to `peer`? Only a peer with data (never an empty one: it would face the
  * same refusal, or worse, bootstrap) and with at least this node's evidence on every gated db:
- * data where this node has data, a TXID not below this node's.
+ * data where this node has data, a TXID not below this node's, and not below the mark this node
+ * retired when its history was lost (`retired`, S13): this node still holds that history's
+ * pages, so a peer below the mark would replace the newer rows here when LiteFS reconnects them.
  */
-export function handoffEligible(peer: AnsweredPeer, own: DbView[]): boolean {
+export function handoffEligible(
+  peer: AnsweredPeer,
+  own: DbView[],
+  retired: Readonly<Record<string, bigint>> = {},
+): boolean {
   let anyData = false;
   for (const db of own) {
     const theirs = peerDb(peer, db.name);
     if (theirs?.hasData) anyData = true;
     if (db.hasData && !theirs?.hasData) return false;
-    if ((theirs?.txid ?? 0n) < (db.txid ?? 0n)) return false;
+    const at = theirs?.txid ?? 0n;
+    if (at < (db.txid ?? 0n)) return false;
+    const mark = retired[db.name];
+    if (db.historyLost && mark !== undefined && at < mark) return false;
   }
   return anyData;
 }
@@ -118,8 +127,14 @@ export function mostAdvancedCandidate(
   report: PeerReport,
   own: DbView[],
   clusterId: string,
+  retired: Readonly<Record<string, bigint>> = {},
 ): AnsweredPeer | undefined {
-  return mostAdvanced(report, own, clusterId, (p) => p.candidate && handoffEligible(p, own));
+  return mostAdvanced(
+    report,
+    own,
+    clusterId,
+    (p) => p.candidate && handoffEligible(p, own, retired),
+  );
 }
 
 /**

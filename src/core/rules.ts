@@ -132,6 +132,19 @@ export function s13HistoryLost(dbs: DbView[]): DbView[] {
   return dbs.filter((db) => db.historyLost);
 }
 
+/**
+ * S13 and S4: a history-lost primary that retired a mark (its db held that history: these pages
+ * are the newest the cluster is known to have) keeps the lease instead of exiting 4 at
+ * --fence-timeout. Exiting would free the lease for any candidate; one below the mark that takes
+ * it while this node is down sees no peer above it (S2 reads only the peers that answer) and
+ * LiteFS replaces these rows with its older copy when this node rejoins (docs/nemesis.md,
+ * finding 1). S4 still hands the lease to a peer at or above the mark, and the repair
+ * (`litefs import`, run here as the primary) ends the fence.
+ */
+export function s13KeepsLease(dbs: DbView[], retired: Readonly<Record<string, bigint>>): boolean {
+  return dbs.some((db) => db.historyLost && (retired[db.name] ?? 0n) > 0n);
+}
+
 /** The repair S13 names in its refusal and in `doctor` (docs/litefs-facts.md: export, then import). */
 export const HISTORY_LOST_REPAIR =
   "on the node that holds the data: `litefs export -name DB FILE`, check FILE, then `litefs import -name DB FILE` on the primary (a fresh history); or restore a backup. Never edit LiteFS's data dir by hand";

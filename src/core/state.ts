@@ -114,6 +114,13 @@ export interface HwmState {
    * observation S5 then judges, so S5 compares against this mark instead.
    */
   peak: Record<string, bigint>;
+  /**
+   * S13 and S2: the mark this node retired when its db's history was lost as primary. It no
+   * longer orders this node's own checks (the repair starts a new history at TXID 1), but it is
+   * what the cluster held: peers read it (`/status` `hwm`), so a node below it stays behind for
+   * S2. Dropped once the db here has a history again (a position above TXID 0).
+   */
+  retired: Record<string, bigint>;
   /** Changed since the last write. */
   dirty: boolean;
   lastPersistAt: number | undefined;
@@ -542,6 +549,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       clusterId: '',
       dbs: {},
       peak: {},
+      retired: {},
       dirty: false,
       lastPersistAt: undefined,
     },

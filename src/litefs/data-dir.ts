@@ -13,9 +13,15 @@
 
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DataDirDb, DataDirFacts, LtxFacts } from '../core/doctor-facts.js';
+import type {
+  DatabaseFileChecksum,
+  DataDirDb,
+  DataDirFacts,
+  LtxFacts,
+} from '../core/doctor-facts.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { LTX_HEADER_BYTES, type LtxHeader, parseLtxFilename, parseLtxHeader } from '../core/ltx.js';
+import { DatabaseChecksum } from '../core/ltx-checksum.js';
 import type { FileRead } from '../core/observation.js';
 import { formatTxid } from '../core/parse.js';
 import { describeFsError, errorCode } from '../system/disk.js';
@@ -50,15 +56,59 @@ async function readClusterId(path: string): Promise<FileRead<string>> {
 }
 
 async function readDataDirDb(dir: string, name: string): Promise<DataDirDb> {
-  const [database, walBytes, ltx] = await Promise.all([
-    readDbFile(join(dir, 'database')),
-    stat(join(dir, 'wal')).then(
+  const size = (file: string) =>
+    stat(join(dir, file)).then(
       (s) => s.size,
       () => undefined,
-    ),
+    );
+  const [database, walBytes, journalBytes, ltx] = await Promise.all([
+    readDbFile(join(dir, 'database')),
+    size('wal'),
+    size('journal'),
     readLtxDir(join(dir, 'ltx')),
   ]);
-  return { name, dir, database, walBytes, ltx };
+  const head = ltx.ok && ltx.latestHeader?.ok ? ltx.latestHeader.value : undefined;
+  const checksum =
+    head && database.exists && database.error === undefined
+      ? await fileChecksum(join(dir, 'database'), head.pageSize, head.commit)
+      : undefined;
+  return { name, dir, database, walBytes, journalBytes, ltx, checksum };
+}
+
+/**
+ * LiteFS's checksum of the database file, read through once in chunks of whole pages (doctor
+ * only; the supervisor never reads a whole db). Undefined when it cannot be read.
+ */
+async function fileChecksum(
+  path: string,
+  pageSize: number,
+  commit: number,
+): Promise<DatabaseFileChecksum | undefined> {
+  if (pageSize < 512 || pageSize > 65536) return undefined;
+  const all = new DatabaseChecksum(pageSize);
+  const first = new DatabaseChecksum(pageSize);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, 'r');
+    const buf = Buffer.alloc(pageSize * 256);
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      const whole = Math.floor(bytesRead / pageSize);
+      for (let i = 0; i < whole; i++) {
+        const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
+        all.add(page);
+        if (first.pages < commit) first.add(page);
+      }
+      position += whole * pageSize;
+      if (bytesRead < buf.length) break;
+    }
+    return { pages: all.pages, all: all.hex(), commit: first.hex() };
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
 }
 
 async function readLtxDir(dir: string): Promise<LtxFacts> {

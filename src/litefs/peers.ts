@@ -370,7 +370,10 @@ function supervisorDbs(
       checksum: undefined,
       pageCount: db.pageCount,
       hwm: db.hwm,
-      hasData: db.hasData || db.txid > 0n || (db.hwm ?? 0n) > 0n || (db.pageCount ?? 0) >= 2,
+      // What the database holds, never what the node remembers: a peer whose db was removed
+      // keeps its high-water mark in its state file, and S4 must not hand the lease to it. The
+      // mark still counts where it orders the cluster (S2, peersAhead reads `hwm` itself).
+      hasData: db.hasData || db.txid > 0n || (db.pageCount ?? 0) >= 2,
     };
   }
   return out;

@@ -68,7 +68,7 @@ export const LOG_EVENTS: readonly LogEventRow[] = [
   ['hwm.write-fail', 'hwm', 'warn', 'the state file could not be written'],
   ['hwm.cluster-changed', 'hwm', 'warn', 'the state file belongs to another LiteFS cluster ID; a fresh mark starts'],
   ['hwm.rewind', 'hwm', 'error', 'a synced replica is below its own mark: the cluster lost transactions somewhere'],
-  ['hwm.retired', 'hwm', 'warn', "a primary's db holds data at TXID 0 (S13): the mark ordered a history that is gone, so it is retired; the repair's new history starts at TXID 1"],
+  ['hwm.retired', 'hwm', 'warn', "a primary's db holds data at TXID 0 (S13): the mark ordered a history that is gone, so it is retired for this node's checks (the repair's new history starts at TXID 1); peers still see it as what the cluster held (S2) until the db has a history again"],
   ['hwm.other-volume', 'hwm', 'warn', "the state file is not on the data dir's volume, so it cannot tell a wiped volume"],
 
   ['primary.check', 'checks', 'info', 'this node holds the lease: checking its databases before anything writes (S2/S3)'],

@@ -65,7 +65,7 @@ export async function loadStateFile(path: string): Promise<HwmLoad> {
 }
 
 const TOP_KEYS = new Set(['version', 'clusterId', 'dbs']);
-const DB_KEYS = new Set(['txid', 'updatedAt']);
+const DB_KEYS = new Set(['txid', 'updatedAt', 'retired']);
 // `%016x`, like LiteFS prints TXIDs (docs/litefs-facts.md): a uint64 does not fit a JSON number exactly.
 const HEX16 = /^[0-9a-f]{16}$/;
 // What Date.prototype.toISOString writes, also accepting an explicit offset and no fraction.
@@ -73,7 +73,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})
 
 /**
  * Parses the file's text strictly (docs/design.md section 12, point 5): version 1, a string cluster ID, and a
- * map of db name -> `{ txid: "<16 lowercase hex>", updatedAt: "<ISO 8601>" }`; unknown keys
+ * map of db name -> `{ txid: "<16 lowercase hex>", updatedAt: "<ISO 8601>" }` (plus `retired`,
+ * 16 hex, only after a history-lost primary retired its mark: S13); unknown keys
  * are errors. A file this version cannot fully understand must not be half-trusted: a
  * misread HWM could let an empty database through (S2).
  */
@@ -93,7 +94,7 @@ export function parseStateFile(text: string): ParseResult<HwmFile> {
     return fail(`clusterId: expected a string, got ${kindOf(body.clusterId)}`);
   }
   if (!isRecord(body.dbs)) return fail(`dbs: expected an object, got ${kindOf(body.dbs)}`);
-  const dbs: [string, { txid: bigint; updatedAt: string }][] = [];
+  const dbs: [string, HwmFile['dbs'][string]][] = [];
   for (const [name, entry] of Object.entries(body.dbs)) {
     const where = `dbs[${showValue(name)}]`;
     if (name === '') return fail('dbs: empty database name');
@@ -112,7 +113,18 @@ export function parseStateFile(text: string): ParseResult<HwmFile> {
     ) {
       return fail(`${where}.updatedAt: expected an ISO 8601 time, got ${showValue(updatedAt)}`);
     }
-    dbs.push([name, { txid: BigInt(`0x${txid}`), updatedAt }]);
+    const { retired } = entry;
+    if (retired !== undefined && (typeof retired !== 'string' || !HEX16.test(retired))) {
+      return fail(`${where}.retired: expected 16 lowercase hex chars, got ${showValue(retired)}`);
+    }
+    dbs.push([
+      name,
+      {
+        txid: BigInt(`0x${txid}`),
+        updatedAt,
+        ...(retired === undefined ? {} : { retired: BigInt(`0x${retired}`) }),
+      },
+    ]);
   }
   // fromEntries defines own properties, so a db named "__proto__" stays a plain key.
   return {
@@ -123,12 +135,16 @@ export function parseStateFile(text: string): ParseResult<HwmFile> {
 
 /** The file's text: stable (db names sorted) and readable by `cat` during an incident. */
 export function formatStateFile(file: HwmFile): string {
-  const dbs: Record<string, { txid: string; updatedAt: string }> = {};
+  const dbs: Record<string, { txid: string; updatedAt: string; retired?: string }> = {};
   for (const name of Object.keys(file.dbs).sort()) {
     const entry = file.dbs[name];
     if (entry === undefined) continue;
     Object.defineProperty(dbs, name, {
-      value: { txid: formatTxid(entry.txid), updatedAt: entry.updatedAt },
+      value: {
+        txid: formatTxid(entry.txid),
+        updatedAt: entry.updatedAt,
+        ...(entry.retired === undefined ? {} : { retired: formatTxid(entry.retired) }),
+      },
       enumerable: true,
       writable: true,
       configurable: true,

@@ -5,6 +5,8 @@
 // allowing and refusing, through decide.
 
 import t from 'tap';
+import { statusSnapshot } from '../../src/core/health.js';
+import { parseEvidence } from '../../src/core/parse.js';
 import { CLUSTER, db, obs, peer, report, Sim, silent, testConfig } from '../helpers/builders.js';
 
 const PEERS = 'myapp.internal';
@@ -95,6 +97,38 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     sim.answerPeers(report([peer({ txid: 0n, pages: 1 })]));
     t.same(handoffs(sim), [], 'no handoff to the empty node');
     t.ok(sim.events().includes('handoff.none'));
+  });
+  t.test(
+    'refuses: never to an emptied peer whose state file kept its high-water mark',
+    async (t) => {
+      // The history-lost holder (S13) and a node whose dbs/<db> was removed while its state
+      // file survived: its supervisor reports 1 page at TXID 0 with a mark. Not data (S4).
+      const sim = withPeers();
+      const emptied = () => peer({ txid: 0n, pages: 1, hwm: 0x4en, nodeId: 'BF3C' });
+      sim.see({ role: 'primary', dbs: [holderDb()] });
+      sim.answerPeers(report([emptied()]));
+      t.equal(sim.state.phase, 'fenced', 'S13');
+      sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
+      sim.answerPeers(report([emptied()]));
+      sim.see({ role: 'primary', dbs: [holderDb()] }, 3_100);
+      sim.answerPeers(report([emptied()]));
+      t.same(handoffs(sim), [], 'no handoff to the emptied node');
+      t.ok(sim.events().includes('handoff.none'));
+    },
+  );
+  t.test('allows: to a peer with data and a mark, before an emptied one', async (t) => {
+    const sim = withPeers();
+    const peers = () =>
+      report([
+        peer({ txid: 0n, pages: 1, hwm: 0xdcn, nodeId: 'AA' }),
+        peer({ txid: 0x7an, pages: 16, hwm: 0x7an, nodeId: 'BB', url: 'http://[fdaa::3]:20202' }),
+      ]);
+    sim.see({ role: 'primary', dbs: [holderDb()] });
+    sim.answerPeers(peers());
+    t.equal(sim.state.phase, 'fenced', 'S13');
+    sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
+    sim.answerPeers(peers());
+    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'BB' }]);
   });
   t.test('allows: to the peer that holds the data', async (t) => {
     const sim = withPeers();
@@ -300,6 +334,136 @@ t.test('S13 lost history', async (t) => {
     t.notOk(sim.types().includes('promote'));
     t.equal(sim.state.phase, 'syncing');
   });
+});
+
+t.test("S13's retired mark still orders the cluster for its peers (S2)", async (t) => {
+  /** The history-lost holder of docs/nemesis.md finding 1: mark 0xdc, 11 pages at TXID 0. */
+  const lost = () => db({ txid: 0n, size: 11 * 4096, pages: 11 });
+  const markOf = (sim: Sim) =>
+    statusSnapshot(sim.state, sim.config, 't', sim.now).dbs.find((x) => x.name === 'sqlite.db')
+      ?.hwm;
+  /** What a peer reads from the holder's /status, through the evidence parser. */
+  const asPeer = (sim: Sim, nodeId: string) => {
+    const body = JSON.parse(JSON.stringify(statusSnapshot(sim.state, sim.config, 't', sim.now)));
+    const e = parseEvidence(body);
+    if (!e.ok) throw new Error(e.error);
+    const d = e.value.dbs['sqlite.db'];
+    if (!d) throw new Error('no sqlite.db');
+    return peer({ txid: d.txid, pages: d.pageCount ?? 0, hwm: d.hwm, nodeId });
+  };
+  const holder = () => {
+    const sim = new Sim(testConfig());
+    sim.loadHwm({ 'sqlite.db': 0xdcn });
+    sim.see({ role: 'primary', dbs: [lost()] });
+    return sim;
+  };
+
+  t.test('the holder keeps reporting the retired mark, across a restart', async (t) => {
+    const c = holder();
+    t.equal(c.state.phase, 'fenced', 'S13');
+    t.equal(c.state.hwm.dbs['sqlite.db'], 0n, "retired for the holder's own checks");
+    t.equal(markOf(c), '00000000000000dc', "its /status still shows what it saw (peers' S2)");
+    const written = c.last('persist-hwm');
+    t.match(written?.file.dbs['sqlite.db'], { txid: 0n, retired: 0xdcn }, 'in the state file');
+    // Exit 4, started again (as Fly does): the file brings the retired mark back.
+    const again = new Sim(testConfig());
+    again.feed({ type: 'hwm-loaded', load: { kind: 'ok', file: written!.file } });
+    again.see({ role: 'replica', primary: 'node-b', lag: 5, dbs: [lost()] });
+    t.equal(markOf(again), '00000000000000dc', 'after a restart, as a replica too');
+  });
+
+  t.test('refuses: a stale node below the retired mark is behind (S2)', async (t) => {
+    const c = holder();
+    const b = withPeers({}, { 'sqlite.db': 0x7an });
+    b.see({ role: 'primary', dbs: [db({ txid: 0x7an, size: 16 * 4096, pages: 16 })] });
+    b.answerPeers(report([asPeer(c, 'CC')]));
+    t.equal(b.state.phase, 'fenced', 'the stale node does not write over the holder');
+    t.match(b.state.fence?.why, /has seen TXID 00000000000000dc in this cluster/);
+    t.same(runs(b), []);
+  });
+
+  t.test(
+    'S4: the holder hands the lease only to a peer at or above its retired mark',
+    async (t) => {
+      const c = new Sim(testConfig({ peers: PEERS, fenceTimeout: 60_000 }));
+      c.loadHwm({ 'sqlite.db': 0xdcn });
+      const stale = () => peer({ txid: 0x7an, pages: 16, nodeId: 'BB' });
+      c.see({ role: 'primary', dbs: [lost()] });
+      c.answerPeers(report([stale()]));
+      t.equal(c.state.phase, 'fenced');
+      c.see({ role: 'primary', dbs: [lost()] }, 10);
+      c.answerPeers(report([stale()]));
+      t.same(handoffs(c), [], 'refuses: the stale node would replace the rows here');
+      c.see({ role: 'primary', dbs: [lost()] }, 3_100);
+      c.answerPeers(
+        report([
+          stale(),
+          peer({ txid: 0xdcn, pages: 11, nodeId: 'AA', url: 'http://[fdaa::3]:20202' }),
+        ]),
+      );
+      t.same(handoffs(c), [{ type: 'handoff', nodeId: 'AA' }], 'allows: a replica that has it all');
+    },
+  );
+
+  t.test(
+    'the holder keeps the lease past --fence-timeout; without a mark it exits 4',
+    async (t) => {
+      const keeps = new Sim(testConfig({ fenceTimeout: 20_000 }));
+      keeps.loadHwm({ 'sqlite.db': 0xdcn });
+      keeps.see({ role: 'primary', dbs: [lost()] });
+      t.match(
+        keeps.actions.find((a) => a.type === 'log' && a.event === 'fence.enter'),
+        { fields: { fenceTimeout: /none: keeps the lease/ } },
+      );
+      for (let i = 0; i < 10; i++) keeps.see({ role: 'primary', dbs: [lost()] }, 10_000);
+      t.equal(keeps.state.phase, 'fenced', 'still fenced after 100 s, holding the lease');
+      t.notOk(keeps.types().includes('exit'), 'no exit 4: no older copy gets the lease');
+      t.equal(keeps.state.wake?.why === 'fence-timeout', false, 'no fence-timeout wake');
+      // The same holder with no mark (no state file): nothing known to be newer, exit 4 as before.
+      const exits = new Sim(testConfig({ fenceTimeout: 20_000 }));
+      exits.loadHwm(undefined);
+      exits.see({ role: 'primary', dbs: [lost()] });
+      exits.see({ role: 'primary', dbs: [lost()] }, 21_000);
+      t.match(exits.last('exit'), { code: 4 }, 'exit 4 (refuses to hold the lease for nothing)');
+    },
+  );
+
+  t.test('allows: once repaired (a new history), the mark is dropped everywhere', async (t) => {
+    const c = holder();
+    // `litefs import`: TXID 1, a new history. The holder's own checks pass (not behind for
+    // ever), and it no longer reports the old mark.
+    c.see({ role: 'primary', dbs: [db({ txid: 1n, size: 11 * 4096, pages: 11 })] }, 1000);
+    t.equal(c.state.phase, 'migrating', 'the repaired holder serves');
+    t.equal(c.state.hwm.retired['sqlite.db'], undefined);
+    t.equal(markOf(c), '0000000000000001');
+    c.see({ role: 'primary', dbs: [db({ txid: 1n, size: 11 * 4096, pages: 11 })] }, 6000);
+    t.same(c.last('persist-hwm')?.file.dbs['sqlite.db']?.retired, undefined, 'nor its file');
+    // A stale node at TXID 0x7a is no longer held below the old history by it.
+    const b = withPeers({}, { 'sqlite.db': 0x7an });
+    b.see({ role: 'primary', dbs: [db({ txid: 0x7an, size: 16 * 4096, pages: 16 })] });
+    b.answerPeers(report([asPeer(c, 'CC')]));
+    t.equal(b.state.phase, 'migrating');
+  });
+
+  t.test(
+    'allows: a restarted holder with a retired mark, repaired, is not behind it',
+    async (t) => {
+      const after = new Sim(testConfig());
+      after.feed({
+        type: 'hwm-loaded',
+        load: {
+          kind: 'ok',
+          file: {
+            version: 1,
+            clusterId: CLUSTER,
+            dbs: { 'sqlite.db': { txid: 0n, updatedAt: 'x', retired: 0xdcn } },
+          },
+        },
+      });
+      after.see({ role: 'primary', dbs: [db({ txid: 1n, size: 11 * 4096, pages: 11 })] });
+      t.equal(after.state.phase, 'migrating', 'its own checks never read the retired mark');
+    },
+  );
 });
 
 t.test('S11 on evidence', async (t) => {

@@ -363,6 +363,18 @@ t.test('record.absent: warned once a run, and only when data exists', async (t) 
     ]);
     t.equal(sim.state.phase, 'fenced', 'S2 by the peer, as without the record');
   });
+  t.test(
+    "warns: a peer's db is gone but its high-water mark says the cluster held data",
+    async (t) => {
+      const sim = recordSim({ db: ['sqlite.db'], peers: 'myapp.internal' });
+      sim.see({ role: 'primary', dbs: [db({ txid: 0n, size: 4096 })] });
+      sim.answerPeers(reportWith(ABSENT, [peer({ txid: 0n, pages: 1, hwm: 7n })]));
+      t.match(logsOf(sim, 'record.absent'), [
+        { fields: { dataOnPeers: 'http://[fdaa::2]:20202' } },
+      ]);
+      t.equal(sim.state.phase, 'fenced', "S2 by the peer's mark");
+    },
+  );
   t.test('silent: a present record, or no data anywhere', async (t) => {
     const sim = cleared(listing('sqlite.db'));
     t.same(logsOf(sim, 'record.absent'), []);

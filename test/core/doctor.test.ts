@@ -72,6 +72,7 @@ function dataDb(o: {
                       commit: pages,
                       minTxid: BigInt(ltx[0]),
                       maxTxid: BigInt(ltx[1]),
+                      preApplyChecksum: ltx[0] === 1 ? '0000000000000000' : '8000000000000aaa',
                     },
                   }
                 : { ok: false, error: 'no LTX header (expected "LTX1", got "XXXX")' },
@@ -324,6 +325,181 @@ t.test('LiteFS up: peers', async (t) => {
     withPeers(report([], 'DNS AAAA lookup of app.internal: no answer'), db({ txid: 5n })).wrong,
     ['peers.discovery'],
   );
-  // LiteFS down: peers are not asked, and that is said.
+  // LiteFS down and no answers gathered: that is said.
   t.ok(ids(facts(), config).all.includes('peers.not-asked'));
+  // LiteFS down, peers asked: a silent one may be this node itself, so not a fault.
+  const downPeers = ids(facts({ peers: report([silent(), peer({ txid: 5n })]) }), config);
+  t.same(downPeers.wrong, [], 'LiteFS down: a silent peer is info');
+  t.match(
+    downPeers.r.findings.filter((x) => x.id.startsWith('peer')).map((x) => [x.id, x.level]),
+    [
+      ['peer.unanswered', 'info'],
+      ['peer.evidence', 'info'],
+    ],
+  );
+});
+
+t.test('a database file shorter than its LTX history (LiteFS refuses to open it)', async (t) => {
+  /** The db of docs/nemesis.md's truncate-db: 9 pages at TXID 0x62, the file cut (or removed). */
+  const cut = (
+    o: {
+      bytes?: number;
+      exists?: boolean;
+      min?: number;
+      walBytes?: number;
+      journalBytes?: number;
+      /** LiteFS's checksum of the file: over all its pages, and over the first `commit`. */
+      sum?: { all: string; commit: string };
+    } = {},
+  ) => {
+    const d = dataDb({ pages: 9, ltx: [o.min ?? 0x60, 0x62], walBytes: o.walBytes });
+    if (o.journalBytes !== undefined) d.journalBytes = o.journalBytes;
+    if (o.sum) d.checksum = { pages: 9, ...o.sum };
+    const exists = o.exists ?? true;
+    const bytes = o.bytes ?? 0;
+    d.database = !exists
+      ? { exists: false, sizeBytes: 0, validHeader: false }
+      : bytes === 0
+        ? { exists: true, sizeBytes: 0, validHeader: false }
+        : { exists: true, sizeBytes: bytes, validHeader: true, pageSize: 4096, pageCount: 9 };
+    return dataDir(d);
+  };
+  const config = testConfig({ peers: 'app.internal' });
+
+  const zero = ids(facts({ dataDir: cut() }), config);
+  t.same(zero.wrong, ['db.truncated'], 'zero bytes, LTX files kept: named (refuses)');
+  t.equal(zero.ok, false, 'doctor exits 1');
+  const finding = zero.r.findings[0];
+  t.match(finding, {
+    id: 'db.truncated',
+    level: 'error',
+    db: 'sqlite.db',
+    summary:
+      /\/var\/lib\/litefs\/dbs\/sqlite\.db\/database is 0 bytes but its newest LTX file x-98\.ltx \(TXID 0000000000000060-0000000000000062\) says 9 pages of 4096 bytes/,
+    means: /refuses to start.*does not match LTX post-apply checksum/,
+  });
+  t.match(
+    finding?.wayOut,
+    /first make sure another node holds sqlite\.db.*TXID 0000000000000062 or above.*`mv \/var\/lib\/litefs\/dbs\/sqlite\.db \/var\/lib\/litefs\/sqlite\.db\.truncated`.*litefs import/,
+    'no peer evidence: check first, then move aside; or restore',
+  );
+
+  const held = ids(
+    facts({ dataDir: cut(), peers: report([silent(), peer({ txid: 0x62n, nodeId: 'AB' })]) }),
+    config,
+  );
+  t.same(held.wrong, ['db.truncated']);
+  t.match(
+    held.r.findings[0]?.wayOut,
+    /^peer http:\/\/\[fdaa::2\]:20202 \(node AB\) holds sqlite\.db at TXID 0000000000000062: with LiteFS stopped on this node, .*`mv /,
+    'a peer holds it: the move is named as the way out',
+  );
+  const behind = ids(facts({ dataDir: cut(), peers: report([peer({ txid: 0x50n })]) }), config);
+  t.match(
+    behind.r.findings[0]?.wayOut,
+    /at TXID 0000000000000050 \(below this node's 0000000000000062/,
+  );
+  const emptyPeer = ids(facts({ dataDir: cut(), peers: report([peer({ txid: 0n })]) }), config);
+  t.match(
+    emptyPeer.r.findings[0]?.wayOut,
+    /^first make sure another node holds/,
+    'an empty peer is not a holder',
+  );
+  const otherCluster = ids(
+    facts({
+      dataDir: cut(),
+      peers: report([peer({ txid: 0x62n, clusterId: 'LFSC7777777777777777' })]),
+    }),
+    config,
+  );
+  t.match(otherCluster.r.findings[0]?.wayOut, /^first make sure/, "another cluster's node is not");
+
+  t.same(
+    ids(facts({ dataDir: cut({ exists: false }) }), config).wrong,
+    ['db.truncated'],
+    'the file removed, LTX files kept: named (refuses)',
+  );
+  t.same(
+    ids(facts({ dataDir: cut({ bytes: 4 * 4096 }) }), config).wrong,
+    ['db.truncated'],
+    'cut short of 9 pages: named',
+  );
+  // Allowed: LiteFS starts on these.
+  t.same(
+    ids(facts({ dataDir: cut({ min: 1 }) }), config).wrong,
+    [],
+    'the newest LTX file is a snapshot (every page): LiteFS rebuilds the file',
+  );
+  t.same(
+    ids(facts({ dataDir: cut({ walBytes: 4096 * 3 }) }), config).wrong,
+    [],
+    'WAL frames are copied back first: not certain, not named',
+  );
+  t.same(
+    ids(facts({ dataDir: cut({ journalBytes: 512 }) }), config).wrong,
+    [],
+    'a rollback journal is rolled back first: not certain, not named',
+  );
+  // A whole file: judged by LiteFS's own checksum, as LiteFS judges it.
+  const whole = 9 * 4096;
+  const failedStart = ids(
+    facts({
+      dataDir: cut({ bytes: whole, sum: { all: '8000000000000bad', commit: '8000000000000bad' } }),
+    }),
+    config,
+  );
+  t.same(failedStart.wrong, ['db.truncated'], 'after a failed start: full size, wrong checksum');
+  t.match(
+    failedStart.r.findings[0]?.summary,
+    /has LiteFS checksum 8000000000000bad but its newest LTX file .* leaves it at checksum 8000000000000abc/,
+  );
+  t.same(
+    ids(
+      facts({
+        dataDir: cut({
+          bytes: whole,
+          sum: { all: '8000000000000abc', commit: '8000000000000abc' },
+        }),
+      }),
+      config,
+    ).wrong,
+    [],
+    'the post-apply checksum: healthy',
+  );
+  t.same(
+    ids(
+      facts({
+        dataDir: cut({
+          bytes: whole,
+          sum: { all: '8000000000000aaa', commit: '8000000000000aaa' },
+        }),
+      }),
+      config,
+    ).wrong,
+    [],
+    'the pre-apply checksum: a crash before the database write, LiteFS finishes it',
+  );
+  t.same(
+    ids(
+      facts({
+        dataDir: cut({ bytes: 4096, sum: { all: '8000000000000aaa', commit: '8000000000000aaa' } }),
+      }),
+      config,
+    ).wrong,
+    [],
+    'short but at the pre-apply checksum (a transaction that grew the db): LiteFS finishes it',
+  );
+  t.same(
+    ids(facts({ dataDir: cut({ bytes: whole }) }), config).wrong,
+    [],
+    'full size, checksum not read: nothing said',
+  );
+  t.same(
+    ids(
+      facts({ dataDir: cut(), observation: obs({ role: 'primary', dbs: [db({ txid: 0x62n })] }) }),
+      config,
+    ).wrong.filter((x) => x === 'db.truncated'),
+    [],
+    'LiteFS runs: it opened the file, nothing to say here',
+  );
 });

@@ -38,7 +38,8 @@ function peer(spec: PeerSpec): PeerAnswer & { ok: true } {
       checksum: txid.toString(16).padStart(16, '0'),
       pageCount,
       hwm,
-      hasData: txid > 0n || pageCount >= 2 || (hwm ?? 0n) > 0n,
+      // As src/litefs/peers.ts reads it: what the db holds; the mark is `hwm` alone.
+      hasData: txid > 0n || pageCount >= 2,
     };
   }
   return {
@@ -204,6 +205,21 @@ t.test('mostAdvancedCandidate', async (t) => {
       B,
     ],
     [
+      'a peer with data before an emptied one whose state file kept a higher mark',
+      [
+        peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 0xdcn } }),
+        peer({ id: B, txids: { 'a.db': 0x7an } }),
+      ],
+      ['a.db'],
+      B,
+    ],
+    [
+      'only an emptied peer with a high-water mark: nobody (S4)',
+      [peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 0xdcn } })],
+      ['a.db'],
+      undefined,
+    ],
+    [
       'at equal TXID, more pages wins',
       [
         peer({ id: A, txids: { 'a.db': 0n }, pages: { 'a.db': 3 } }),
@@ -270,6 +286,24 @@ t.test("handoffEligible: at least this node's evidence, never empty (S4)", async
       true,
     ],
     [
+      'a peer with data and a high-water mark, this node history-lost (chosen)',
+      peer({ id: A, txids: { 'a.db': 0x7an }, hwm: { 'a.db': 0x7an } }),
+      [own('a.db', 0n, 11)],
+      true,
+    ],
+    [
+      'an emptied peer whose state file kept its high-water mark (refused: no data, S4)',
+      peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 0x4en } }),
+      [own('a.db', 0n, 11)],
+      false,
+    ],
+    [
+      'an emptied peer with a high-water mark, this node empty too (refused: no data)',
+      peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 0x4en } }),
+      [own('a.db', 0n)],
+      false,
+    ],
+    [
       'missing data on a second db this node has (refused)',
       peer({ id: A, txids: { 'a.db': 5n } }),
       [own('a.db', 5n), own('b.db', 3n)],
@@ -277,6 +311,27 @@ t.test("handoffEligible: at least this node's evidence, never empty (S4)", async
     ],
   ];
   for (const [name, p, mine, ok] of rows) t.equal(handoffEligible(p, mine), ok, name);
+
+  // The history-lost holder (S13) that retired mark 0xdc still holds that history's pages.
+  const holder = [own('a.db', 0n, 11)];
+  const retired = { 'a.db': 0xdcn };
+  const stale = peer({ id: A, txids: { 'a.db': 0x7an } });
+  t.equal(handoffEligible(stale, holder), true, 'without the retired mark: the stale peer passes');
+  t.equal(
+    handoffEligible(stale, holder, retired),
+    false,
+    'a peer below the retired mark (refused: it would replace the newer rows here)',
+  );
+  t.equal(
+    handoffEligible(peer({ id: A, txids: { 'a.db': 0xdcn } }), holder, retired),
+    true,
+    'a peer at the retired mark: it has everything this node had (chosen)',
+  );
+  t.equal(
+    handoffEligible(stale, [own('a.db', 1n, 11)], retired),
+    true,
+    'a db with a history again: the mark says nothing',
+  );
 });
 
 t.test('peersAhead (S2, peers)', async (t) => {
@@ -332,6 +387,14 @@ t.test('peersAhead (S2, peers)', async (t) => {
     peersAhead(report([marked]), own('a.db', 7n), CLUSTER),
     [],
     "at the peer's high-water mark: not behind (allows)",
+  );
+  // The mark orders the cluster even where the peer's db is gone (it is not data for S4).
+  const emptied = peer({ id: A, txids: { 'a.db': 0n }, hwm: { 'a.db': 7n } });
+  t.equal(emptied.dbs['a.db']?.hasData, false, 'an emptied peer with a mark has no data');
+  t.match(
+    peersAhead(report([emptied]), own('a.db', 0n), CLUSTER)[0]?.why,
+    /has seen TXID 0000000000000007 in this cluster/,
+    "empty here, an emptied peer's mark above: behind (refuses, S2)",
   );
 });
 

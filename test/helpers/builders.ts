@@ -122,7 +122,7 @@ export function peer(o: {
             checksum: '0000000000000000',
             pageCount: pages,
             hwm: o.hwm,
-            hasData: txid > 0n || pages >= 2 || (o.hwm ?? 0n) > 0n,
+            hasData: txid > 0n || pages >= 2,
           },
         },
   };

@@ -4,8 +4,9 @@
 // left out, as doctor reads only the two ends.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DatabaseChecksum } from '../../src/core/ltx-checksum.js';
 import { formatTxid } from '../../src/core/parse.js';
 import { createUserDb } from '../../testkit/sqlite.js';
 
@@ -20,7 +21,13 @@ export interface DbSpec {
   damagedLtx?: boolean;
 }
 
-export function ltxBytes(min: bigint, max: bigint, pageSize = 4096, commit = 2): Buffer {
+export function ltxBytes(
+  min: bigint,
+  max: bigint,
+  pageSize = 4096,
+  commit = 2,
+  postApply: bigint = (1n << 63n) | (max * 0x1234567n),
+): Buffer {
   const b = Buffer.alloc(100 + 16);
   b.write('LTX1', 0, 'latin1');
   b.writeUInt32BE(0, 4);
@@ -30,9 +37,17 @@ export function ltxBytes(min: bigint, max: bigint, pageSize = 4096, commit = 2):
   b.writeBigUInt64BE(max, 24);
   b.writeBigUInt64BE(BigInt(Date.UTC(2026, 10, 29)), 32);
   // Trailer: post-apply checksum and file checksum, each with the flag bit set (ltx.ChecksumFlag).
-  b.writeBigUInt64BE((1n << 63n) | (max * 0x1234567n), 100);
+  b.writeBigUInt64BE(postApply, 100);
   b.writeBigUInt64BE((1n << 63n) | 0xabcdn, 108);
   return b;
+}
+
+/** LiteFS's checksum of a database file in 4096-byte pages (a non-SQLite file: none). */
+function checksumOf(bytes: Buffer): { pages: number; sum: bigint } | undefined {
+  if (bytes.length === 0 || bytes.length % 4096 !== 0) return undefined;
+  const sum = new DatabaseChecksum(4096);
+  for (let at = 0; at < bytes.length; at += 4096) sum.add(bytes.subarray(at, at + 4096));
+  return { pages: sum.pages, sum: BigInt(`0x${sum.hex()}`) };
 }
 
 export function buildDataDir(
@@ -47,9 +62,14 @@ export function buildDataDir(
     if (db.bytes) writeFileSync(join(dbDir, 'database'), db.bytes);
     else if (db.rows !== undefined) createUserDb(join(dbDir, 'database'), db.rows);
     const files = db.ltx ?? [];
+    // The database as the newest LTX file leaves it: its size and LiteFS's checksum of it.
+    const file = join(dbDir, 'database');
+    const state = existsSync(file) ? checksumOf(readFileSync(file)) : undefined;
     files.forEach(([min, max], i) => {
       const path = join(dbDir, 'ltx', `${formatTxid(BigInt(min))}-${formatTxid(BigInt(max))}.ltx`);
-      const bytes = ltxBytes(BigInt(min), BigInt(max));
+      const bytes = state
+        ? ltxBytes(BigInt(min), BigInt(max), 4096, state.pages, state.sum)
+        : ltxBytes(BigInt(min), BigInt(max));
       if (db.damagedLtx && i === files.length - 1) bytes.write('XXXX', 0, 'latin1');
       writeFileSync(path, bytes);
     });

@@ -697,10 +697,14 @@ t.test('askPeers: evidence from the peer supervisor, when it speaks for that nod
     timeoutMs: 2000,
     now: () => NOW,
   });
-  t.match(ok(byUrl(report.answers, a.url)), {
-    evidence: 'supervisor',
-    dbs: { 'sqlite.db': { txid: 0n, pageCount: 1, hwm: 2n, hasData: true } },
-  });
+  t.match(
+    ok(byUrl(report.answers, a.url)),
+    {
+      evidence: 'supervisor',
+      dbs: { 'sqlite.db': { txid: 0n, pageCount: 1, hwm: 2n, hasData: false } },
+    },
+    'one page at TXID 0: no data, whatever its high-water mark (S4 never hands to it)',
+  );
   t.match(
     ok(byUrl(report.answers, b.url)),
     { evidence: 'litefs', dbs: { 'sqlite.db': { pageCount: 1, hasData: false, hwm: undefined } } },

@@ -42,6 +42,17 @@ t.test('round trip keeps TXIDs up to 2^64-1 exactly, as 16-hex strings', async (
   t.same(Object.keys(raw.dbs), ['a.db', 'big.db', 'sqlite.db', 'zero.db'], 'db names sorted');
 });
 
+t.test("a history-lost primary's retired mark round-trips, and only where set", async (t) => {
+  const path = join(tmpDir(t), 'state.json');
+  const file = hwm({ 'a.db': 0n, 'b.db': 7n });
+  file.dbs['a.db'] = { ...file.dbs['a.db']!, retired: 0xdcn };
+  await writeStateFile(path, file);
+  t.same(await loadStateFile(path), { kind: 'ok', file });
+  const raw = JSON.parse(readFileSync(path, 'utf8'));
+  t.equal(raw.dbs['a.db'].retired, '00000000000000dc');
+  t.notOk('retired' in raw.dbs['b.db'], 'absent where none: older versions read the file');
+});
+
 t.test('a db named __proto__ is an ordinary key', async (t) => {
   const path = join(tmpDir(t), 'state.json');
   const file: HwmFile = { version: 1, clusterId: '', dbs: {} };
@@ -196,6 +207,11 @@ const wrongShapes: [string, string, RegExp][] = [
       dbs: { a: { ...ENTRY, updatedAt: '2026-13-01T00:00:00Z' } },
     }),
     /updatedAt: expected an ISO 8601 time/,
+  ],
+  [
+    'retired not hex',
+    JSON.stringify({ version: 1, clusterId: 'c', dbs: { a: { ...ENTRY, retired: 220 } } }),
+    /dbs\["a"\]\.retired: expected 16 lowercase hex chars, got 220/,
   ],
   [
     'unknown db key',

@@ -98,7 +98,8 @@ export interface OperationRecord {
 export interface NodeLiveness {
   node: string;
   /**
-   * healthy: passes its checks; fenced: the supervisor exited 4; litefs-refused: LiteFS itself
+   * healthy: passes its checks; fenced: the supervisor exited 4, or runs fenced holding the
+   * lease (a history-lost holder, S13); litefs-refused: LiteFS itself
    * would not open its store (it exits before any exec command); exited: any other exit;
    * unhealthy: runs without passing its checks; stopped: left stopped.
    */
@@ -780,8 +781,8 @@ class Run {
   }
 
   /**
-   * Every node meant to run serves (passes its checks), or exited: 4 (fenced) with doctor
-   * naming why counts as alive. Waits the fence timeout and 45 s more for nodes still fenced.
+   * Every node meant to run serves (passes its checks), or is fenced (exited 4, or holding the
+   * lease) with doctor naming why: that counts as alive. Waits the fence timeout and 45 s more for nodes still fenced.
    */
   private async liveness(): Promise<{ ok: boolean; nodes: NodeLiveness[] }> {
     const fenceMs = Number(/^(\d+)s$/.exec(this.fenceTimeout)?.[1] ?? 60) * 1000;
@@ -798,6 +799,16 @@ class Run {
         continue;
       }
       if (n.running()) {
+        // A history-lost holder keeps the lease fenced (S13) instead of exiting 4.
+        const status = this.supervised
+          ? ((await n.health('/status').catch(() => undefined))?.body as
+              | { state?: string }
+              | undefined)
+          : undefined;
+        if (status?.state === 'fenced') {
+          out.push({ node: n.name, state: 'fenced', doctor: await this.doctor(n) });
+          continue;
+        }
         out.push({ node: n.name, state: 'unhealthy' });
         continue;
       }

@@ -91,6 +91,6 @@ export const PRIMARY_OPTIONS = section('Primary safety', [
     name: 'fence-timeout',
     kind: duration(),
     default: '60s',
-    help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease.',
+    help: 'A fenced node still primary after this exits 4, so LiteFS releases the lease (not a history-lost holder whose high-water mark says its rows are the newest: it keeps the lease, S13).',
   }),
 ]);

@@ -4,8 +4,9 @@
 // compare `now` with the same functions on every input, so an input after a deadline acts as
 // the wake would have.
 
-import { syncOf } from '../derive.js';
+import { dbViewsOf, syncOf } from '../derive.js';
 import { gathersEvidence, type Policy } from '../policy.js';
+import { s13KeepsLease } from '../rules.js';
 import type {
   FenceState,
   HandBackState,
@@ -187,10 +188,14 @@ export const WAITS: Readonly<Record<WakeReason, WaitSpec>> = {
   },
   'fence-timeout': {
     rule: 'S4',
-    waitsFor: 'the fence to end (--fence-timeout of fenced time, added up over 10 minutes)',
+    waitsFor:
+      'the fence to end (--fence-timeout of fenced time, added up over 10 minutes); none for a history-lost primary that retired a mark, which keeps the lease (S13)',
     atDeadline: 'the run exits 4, so LiteFS releases the lease',
     whileStopping: false,
-    deadline: (s, config, now) => (s.fence ? fenceExitAt(s, s.fence, config, now) : undefined),
+    deadline: (s, config, now) =>
+      s.fence && !s13KeepsLease(dbViewsOf(s.observation, config), s.hwm.retired)
+        ? fenceExitAt(s, s.fence, config, now)
+        : undefined,
   },
   'handoff-retry': {
     rule: 'S4',

@@ -99,6 +99,9 @@ export class Draft {
     const updatedAt = new Date(this.now).toISOString();
     const dbs: HwmFile['dbs'] = {};
     for (const [name, txid] of Object.entries(s.hwm.dbs)) dbs[name] = { txid, updatedAt };
+    for (const [name, retired] of Object.entries(s.hwm.retired)) {
+      dbs[name] = { txid: s.hwm.dbs[name] ?? 0n, updatedAt, retired };
+    }
     this.actions.push({
       type: 'persist-hwm',
       file: { version: 1, clusterId: s.hwm.clusterId, dbs },

@@ -32,7 +32,10 @@ export function recordRecordRead(d: Draft, report: PeerReport): void {
   }
   if (read.kind === 'absent' && !s.record.warned.absent) {
     const here = dbViewsOf(s.observation, d.config).filter((db) => db.hasData);
-    const peers = report.answers.filter((a) => a.ok && Object.values(a.dbs).some((e) => e.hasData));
+    // A peer's high-water mark says the cluster held data, even where its db is gone now.
+    const peers = report.answers.filter(
+      (a) => a.ok && Object.values(a.dbs).some((e) => e.hasData || (e.hwm ?? 0n) > 0n),
+    );
     if (here.length > 0 || peers.length > 0) {
       s.record.warned.absent = true;
       d.log(

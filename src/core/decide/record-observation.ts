@@ -103,6 +103,7 @@ function updateHwm(d: Draft, obs: Observation): void {
       );
       s.hwm.dbs = {};
       s.hwm.peak = {};
+      s.hwm.retired = {};
     }
     s.hwm.clusterId = clusterId;
     s.hwm.dirty = true;
@@ -112,6 +113,12 @@ function updateHwm(d: Draft, obs: Observation): void {
   for (const db of obs.dbs) {
     if (db.error !== undefined || db.pos.kind !== 'present') continue;
     const txid = db.pos.value.txid;
+    if (txid > 0n && s.hwm.retired[db.name] !== undefined) {
+      // A history again (the repair's TXID 1, or a snapshot from a primary): the old history's
+      // mark no longer says anything about this db.
+      delete s.hwm.retired[db.name];
+      s.hwm.dirty = true;
+    }
     const prev = s.hwm.dbs[db.name];
     if (txid > (s.hwm.peak[db.name] ?? -1n)) s.hwm.peak[db.name] = txid;
     if (syncedReplica) {
@@ -147,9 +154,12 @@ function updateHwm(d: Draft, obs: Observation): void {
  * holds data at TXID 0, that history is gone from this node (its LTX files are), and the only
  * way on is the repair (`litefs export`, then `litefs import`), whose new history starts again
  * at TXID 1: a mark kept from the old one would fence the repaired node for ever (S2, TXID 1 below
- * it; seen on real LiteFS). So the mark is retired here. Nothing is opened by it: S13 fences the
- * node while the history is lost, and a node emptied later is judged by its peers and the
- * cluster record. Only on a primary, where LiteFS's TXID 0 is its own position, not a replica's
+ * it; seen on real LiteFS). So the mark is retired here, for this node's own checks. It stays
+ * the evidence of what the cluster held (`hwm.retired`, reported to peers as this node's mark):
+ * without it, once this node exits 4 a stale node below it passes S2 and takes the lease, and
+ * LiteFS replaces this node's rows with the stale copy when it rejoins (docs/nemesis.md,
+ * finding 1). Nothing is opened by the retirement: S13 fences the node while the history is
+ * lost, and a node emptied later is judged by its peers and the cluster record. Only on a primary, where LiteFS's TXID 0 is its own position, not a replica's
  * wait for a primary with no history.
  */
 function retireLostHistories(d: Draft, obs: Observation): void {
@@ -157,13 +167,15 @@ function retireLostHistories(d: Draft, obs: Observation): void {
   for (const db of dbViewsOf(obs, config)) {
     const mark = s.hwm.dbs[db.name];
     if (!db.historyLost || mark === undefined || mark === 0n) continue; // 0 orders nothing
+    // Kept as evidence for the peers' S2 (what the cluster held), never for this node's own.
+    if (mark > (s.hwm.retired[db.name] ?? 0n)) s.hwm.retired[db.name] = mark;
     delete s.hwm.dbs[db.name];
     delete s.hwm.peak[db.name];
     s.hwm.dirty = true;
     d.log(
       'warn',
       'hwm.retired',
-      `${db.name}'s transaction history is gone from this primary (data at TXID 0, S13): its high-water mark ordered that history and no longer applies. The node stays fenced until the repair, whose new history starts at TXID 1`,
+      `${db.name}'s transaction history is gone from this primary (data at TXID 0, S13): its high-water mark ordered that history and no longer orders this node's checks. The node stays fenced until the repair, whose new history starts at TXID 1; until then its peers still see the mark (what the cluster held), so a node below it is behind (S2)`,
       { db: db.name, hwm: formatTxid(mark), stateFile: config.stateFile },
     );
   }
@@ -179,6 +191,7 @@ export function recordHwmLoaded(d: Draft, load: HwmLoad): void {
       for (const [name, v] of Object.entries(load.file.dbs)) {
         hwm.dbs[name] = v.txid;
         hwm.peak[name] = v.txid;
+        if (v.retired !== undefined) hwm.retired[name] = v.retired;
       }
       d.log('info', 'hwm.loaded', 'high-water mark read from the state file', {
         stateFile,

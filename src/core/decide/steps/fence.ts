@@ -8,7 +8,7 @@ import { clusterIdOf, type DbView, dbViewsOf } from '../../derive.js';
 import { EXIT } from '../../exit-code.js';
 import { mostAdvancedCandidate } from '../../peers.js';
 import { asksPeers, gathersEvidence } from '../../policy.js';
-import { primaryChecks } from '../../rules.js';
+import { primaryChecks, s13KeepsLease } from '../../rules.js';
 import type { FenceState } from '../../state.js';
 import {
   due,
@@ -42,10 +42,15 @@ export function enterFence(d: Draft, why: string, action: string): void {
     handedTo: undefined,
   };
   s.current = undefined;
+  const keeps = s13KeepsLease(dbViewsOf(s.observation, d.config), s.hwm.retired);
   d.enter('fenced', why, 'fence.enter', {
     level: 'error',
     action,
-    fenceTimeout: d.config.fenceTimeout,
+    // S13: the newest rows the cluster is known to have are here; no exit 4 frees the lease
+    // for an older copy.
+    fenceTimeout: keeps
+      ? 'none: keeps the lease (S13, retired high-water mark)'
+      : d.config.fenceTimeout,
   });
   if (s.app.status === 'running' || s.app.status === 'starting') {
     // S4/S7: a fenced node writes nothing, so its app must not run either.
@@ -121,7 +126,7 @@ export function holdFence(d: Draft): Verdict {
     d.log('warn', 'handoff.none', 'no --peers to hand the lease to; retrying the checks', {});
     return 'done';
   }
-  const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation));
+  const target = mostAdvancedCandidate(q.report, own, clusterIdOf(s.observation), s.hwm.retired);
   if (!target) {
     // S4: never to an empty peer or one with less than this node's evidence.
     d.log(
