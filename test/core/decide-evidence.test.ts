@@ -128,7 +128,7 @@ t.test("S4 hands off only to a peer with at least this node's evidence", async (
     t.equal(sim.state.phase, 'fenced', 'S13');
     sim.see({ role: 'primary', dbs: [holderDb()] }, 10);
     sim.answerPeers(peers());
-    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'BB' }]);
+    t.same(handoffs(sim), [{ type: 'handoff', nodeId: 'BB', haltWaitMs: 300 }]);
   });
   t.test('allows: to the peer that holds the data', async (t) => {
     const sim = withPeers();
@@ -401,7 +401,11 @@ t.test("S13's retired mark still orders the cluster for its peers (S2)", async (
           peer({ txid: 0xdcn, pages: 11, nodeId: 'AA', url: 'http://[fdaa::3]:20202' }),
         ]),
       );
-      t.same(handoffs(c), [{ type: 'handoff', nodeId: 'AA' }], 'allows: a replica that has it all');
+      t.same(
+        handoffs(c),
+        [{ type: 'handoff', nodeId: 'AA', haltWaitMs: 300 }],
+        'allows: a replica that has it all',
+      );
     },
   );
 
