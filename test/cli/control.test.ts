@@ -3,14 +3,13 @@
 // socket replaced, a live one or another kind of file left alone. And the `compact` command
 // against it (the built CLI): no supervisor is exit 14, a result's code is the exit code.
 
-import { spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { listenControl } from '../../src/cli/control.js';
 import type { CompactRequest } from '../../src/core/compact.js';
-import { CLI } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/wait.js';
 
 function logger() {
@@ -109,38 +108,20 @@ t.test('a stale socket is replaced; a live one and other files are left alone', 
 t.test('compact: no supervisor is exit 14; a result is its exit code', async (t) => {
   const dir = tmpDir(t);
   const run = (extra: string[] = []) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const env = { ...process.env };
-      delete env.NODE_OPTIONS;
-      const c = spawn(
-        'node',
-        [
-          CLI,
-          'compact',
-          '--litefs-config',
-          'none',
-          '--db',
-          'app.db',
-          '--state-file',
-          join(dir, 's.json'),
-          ...extra,
-        ],
-        { env },
-      );
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d) => {
-        out += d;
-      });
-      c.stderr.on('data', (d) => {
-        err += d;
-      });
-      c.on('close', (code) => resolve({ code, out, err }));
-    });
+    runCli([
+      'compact',
+      '--litefs-config',
+      'none',
+      '--db',
+      'app.db',
+      '--state-file',
+      join(dir, 's.json'),
+      ...extra,
+    ]);
   const none = await run();
-  t.equal(none.code, 14, none.err);
+  t.equal(none.code, 14, none.stderr);
   t.match(
-    none.err,
+    none.stderr,
     /cannot reach the supervisor at .*litefs-supervisor\.sock: no supervisor answers/,
   );
 
@@ -162,5 +143,5 @@ t.test('compact: no supervisor is exit 14; a result is its exit code', async (t)
   t.teardown(() => server?.close());
   const refused = await run(['--dry-run']);
   t.equal(refused.code, 12);
-  t.match(refused.out, /refused: not enough room\n {2}this volume: needs 10 bytes, has 5 free/);
+  t.match(refused.stdout, /refused: not enough room\n {2}this volume: needs 10 bytes, has 5 free/);
 });

@@ -31,6 +31,34 @@ export interface Cli {
   healthUrl(): Promise<string>;
 }
 
+/** What a CLI run that was awaited to its end printed, and its exit code. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI with `args` to its end (stdout and stderr read whole), as a user runs it:
+ * tap's loader hooks in NODE_OPTIONS are not passed on.
+ */
+export function runCli(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const c = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export function startCli(
   t: Test,
   args: string[],

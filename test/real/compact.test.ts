@@ -7,14 +7,13 @@
 // (b) the same cycle in WAL mode (the Epic Stack's), the db still in WAL mode after;
 // (c) a volume too full for the copy and the LTX file: refused with numbers, nothing changed.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { type CliRun, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import {
-  CLI,
   type Cluster,
   createCluster,
   type LitefsNode,
@@ -26,42 +25,18 @@ if (skipUnlessReal(t)) process.exit(0);
 // Three two-node clusters, each a few compactions on a loaded machine.
 t.setTimeout(540_000);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `litefs-supervisor compact` as an operator would on that machine. */
-function compact(n: LitefsNode, ...extra: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
-    const c = spawn(
-      'node',
-      [
-        CLI,
-        'compact',
-        '--litefs-config',
-        n.configPath,
-        '--db',
-        'app.db',
-        '--state-file',
-        n.stateFile,
-        ...extra,
-      ],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    c.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function compact(n: LitefsNode, ...extra: string[]): Promise<CliRun> {
+  return runCli([
+    'compact',
+    '--litefs-config',
+    n.configPath,
+    '--db',
+    'app.db',
+    '--state-file',
+    n.stateFile,
+    ...extra,
+  ]);
 }
 
 const pos = (n: LitefsNode) => readFileSync(join(n.mountDir, 'app.db-pos'), 'utf8').trim();
