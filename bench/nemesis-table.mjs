@@ -1,12 +1,16 @@
-// `node bench/nemesis-table.mjs FILE.json...`: the nemesis results (npm run nemesis) as one
-// Markdown table, a row per seed and setup (sorted by schedule, seed, setup), with the load
-// average at each run's start and end, then the runs' total wall time.
+// `node bench/nemesis-table.mjs [--readme] FILE.json...`: the nemesis results (npm run nemesis)
+// as one Markdown table, a row per seed and setup (sorted by schedule, seed, setup), with the load
+// average at each run's start and end, then the runs' total wall time. With --readme, the README's
+// form: a row per seed, the two setups side by side (lost acknowledged writes beyond LiteFS's
+// asynchronous window, those in it, emptied nodes, writes from two nodes at once, the longest and
+// total time without an acknowledged write), then the totals; a seed needs both setups' runs.
 
 import { readFileSync } from 'node:fs';
 
-const files = process.argv.slice(2);
+const readme = process.argv[2] === '--readme';
+const files = process.argv.slice(readme ? 3 : 2);
 if (files.length === 0) {
-  console.error('usage: node bench/nemesis-table.mjs bench/results/nemesis-*.json');
+  console.error('usage: node bench/nemesis-table.mjs [--readme] bench/results/nemesis-*.json');
   process.exit(2);
 }
 const runs = files
@@ -19,6 +23,10 @@ const runs = files
       b.nodes - a.nodes ||
       a.startedAt.localeCompare(b.startedAt),
   );
+if (readme) {
+  printReadme(runs);
+  process.exit(0);
+}
 const liveness = (r) =>
   r.liveness.ok
     ? 'ok'
@@ -68,3 +76,50 @@ const wall = runs.reduce((s, r) => s + r.wallMs, 0);
 console.log(
   `\n${runs.length} runs, ${(wall / 60_000).toFixed(1)} min of schedules (setup and teardown not included)`,
 );
+
+function printReadme(all) {
+  const seeds = [...new Set(all.filter((r) => r.schedule === 'random').map((r) => r.seed))];
+  const pick = (seed, setup) =>
+    all.filter((r) => r.schedule === 'random' && r.seed === seed && r.setup === setup).at(-1);
+  const lost = (r) =>
+    `${r.lostAcked - r.asyncWindowLost}${r.asyncWindowLost ? ` (+${r.asyncWindowLost})` : ''}`;
+  const secs = (ms) => (ms / 1000).toFixed(1);
+  const avail = (r) => `${secs(r.longestUnavailableMs)} / ${secs(r.totalUnavailableMs)}`;
+  const cells = (r) => [lost(r), String(r.emptied), String(r.twoWriters), avail(r)];
+  console.log(
+    '| seed | steps | supervisor: lost | emptied | two writers | no write, longest / total (s) | exec block: lost | emptied | two writers | no write, longest / total (s) |',
+  );
+  console.log(`|${new Array(10).fill('---').join('|')}|`);
+  const sum = { supervisor: [0, 0, 0, 0, 0, 0, 0, 0], 'litefs-exec': [0, 0, 0, 0, 0, 0, 0, 0] };
+  let rows = 0;
+  for (const seed of seeds.sort((a, b) => a - b)) {
+    const s = pick(seed, 'supervisor');
+    const e = pick(seed, 'litefs-exec');
+    if (!s || !e) continue;
+    rows++;
+    for (const [setup, r] of [
+      ['supervisor', s],
+      ['litefs-exec', e],
+    ]) {
+      const t = sum[setup];
+      t[0] += r.lostAcked - r.asyncWindowLost;
+      t[1] += r.asyncWindowLost;
+      t[2] += r.emptied;
+      t[3] += r.twoWriters;
+      t[4] += r.totalUnavailableMs;
+      t[5] = Math.max(t[5], r.longestUnavailableMs);
+      t[6] += r.acked;
+      t[7] += r.lostAcked - r.asyncWindowLost > 0 ? 1 : 0;
+    }
+    console.log(`| ${seed} | ${s.steps} | ${cells(s).join(' | ')} | ${cells(e).join(' | ')} |`);
+  }
+  const total = (t) => [
+    `**${t[0]}**${t[1] ? ` (+${t[1]})` : ''} of ${t[6]} in ${t[7]} runs`,
+    `**${t[2]}**`,
+    `**${t[3]}**`,
+    `${secs(t[5])} / ${secs(t[4])}`,
+  ];
+  console.log(
+    `| ${rows} seeds | | ${total(sum.supervisor).join(' | ')} | ${total(sum['litefs-exec']).join(' | ')} |`,
+  );
+}

@@ -16,7 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type HttpWriter, startHttpWriter, type WriteRecord } from '../http-writer.js';
+import {
+  failureReason,
+  type HttpWriter,
+  startHttpWriter,
+  type WriteRecord,
+} from '../http-writer.js';
 import {
   CLI,
   type Cluster,
@@ -297,7 +302,7 @@ class Run {
     result.totalUnavailableMs = summary.noAck.totalMs;
     result.startedAt = startedAt.toISOString();
     result.load = { start: loadStart, end: loadavg() };
-    if (this.opts.logDir) this.saveLogs(this.opts.logDir);
+    if (this.opts.logDir) this.saveLogs(this.opts.logDir, writes.records);
     return result;
   }
 
@@ -979,8 +984,22 @@ class Run {
     };
   }
 
-  private saveLogs(dir: string): void {
+  private saveLogs(dir: string, records: readonly WriteRecord[]): void {
     mkdirSync(dir, { recursive: true });
+    // Every request, acknowledged or not, for the timeline (bench/nemesis-timeline.mjs).
+    writeFileSync(
+      join(dir, 'writes.json'),
+      JSON.stringify({
+        t0: this.t0,
+        writes: records.map((r) => ({
+          sentMs: this.rel(r.sentAt),
+          settledMs: this.rel(r.settledAt),
+          ok: r.ok,
+          ...(r.servedBy ? { servedBy: r.servedBy } : {}),
+          ...(r.ok ? {} : { reason: failureReason(r) }),
+        })),
+      }),
+    );
     for (const n of this.c.nodes) {
       if (this.life.get(n.name) === 'unused') continue;
       const lines = n.allRecords().map((r) => `${this.rel(Number(r.at))} ${JSON.stringify(r)}`);
