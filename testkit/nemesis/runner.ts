@@ -106,9 +106,14 @@ export interface NodeLiveness {
    * healthy: passes its checks; fenced: the supervisor exited 4, or runs fenced holding the
    * lease (a history-lost holder, S13); litefs-refused: LiteFS itself
    * would not open its store (it exits before any exec command); exited: any other exit;
-   * unhealthy: runs without passing its checks; stopped: left stopped.
+   * unhealthy: runs without passing its checks; waiting: a replica that cannot sync because
+   * its primary is fenced with doctor naming why; stopped: left stopped.
    */
-  state: 'healthy' | 'fenced' | 'litefs-refused' | 'exited' | 'unhealthy' | 'stopped';
+  state: 'healthy' | 'fenced' | 'litefs-refused' | 'exited' | 'unhealthy' | 'waiting' | 'stopped';
+  /** For a running node that does not pass its checks: its supervisor's state, primary, reason. */
+  status?: string;
+  primary?: string;
+  reason?: string;
   exitCode?: number | null;
   /** LiteFS's last `ERROR:` line, for a node that exited. */
   error?: string;
@@ -807,14 +812,20 @@ class Run {
         // A history-lost holder keeps the lease fenced (S13) instead of exiting 4.
         const status = this.supervised
           ? ((await n.health('/status').catch(() => undefined))?.body as
-              | { state?: string }
+              | { state?: string; primary?: string; reason?: string }
               | undefined)
           : undefined;
         if (status?.state === 'fenced') {
           out.push({ node: n.name, state: 'fenced', doctor: await this.doctor(n) });
           continue;
         }
-        out.push({ node: n.name, state: 'unhealthy' });
+        out.push({
+          node: n.name,
+          state: 'unhealthy',
+          ...(status?.state ? { status: status.state } : {}),
+          ...(status?.primary ? { primary: status.primary } : {}),
+          ...(status?.reason ? { reason: status.reason.slice(0, 300) } : {}),
+        });
         continue;
       }
       const { code } = await n.exited();
@@ -837,11 +848,19 @@ class Run {
         doctor: await this.doctor(n),
       });
     }
+    // A replica that cannot sync because its primary is fenced (a history-lost holder keeping
+    // the lease, S13) waits for the operator that primary's doctor names: the cluster's liveness
+    // is that primary's.
+    const explained = (x: NodeLiveness) => x.state === 'fenced' && (x.doctor?.length ?? 0) > 0;
+    for (const x of out) {
+      const primary = out.find((p) => p.node === x.primary);
+      if (x.state === 'unhealthy' && x.status === 'syncing' && primary && explained(primary)) {
+        x.state = 'waiting';
+      }
+    }
     const ok = out.every(
       (x) =>
-        x.state === 'healthy' ||
-        x.state === 'stopped' ||
-        (x.state === 'fenced' && (x.doctor?.length ?? 0) > 0),
+        x.state === 'healthy' || x.state === 'stopped' || x.state === 'waiting' || explained(x),
     );
     return { ok, nodes: out };
   }
