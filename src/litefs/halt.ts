@@ -31,7 +31,7 @@ export interface HaltOptions<R> {
   node: HaltNode;
   /** The move itself: a handoff on this node, or a promotion asked of another. */
   move: () => Promise<R>;
-  /** Identifies this lock to LiteFS (a random positive 63-bit integer). */
+  /** Identifies this lock to LiteFS (a random positive integer below 2^53: randomLockId). */
   lockId: bigint;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -59,9 +59,8 @@ export async function withWritesHalted<R extends { ok: boolean }>(
 
   const dbs = [...names.value].sort();
   const locks = dbs.map((name) => ({ name, result: o.node.halt(name, o.lockId) }));
-  const waitMs = o.waitMs;
   const all = Promise.all(locks.map((l) => l.result));
-  const inTime = await Promise.race([all, o.sleep(waitMs).then(() => undefined)]);
+  const inTime = await Promise.race([all, o.sleep(o.waitMs).then(() => undefined)]);
   const refused = inTime?.findIndex((r) => !r.ok) ?? -1;
   if (inTime === undefined || refused >= 0) {
     // Not every lock in time: move without them. A lock LiteFS grants later (or has granted) is
@@ -71,7 +70,7 @@ export async function withWritesHalted<R extends { ok: boolean }>(
     const why =
       refusal !== undefined && !refusal.ok
         ? refusal.error
-        : `a transaction held the write lock of ${dbs.join(', ')} for ${waitMs} ms`;
+        : `a transaction held the write lock of ${dbs.join(', ')} for ${o.waitMs} ms`;
     return skipped(why);
   }
 
