@@ -1,5 +1,6 @@
 // `npm run nemesis -- [--seed N] [--steps K] [--nodes 3] [--setup supervisor|litefs-exec]
 //   [--schedule random|incident] [--json FILE] [--log-dir DIR] [--fence-timeout 20s]
+//   [--reconnect-delay 100ms|default]
 //   [--write-interval-ms 20] [--boot-delay-ms 1500]`
 //
 // One run of the nemesis on real LiteFS 0.5.11 (testkit/nemesis/runner.ts says what it does):
@@ -40,6 +41,9 @@ try {
       json: { type: 'string' },
       'log-dir': { type: 'string' },
       'fence-timeout': { type: 'string', default: '20s' },
+      // Unset: 100ms with the supervisor (what its README recommends), LiteFS's default with
+      // the exec block (the seed thread's config).
+      'reconnect-delay': { type: 'string' },
       'write-interval-ms': { type: 'string', default: '20' },
       'boot-delay-ms': { type: 'string', default: '1500' },
     },
@@ -66,6 +70,11 @@ if (!['random', 'incident'].includes(values.schedule)) {
 }
 if (!/^\d+s$/.test(values['fence-timeout']))
   usage('--fence-timeout must be whole seconds, e.g. 20s');
+const reconnectDelay = values['reconnect-delay'];
+if (reconnectDelay !== undefined && !/^(\d+(ms|s)|default)$/.test(reconnectDelay))
+  usage(
+    `--reconnect-delay must be a duration like 100ms or 1s, or default (got ${reconnectDelay})`,
+  );
 
 const skip = realSkipReason();
 if (skip) {
@@ -89,6 +98,7 @@ try {
     setup: values.setup,
     schedule: values.schedule,
     fenceTimeout: values['fence-timeout'],
+    ...(reconnectDelay === undefined ? {} : { reconnectDelay }),
     writeIntervalMs: int('write-interval-ms', 1),
     bootDelayMs: int('boot-delay-ms', 0),
     logDir,

@@ -82,6 +82,12 @@ export interface NemesisOptions {
   bootDelayMs?: number;
   /** The supervisor's --fence-timeout (default 20s). */
   fenceTimeout?: string;
+  /**
+   * litefs.yml `lease.reconnect-delay`: with the supervisor, the value its README recommends
+   * (100ms, docs/litefs-facts.md says why); with the exec block, the seed thread's config
+   * (LiteFS's default, 1s). `default` leaves it to LiteFS in both setups.
+   */
+  reconnectDelay?: string;
   /** Where each node's whole output is written at the end (default: not kept). */
   logDir?: string;
   /** Progress lines. */
@@ -141,7 +147,14 @@ export interface NemesisResult extends Judgement {
   startedAt: string;
   machine: { cpus: number; model: string; memGiB: number; node: string };
   load: { start: number[]; end: number[] };
-  config: { writeIntervalMs: number; bootDelayMs: number; fenceTimeout: string; ttl: string };
+  config: {
+    writeIntervalMs: number;
+    bootDelayMs: number;
+    fenceTimeout: string;
+    ttl: string;
+    /** litefs.yml lease.reconnect-delay, or LiteFS's default (1s). */
+    reconnectDelay: string;
+  };
   logDir?: string;
 }
 
@@ -188,6 +201,7 @@ class Run {
   private readonly writeIntervalMs: number;
   private readonly bootDelayMs: number;
   private readonly fenceTimeout: string;
+  private readonly reconnectDelay: string | undefined;
   private readonly log: (line: string) => void;
   private c!: Cluster;
   private writer!: HttpWriter;
@@ -216,6 +230,8 @@ class Run {
     this.writeIntervalMs = opts.writeIntervalMs ?? 20;
     this.bootDelayMs = opts.bootDelayMs ?? 1500;
     this.fenceTimeout = opts.fenceTimeout ?? '20s';
+    const delay = opts.reconnectDelay ?? (this.supervised ? '100ms' : 'default');
+    this.reconnectDelay = delay === 'default' ? undefined : delay;
     this.log = opts.log ?? (() => {});
   }
 
@@ -236,7 +252,10 @@ class Run {
     const startedAt = new Date();
     const loadStart = loadavg();
     const total = this.opts.nodes + this.schedule.scaleOuts;
-    this.c = await createCluster(this.t, NAMES.slice(0, total), { proxy: true });
+    this.c = await createCluster(this.t, NAMES.slice(0, total), {
+      proxy: true,
+      ...(this.reconnectDelay ? { reconnectDelay: this.reconnectDelay } : {}),
+    });
     for (const n of this.c.nodes) {
       this.life.set(n.name, 'unused');
       this.version.set(n.name, { v: 1, failing: false });
@@ -998,6 +1017,7 @@ class Run {
         bootDelayMs: this.bootDelayMs,
         fenceTimeout: this.fenceTimeout,
         ttl: '2s',
+        reconnectDelay: this.reconnectDelay ?? '1s (LiteFS default)',
       },
       ...(this.opts.logDir ? { logDir: this.opts.logDir } : {}),
     };
