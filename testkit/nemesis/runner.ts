@@ -831,7 +831,7 @@ class Run {
         // A history-lost holder keeps the lease fenced (S13) instead of exiting 4.
         const status = this.supervised
           ? ((await n.health('/status').catch(() => undefined))?.body as
-              | { state?: string; primary?: string; reason?: string }
+              | { state?: string; primaryHostname?: string | null; reason?: string }
               | undefined)
           : undefined;
         if (status?.state === 'fenced') {
@@ -842,7 +842,7 @@ class Run {
           node: n.name,
           state: 'unhealthy',
           ...(status?.state ? { status: status.state } : {}),
-          ...(status?.primary ? { primary: status.primary } : {}),
+          ...(status?.primaryHostname ? { primary: status.primaryHostname } : {}),
           ...(status?.reason ? { reason: status.reason.slice(0, 300) } : {}),
         });
         continue;
