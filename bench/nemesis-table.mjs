@@ -85,11 +85,28 @@ function printReadme(all) {
     `${r.lostAcked - r.asyncWindowLost}${r.asyncWindowLost ? ` (+${r.asyncWindowLost})` : ''}`;
   const secs = (ms) => (ms / 1000).toFixed(1);
   const avail = (r) => `${secs(r.longestUnavailableMs)} / ${secs(r.totalUnavailableMs)}`;
-  const cells = (r) => [lost(r), String(r.emptied), String(r.twoWriters), avail(r)];
+  // The end state: ok, or what doctor names on each node that neither serves nor was left
+  // stopped (its first finding: LiteFS refusing a truncated db, a history-lost holder), or FAIL
+  // when one has none.
+  const end = (r) => {
+    if (r.liveness.ok) return 'ok';
+    const bad = r.liveness.nodes.filter(
+      (n) => !['healthy', 'stopped', 'waiting'].includes(n.state),
+    );
+    if (bad.some((n) => (n.doctor?.length ?? 0) === 0)) return 'FAIL';
+    const ids = bad.map((n) => n.doctor[0].split(':')[0]);
+    return [...new Set(ids)]
+      .map(
+        (id) =>
+          `${id}${ids.filter((x) => x === id).length > 1 ? ` ×${ids.filter((x) => x === id).length}` : ''}`,
+      )
+      .join(', ');
+  };
+  const cells = (r) => [lost(r), String(r.emptied), String(r.twoWriters), avail(r), end(r)];
   console.log(
-    '| seed | steps | supervisor: lost | emptied | two writers | no write, longest / total (s) | exec block: lost | emptied | two writers | no write, longest / total (s) |',
+    '| seed | steps | supervisor: lost | emptied | two writers | no write, longest / total (s) | end | exec block: lost | emptied | two writers | no write, longest / total (s) | end |',
   );
-  console.log(`|${new Array(10).fill('---').join('|')}|`);
+  console.log(`|${new Array(12).fill('---').join('|')}|`);
   const sum = { supervisor: [0, 0, 0, 0, 0, 0, 0, 0], 'litefs-exec': [0, 0, 0, 0, 0, 0, 0, 0] };
   let rows = 0;
   for (const seed of seeds.sort((a, b) => a - b)) {
@@ -118,6 +135,7 @@ function printReadme(all) {
     `**${t[2]}**`,
     `**${t[3]}**`,
     `${secs(t[5])} / ${secs(t[4])}`,
+    '',
   ];
   console.log(
     `| ${rows} seeds | | ${total(sum.supervisor).join(' | ')} | ${total(sum['litefs-exec']).join(' | ')} |`,
