@@ -174,7 +174,7 @@ export function timelineSvg(result: TimelineRun, writes: readonly TimelineWrite[
     `<text x="${L - 6}" y="${mid - 10}" text-anchor="end">writes</text>`,
     `<text x="${L - 6}" y="${mid + 4}" text-anchor="end" font-size="9">ok ↑</text>`,
     `<text x="${L - 6}" y="${mid + 16}" text-anchor="end" font-size="9">failed ↓</text>`,
-    `<line x1="${L}" x2="${W - R}" y1="${mid}" y2="${mid}" stroke="#999"/>`,
+    `<line x1="${L}" x2="${W - R}" y1="${mid}" y2="${mid}" stroke="#9a9a9a"/>`,
   );
   ok.forEach((n, i) => {
     if (n)
@@ -194,7 +194,7 @@ export function timelineSvg(result: TimelineRun, writes: readonly TimelineWrite[
 <title>${esc(title)}</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${L}" y="18" font-size="12">${esc(title)}</text>
-<text x="${L}" y="32" font-size="9" fill="#555">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · shaded: ${GAP_MS} ms or more without an acknowledged write</text>
+<text x="${L}" y="32" font-size="9" fill="#5a5a5a">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · shaded: ${GAP_MS} ms or more without an acknowledged write</text>
 ${out.join('\n')}
 </svg>
 `;
