@@ -720,7 +720,7 @@ t.test("warning: lease.reconnect-delay at LiteFS's default on a Consul candidate
     ['"2s"', '"2s"'],
     ['1000ms', '"1000ms"'],
     ['1m', '"1m"'],
-  ]) {
+  ] as const) {
     const r = yml(`  type: consul\n  reconnect-delay: ${value}\n`);
     t.match(
       about(r),
