@@ -709,7 +709,9 @@ t.test("warning: lease.reconnect-delay at LiteFS's default on a Consul candidate
       files: { '/app/litefs.yml': `lease:\n${lease}${exec}` },
     });
   const about = (r: LoadResult) =>
-    r.ok ? r.warnings.filter((w) => w.includes('reconnect-delay')) : ['(refused)'];
+    r.ok
+      ? r.warnings.filter((w) => w.startsWith('litefs.yml lease.reconnect-delay'))
+      : ['(refused)'];
 
   const absent = yml('  type: consul\n');
   t.same(about(absent), [
