@@ -446,10 +446,8 @@ export function convertLitefsYml(text: string): InitResult {
 
   // Round trip, with every referenced variable set to a value of its own: LiteFS's expansion,
   // the YAML, go-shellwords and the supervisor's own parser give back each command and the app.
-  const result = finish(text, edits, mappings, warnings, [
-    ...notesFor(mappings, promote, proxyDb),
-    ...delayNotes,
-  ]);
+  const notes = notesFor(mappings, promote, proxyDb, delayNotes);
+  const result = finish(text, edits, mappings, warnings, notes);
   if (result.kind === 'converted') {
     const broken =
       roundTrip(result.text, mappings, words, commandText) ??
@@ -460,7 +458,12 @@ export function convertLitefsYml(text: string): InitResult {
   return result;
 }
 
-function notesFor(mappings: Mapping[], promote: BoolRead, proxyDb: unknown): string[] {
+function notesFor(
+  mappings: Mapping[],
+  promote: BoolRead,
+  proxyDb: unknown,
+  leaseNotes: string[],
+): string[] {
   const notes: string[] = [];
   if (promote.kind === 'bool' && promote.value) {
     notes.push(
@@ -471,6 +474,7 @@ function notesFor(mappings: Mapping[], promote: BoolRead, proxyDb: unknown): str
       'lease.promote came from the environment -> false, and --promote (it asks only on candidates, once synced)',
     );
   }
+  notes.push(...leaseNotes);
   for (const m of mappings) {
     notes.push(
       `${entryName(m.entry)} -> ${m.as === 'app' ? '-- (the app)' : `--${m.as}`}: ${m.why}`,

@@ -474,10 +474,10 @@ t.test('lease.reconnect-delay: added, changed, or left', async (t) => {
   });
 
   t.test('the whole conversion adds it too; a non-candidate file gets it as well', async (t) => {
-    const before = `lease:\n  type: "consul"\n  candidate: false\nproxy:\n  db: "app.db"\nexec:\n  - cmd: npm start\n`;
+    const before = `lease:\n  type: "consul"\n  candidate: false\n  promote: false\nproxy:\n  db: "app.db"\nexec:\n  - cmd: npm start\n`;
     const r = convertLitefsYml(before);
     t.match(r.kind === 'converted' && r.text, 'type: "consul"\n  reconnect-delay: "100ms"\n');
-    t.match(r.kind === 'converted' && r.notes.at(-1), /^lease\.reconnect-delay: not set/);
+    t.match(r.kind === 'converted' && r.notes[0], /^lease\.reconnect-delay: not set/, 'first');
   });
 
   t.test('a flow mapping, the last line without a newline, CRLF', async (t) => {
