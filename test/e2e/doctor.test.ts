@@ -411,3 +411,55 @@ t.test('standalone: the db files and the volume only', async (t) => {
   t.equal((await bad.exited).code, 1);
   t.same(ids(JSON.parse(bad.stdout()) as Report, 'error'), ['db.header-invalid']);
 });
+
+// docs/design.md section 1: the litefs.yml warnings reach doctor too (text and --json), e.g. a
+// Consul candidate left at LiteFS's reconnect-delay of 1s; none at "100ms".
+t.test("doctor shows litefs.yml's reconnect-delay warning, and not at 100ms", async (t) => {
+  const n = node(t);
+  const yml = join(n.root, 'litefs.yml');
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const run = async (lease: string, json: boolean) => {
+    writeFileSync(yml, `lease:\n  type: consul\n${lease}exec: litefs-supervisor -- app\n`);
+    const cli = startCli(t, [
+      'doctor',
+      '--litefs-config',
+      yml,
+      '--data-dir',
+      n.dataDir,
+      '--mount-dir',
+      n.mountDir,
+      '--db',
+      'app.db',
+      '--litefs-url',
+      url,
+      '--state-file',
+      n.stateFile,
+      '--health-addr',
+      'off',
+      ...(json ? ['--json'] : []),
+    ]);
+    await cli.exited;
+    return cli.stdout();
+  };
+  const text = await run('', false);
+  t.match(
+    text,
+    /\nConfiguration warnings:\n(?: {2}- .*\n)* {2}- litefs\.yml lease\.reconnect-delay is not set: LiteFS's default 1s \(/,
+  );
+  const json = JSON.parse(await run('  reconnect-delay: 1s\n', true)) as {
+    configWarnings: string[];
+  };
+  t.equal(
+    json.configWarnings.filter((w) => w.startsWith('litefs.yml lease.reconnect-delay is "1s"'))
+      .length,
+    1,
+  );
+  const fast = JSON.parse(await run('  reconnect-delay: 100ms\n', true)) as {
+    configWarnings: string[];
+  };
+  t.same(
+    fast.configWarnings.filter((w) => w.includes('lease.reconnect-delay')),
+    [],
+    'no warning at 100ms',
+  );
+});
