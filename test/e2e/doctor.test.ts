@@ -30,13 +30,19 @@ function node(t: Test): Node {
   return { root, dataDir, mountDir, stateFile: join(root, 'litefs-supervisor.json') };
 }
 
-async function doctor(t: Test, n: Node, extra: string[] = [], litefsUrl?: string) {
+async function doctor(
+  t: Test,
+  n: Node,
+  extra: string[] = [],
+  litefsUrl?: string,
+  litefsConfig = 'none',
+) {
   const url = litefsUrl ?? `http://127.0.0.1:${await freePort()}`;
   const before = snapshotTree(n.root);
   const cli = startCli(t, [
     'doctor',
     '--litefs-config',
-    'none',
+    litefsConfig,
     '--data-dir',
     n.dataDir,
     '--mount-dir',
@@ -417,29 +423,9 @@ t.test('standalone: the db files and the volume only', async (t) => {
 t.test("doctor shows litefs.yml's reconnect-delay warning, and not at 100ms", async (t) => {
   const n = node(t);
   const yml = join(n.root, 'litefs.yml');
-  const url = `http://127.0.0.1:${await freePort()}`;
   const run = async (lease: string, json: boolean) => {
     writeFileSync(yml, `lease:\n  type: consul\n${lease}exec: litefs-supervisor -- app\n`);
-    const cli = startCli(t, [
-      'doctor',
-      '--litefs-config',
-      yml,
-      '--data-dir',
-      n.dataDir,
-      '--mount-dir',
-      n.mountDir,
-      '--db',
-      'app.db',
-      '--litefs-url',
-      url,
-      '--state-file',
-      n.stateFile,
-      '--health-addr',
-      'off',
-      ...(json ? ['--json'] : []),
-    ]);
-    await cli.exited;
-    return cli.stdout();
+    return (await doctor(t, n, json ? ['--json'] : [], undefined, yml)).out;
   };
   const text = await run('', false);
   t.match(
