@@ -173,7 +173,7 @@ function boolField(sec: Record<string, unknown>, name: string, key: string): Fie
 }
 
 /** What a litefs.yml duration may be, for messages. */
-export const GO_DURATION_ACCEPTED = 'a duration with a unit, like "100ms", "1s" or "1m30s"';
+const GO_DURATION_ACCEPTED = 'a duration with a unit, like "100ms", "1s" or "1m30s"';
 
 /**
  * A duration field as yaml.v3 decodes a time.Duration: text through Go's time.ParseDuration; a
