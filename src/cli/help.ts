@@ -66,9 +66,10 @@ export function helpText(): string {
     '  init     rewrite the litefs.yml found (./litefs.yml, then other/litefs.yml; or',
     '           --litefs-config FILE) so the supervisor is its one exec command: exec entries',
     '           become --setup/--migrate/--before and the app, lease.promote: true becomes',
-    '           --promote. Prints the change as a diff and what the Dockerfile and fly.toml',
-    '           beside it need; writes only with --write (the old file kept beside it). Exit 0',
-    '           converted or already converted, 2 when an entry cannot be mapped (named)',
+    '           --promote, and a Consul lease gets reconnect-delay "100ms" (unless below 1s).',
+    '           Prints the change as a diff and what the Dockerfile and fly.toml beside it',
+    '           need; writes only with --write (the old file kept beside it). Exit 0 converted',
+    '           or already converted, 2 when an entry cannot be mapped or a value is refused',
   ];
   const groups = new Map<Group, OptionSpec[]>();
   for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);

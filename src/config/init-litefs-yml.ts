@@ -3,9 +3,10 @@
 // exec block to the supervisor"). Pure: text in, text out.
 //
 // It edits the file as written, before LiteFS's `${...}` expansion, so nothing of the
-// environment it runs in ends up in the file. Only two nodes change, spliced into the text at
-// the ranges the `yaml` package gives them: `lease.promote` and the value of `exec`; every other
-// byte stays as it was. Comments inside the old exec block are kept, above the new entry.
+// environment it runs in ends up in the file. Only three places change, spliced into the text at
+// the ranges the `yaml` package gives them: `lease.promote`, `lease.reconnect-delay`
+// (init-reconnect-delay.ts) and the value of `exec`; every other byte stays as it was. Comments
+// inside the old exec block are kept, above the new entry.
 
 import { type Document, isMap, isScalar, isSeq, type Node, Parser, parseDocument } from 'yaml';
 import { parseArgs } from './args.js';
@@ -20,6 +21,7 @@ import {
   toText,
   type Word,
 } from './exec-words.js';
+import { checkReconnectDelay, reconnectDelayChange } from './init-reconnect-delay.js';
 import { expandLitefsEnv, scanLitefsRefs } from './litefs-yml.js';
 import { shellwords } from './shellwords.js';
 
@@ -255,6 +257,9 @@ export function convertLitefsYml(text: string): InitResult {
   const promoting = promote.kind === 'env' || (promote.kind === 'bool' && promote.value);
   const proxy = doc.get('proxy', true);
   const proxyDb = isMap(proxy) ? proxy.get('db') : undefined;
+  const delay = reconnectDelayChange(doc, text);
+  if (delay.kind === 'problem') problems.push(delay.problem);
+  const delayNotes = delay.kind === 'edit' ? [delay.note] : [];
 
   const located = readExec(doc, text, problems);
   if (!located) return { kind: 'refused', problems };
@@ -276,7 +281,7 @@ export function convertLitefsYml(text: string): InitResult {
         ],
       };
     }
-    if (!promoting) {
+    if (!promoting && delay.kind !== 'edit') {
       return {
         kind: 'already',
         why: 'exec has one entry, litefs-supervisor, and lease.promote is not true',
@@ -284,7 +289,7 @@ export function convertLitefsYml(text: string): InitResult {
       };
     }
     const split = shellwords(only?.cmd ?? '');
-    if (!split.ok || !split.args.includes('--promote')) {
+    if (promoting && (!split.ok || !split.args.includes('--promote'))) {
       return {
         kind: 'refused',
         problems: [
@@ -298,14 +303,23 @@ export function convertLitefsYml(text: string): InitResult {
   if (promoting && promoteNode?.range) {
     edits.push({ start: promoteNode.range[0], end: promoteNode.range[1], text: 'false' });
   }
+  if (delay.kind === 'edit') edits.push(delay.edit);
   if (ours.length > 0) {
     const done = finish(
       text,
       edits,
       [],
       [],
-      ['lease.promote: true -> false (the line already has --promote)'],
+      [
+        ...(promoting ? ['lease.promote: true -> false (the line already has --promote)'] : []),
+        ...delayNotes,
+      ],
     );
+    const broken =
+      delay.kind === 'edit' && done.kind === 'converted'
+        ? checkReconnectDelay(done.text)
+        : undefined;
+    if (broken) return { kind: 'refused', problems: [`internal: ${broken}`] };
     if (done.kind === 'converted') done.line = ours[0]?.cmd ?? '';
     return done;
   }
@@ -432,16 +446,24 @@ export function convertLitefsYml(text: string): InitResult {
 
   // Round trip, with every referenced variable set to a value of its own: LiteFS's expansion,
   // the YAML, go-shellwords and the supervisor's own parser give back each command and the app.
-  const result = finish(text, edits, mappings, warnings, notesFor(mappings, promote, proxyDb));
+  const notes = notesFor(mappings, promote, proxyDb, delayNotes);
+  const result = finish(text, edits, mappings, warnings, notes);
   if (result.kind === 'converted') {
-    const broken = roundTrip(result.text, mappings, words, commandText);
+    const broken =
+      roundTrip(result.text, mappings, words, commandText) ??
+      (delay.kind === 'edit' ? checkReconnectDelay(result.text) : undefined);
     if (broken) return { kind: 'refused', problems: [`internal: ${broken}`] };
     result.line = line;
   }
   return result;
 }
 
-function notesFor(mappings: Mapping[], promote: BoolRead, proxyDb: unknown): string[] {
+function notesFor(
+  mappings: Mapping[],
+  promote: BoolRead,
+  proxyDb: unknown,
+  leaseNotes: string[],
+): string[] {
   const notes: string[] = [];
   if (promote.kind === 'bool' && promote.value) {
     notes.push(
@@ -452,6 +474,7 @@ function notesFor(mappings: Mapping[], promote: BoolRead, proxyDb: unknown): str
       'lease.promote came from the environment -> false, and --promote (it asks only on candidates, once synced)',
     );
   }
+  notes.push(...leaseNotes);
   for (const m of mappings) {
     notes.push(
       `${entryName(m.entry)} -> ${m.as === 'app' ? '-- (the app)' : `--${m.as}`}: ${m.why}`,

@@ -5,9 +5,10 @@
 import { posix as path } from 'node:path';
 import { parseDocument } from 'yaml';
 import { type ConsulEndpoint, parseConsulEndpoint } from '../consul/endpoint.js';
+import { parseGoDurationNs } from '../core/duration.js';
 import type { ParseResult } from '../core/litefs-types.js';
 import { isRecord, showValue } from '../core/values.js';
-import type { LitefsYmlFacts } from './types.js';
+import type { GoDuration, LitefsYmlFacts } from './types.js';
 
 export type Getenv = (name: string) => string | undefined;
 
@@ -15,6 +16,8 @@ export type Getenv = (name: string) => string | undefined;
 export const LITEFS_DEFAULT_DATA_DIR = '/var/lib/litefs';
 export const LITEFS_DEFAULT_FUSE_DIR = '/litefs';
 export const LITEFS_DEFAULT_PORT = 20202;
+/** store.go DefaultReconnectDelay: how long a node waits before it looks for the lease again. */
+export const LITEFS_DEFAULT_RECONNECT_DELAY_MS = 1000;
 
 // Go's regexp \w and \s are ASCII-only, and `.` stops only at \n: spelled out so JavaScript's
 // wider Unicode classes don't accept what LiteFS refuses.
@@ -132,7 +135,7 @@ export function litefsYmlSearchPaths(cwd: string, home: string | undefined): str
   return paths;
 }
 
-type Field<T> = { ok: true; value: T | undefined } | { ok: false; error: string };
+export type Field<T> = { ok: true; value: T | undefined } | { ok: false; error: string };
 
 function section(doc: Record<string, unknown>, key: string): ParseResult<Record<string, unknown>> {
   const v = doc[key];
@@ -167,6 +170,20 @@ function boolField(sec: Record<string, unknown>, name: string, key: string): Fie
   if (typeof v === 'string' && YAML11_TRUE.has(v)) return { ok: true, value: true };
   if (typeof v === 'string' && YAML11_FALSE.has(v)) return { ok: true, value: false };
   return { ok: false, error: `${name} is ${describe(v)}, expected true or false` };
+}
+
+/** What a litefs.yml duration may be, for messages. */
+const GO_DURATION_ACCEPTED = 'a duration with a unit, like "100ms", "1s" or "1m30s"';
+
+/**
+ * A duration field as yaml.v3 decodes a time.Duration: text through Go's time.ParseDuration; a
+ * number (even 0) is an error there, so it is one here. Null or absent: LiteFS's default.
+ */
+export function goDurationOf(v: unknown, name: string): Field<GoDuration> {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  const r = typeof v === 'string' ? parseGoDurationNs(v) : undefined;
+  if (r?.ok) return { ok: true, value: { text: v as string, ms: Number(r.value) / 1e6 } };
+  return { ok: false, error: `${name} is ${describe(v)}, expected ${GO_DURATION_ACCEPTED}` };
 }
 
 // `exec` is one command string or a list of `{cmd, if-candidate}` (ExecConfigSlice).
@@ -227,6 +244,7 @@ export function parseLitefsYml(
     leaseType: take(textField(lease, 'lease.type', 'type')),
     leaseCandidate: take(boolField(lease, 'lease.candidate', 'candidate')),
     leasePromote: take(boolField(lease, 'lease.promote', 'promote')),
+    leaseReconnectDelay: take(goDurationOf(lease['reconnect-delay'], 'lease.reconnect-delay')),
     leaseHostname: take(textField(lease, 'lease.hostname', 'hostname')),
     execCommands: take(execField(root.exec)) ?? [],
     consul: consulEndpointOf(consulUrl, consulKey),

@@ -16,6 +16,7 @@ import {
   httpAddrPort,
   LITEFS_DEFAULT_DATA_DIR,
   LITEFS_DEFAULT_PORT,
+  LITEFS_DEFAULT_RECONNECT_DELAY_MS,
   LITEFS_TOP_LEVEL_KEYS,
   loadLitefsYml,
   type ReadFile,
@@ -447,10 +448,27 @@ export function litefsYmlWarnings(facts: LitefsYmlFacts): string[] {
   }
   if (facts.execCommands.length > 0 && !facts.execCommands.some((c) => runsLitefsSupervisor(c))) {
     warnings.push(
-      `litefs-supervisor init rewrites this litefs.yml (${facts.path}) for the supervisor: the exec entries become its options, lease.promote: true becomes --promote; it shows the change as a diff and writes only with --write`,
+      `litefs-supervisor init rewrites this litefs.yml (${facts.path}) for the supervisor: the exec entries become its options, lease.promote: true becomes --promote, a Consul lease gets reconnect-delay: "100ms"; it shows the change as a diff and writes only with --write`,
     );
   }
+  const slowRetry = reconnectDelayWarning(facts);
+  if (slowRetry) warnings.push(slowRetry);
   return warnings;
+}
+
+/**
+ * A candidate on a Consul lease whose running nodes retry the lease only every second (LiteFS's
+ * default reconnect-delay): after an expiry, a node that has just started with an older database
+ * can take the free lease first (docs/litefs-facts.md, "A free lease goes to the first
+ * candidate"). The supervisor runs after LiteFS takes the lease, so litefs.yml is the fix.
+ */
+function reconnectDelayWarning(facts: LitefsYmlFacts): string | undefined {
+  if (facts.leaseType !== 'consul' || facts.leaseCandidate === false) return undefined;
+  const delay = facts.leaseReconnectDelay;
+  if (delay !== undefined && delay.ms < LITEFS_DEFAULT_RECONNECT_DELAY_MS) return undefined;
+  const value =
+    delay === undefined ? "is not set: LiteFS's default 1s" : `is ${showReceived(delay.text)}`;
+  return `litefs.yml lease.reconnect-delay ${value} (${facts.path}): the running nodes look for a free lease only that often, so when the primary's Consul session expires, a machine that has just started with an older database can take the lease first, and LiteFS then replaces the running nodes' newer databases with its older copy. Set reconnect-delay: "100ms" under lease:, or run litefs-supervisor init --write`;
 }
 
 /** The --health-url for `status`: given, else from LITEFS_SUPERVISOR_HEALTH_ADDR, else :9090. */

@@ -28,6 +28,14 @@ export type LogLevel = Config['logLevel'];
 // option's type (or a missing option) would break that.
 export const CONFIG_IS_A_POLICY = true satisfies Config extends Policy ? true : never;
 
+/** A litefs.yml duration as LiteFS reads it (Go's time.ParseDuration). */
+export interface GoDuration {
+  /** As written (after LiteFS's `${...}` expansion): what a message quotes. */
+  text: string;
+  /** Milliseconds, not rounded (`500us` is 0.5); negative when written so (Go accepts it). */
+  ms: number;
+}
+
 /** What litefs.yml said that matters beyond defaults (warnings). */
 export interface LitefsYmlFacts {
   path: string;
@@ -40,6 +48,8 @@ export interface LitefsYmlFacts {
   leaseType: string | undefined;
   leaseCandidate: boolean | undefined;
   leasePromote: boolean | undefined;
+  /** `lease.reconnect-delay`; undefined when not set (LiteFS then waits its default, 1s). */
+  leaseReconnectDelay: GoDuration | undefined;
   /** `lease.hostname`: the name this node's LiteFS announces as primary. */
   leaseHostname: string | undefined;
   execCommands: string[];

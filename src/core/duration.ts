@@ -1,7 +1,8 @@
 // Go-style durations (`500ms`, `10s`, `1h30m`), as LiteFS and Fly users already write them
-// (docs/design.md section 6). Pure: parsing follows Go's time.ParseDuration grammar, except that
-// negatives are refused (no supervisor timeout or interval can be negative) and a bare number
-// other than `0` is refused (Go does the same: `10` could mean seconds or milliseconds).
+// (docs/design.md section 6). Pure: parsing follows Go's time.ParseDuration grammar (a bare
+// number other than `0` is refused there too: `10` could mean seconds or milliseconds); the
+// supervisor's own options also refuse negatives (no timeout or interval can be negative), while
+// litefs.yml's values are read as LiteFS reads them (parseGoDurationNs).
 
 import type { ParseResult } from './litefs-types.js';
 
@@ -28,21 +29,20 @@ const MAX_NS = 2n ** 63n - 1n;
 // One `<number><unit>` part; the unit is the whole run of non-digits, as in Go.
 const COMPONENT = /^(\d*)(?:\.(\d*))?([^\d.]+)/;
 
-function notADuration(text: string): ParseResult<number> {
+function notADuration(text: string): { ok: false; error: string } {
   return { ok: false, error: `${JSON.stringify(text)} is not a duration; ${DURATION_HINT}` };
 }
 
-/** Parses a Go-style duration into whole milliseconds (sub-millisecond parts are rounded). */
-export function parseDuration(text: string): ParseResult<number> {
+/**
+ * Go's time.ParseDuration, as LiteFS reads its litefs.yml durations: nanoseconds (Go's int64),
+ * a leading `-` or `+` allowed. Exact: fractions are decimal (Go rounds them through a float64,
+ * at most a nanosecond apart).
+ */
+export function parseGoDurationNs(text: string): ParseResult<bigint> {
   let rest = text;
-  if (rest.startsWith('-')) {
-    return {
-      ok: false,
-      error: `${JSON.stringify(text)} is negative; durations must be 0 or more, like 0, 500ms, 10s`,
-    };
-  }
-  if (rest.startsWith('+')) rest = rest.slice(1);
-  if (rest === '0') return { ok: true, value: 0 };
+  const negative = rest.startsWith('-');
+  if (negative || rest.startsWith('+')) rest = rest.slice(1);
+  if (rest === '0') return { ok: true, value: 0n };
   if (rest === '') return notADuration(text);
   if (/^\d+(\.\d*)?$/.test(rest)) {
     return {
@@ -51,6 +51,8 @@ export function parseDuration(text: string): ParseResult<number> {
     };
   }
 
+  // Go's limit is on the magnitude: -2^63 ns fits, 2^63 does not.
+  const limit = negative ? MAX_NS + 1n : MAX_NS;
   let totalNs = 0n;
   while (rest !== '') {
     const m = COMPONENT.exec(rest);
@@ -67,12 +69,25 @@ export function parseDuration(text: string): ParseResult<number> {
       ns += (BigInt(frac) * unitNs) / 10n ** BigInt(frac.length);
     }
     totalNs += ns;
-    if (totalNs > MAX_NS) {
+    if (totalNs > limit) {
       return { ok: false, error: `${JSON.stringify(text)} is too long (at most 2562047h)` };
     }
     rest = rest.slice(whole.length + (m[2] === undefined ? 0 : frac.length + 1) + unitText.length);
   }
+  return { ok: true, value: negative ? -totalNs : totalNs };
+}
 
+/** Parses a Go-style duration into whole milliseconds (sub-millisecond parts are rounded). */
+export function parseDuration(text: string): ParseResult<number> {
+  if (text.startsWith('-')) {
+    return {
+      ok: false,
+      error: `${JSON.stringify(text)} is negative; durations must be 0 or more, like 0, 500ms, 10s`,
+    };
+  }
+  const r = parseGoDurationNs(text);
+  if (!r.ok) return { ok: false, error: r.error };
+  const totalNs = r.value;
   let ms = (totalNs + NS_PER_MS / 2n) / NS_PER_MS;
   // A non-zero duration never becomes 0: for --sync-timeout, 0 means "wait forever".
   if (ms === 0n && totalNs > 0n) ms = 1n;

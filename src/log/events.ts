@@ -47,7 +47,7 @@ export type LogEventRow = readonly [
 // biome-ignore format: one event per line, so that adding one is a one-line change
 export const LOG_EVENTS: readonly LogEventRow[] = [
   ['supervisor.start', 'start', 'info', 'started: version, mode (`litefs`/`standalone`), mount dir, databases'],
-  ['config.warning', 'start', 'warn', 'a setting that defeats the supervisor (`lease.promote: true`, several exec commands, an exec command without the supervisor) or no litefs.yml found'],
+  ['config.warning', 'start', 'warn', 'a setting that defeats the supervisor (`lease.promote: true`, several exec commands, an exec command without the supervisor, `lease.reconnect-delay` at 1s or more on a Consul candidate) or no litefs.yml found'],
   ['health.listen', 'start', 'info', 'where the health API listens'],
   ['health.fail', 'start', 'error', 'cannot listen on `--health-addr`; exits 2'],
 

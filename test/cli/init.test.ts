@@ -180,3 +180,27 @@ t.test("the project's own files: already converted, nothing to change", async (t
   t.match(r.out, /\[checks\.supervisor\] asks the supervisor's \/health on 9090/);
   t.same(readdirSync(dir).sort(), ['Dockerfile', 'fly.toml', 'litefs.yml']);
 });
+
+t.test('a converted file without lease.reconnect-delay: init offers that one line', async (t) => {
+  const yml = readFileSync(join(ROOT, 'litefs.yml.example'), 'utf8').replace(
+    /\n {2}reconnect-delay: [^\n]*/,
+    '',
+  );
+  t.notMatch(yml, /reconnect-delay: "/, 'the example without its reconnect-delay');
+  const dir = t.testdir({ 'litefs.yml': yml });
+  const dry = await init(dir);
+  t.equal(dry.code, 0);
+  t.notMatch(dry.out, /already converted/);
+  t.match(dry.out, /\n\+ {2}reconnect-delay: "100ms"\n/);
+  t.equal((dry.out.match(/^[-+](?![-+])/gm) ?? []).length, 1, 'one line added, none removed');
+  t.match(
+    dry.out,
+    /What each part became:\n {2}- lease\.reconnect-delay: not set \(LiteFS's default 1s\) -> "100ms": /,
+  );
+  t.equal(readFileSync(join(dir, 'litefs.yml'), 'utf8'), yml, 'nothing written without --write');
+  const wrote = await init(dir, { write: true });
+  t.equal(wrote.code, 0);
+  const written = readFileSync(join(dir, 'litefs.yml'), 'utf8');
+  t.equal(written.replace('\n  reconnect-delay: "100ms"', ''), yml, 'the rest byte for byte');
+  t.match((await init(dir)).out, /already converted/);
+});

@@ -2,8 +2,9 @@
 // `litefs-supervisor init`'s rewrite of litefs.yml (src/config/init-litefs-yml.ts): on the seed
 // incident's litefs.yml, the Epic Stack's shape, the project's own example and made-up blocks,
 // every command keeps its argv through the whole chain (LiteFS's `$` expansion, the YAML,
-// go-shellwords, then `/bin/sh -c` for the supervisor's commands), every byte outside the two
-// edited nodes stays, every comment stays, nothing is expanded, and a second run changes nothing.
+// go-shellwords, then `/bin/sh -c` for the supervisor's commands), every byte outside the three
+// edited places stays, every comment stays, nothing is expanded, and a second run changes nothing;
+// a Consul lease gets reconnect-delay "100ms" unless it already waits less than 1s.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -121,19 +122,22 @@ t.test("the project's own litefs.yml.example is already converted", async (t) =>
   t.match(r.kind === 'already' && r.line, /^litefs-supervisor --db app.db --promote/);
 });
 
-t.test('every byte outside the two edited nodes stays; every comment stays', async (t) => {
+t.test('every byte outside the three edited places stays; every comment stays', async (t) => {
   for (const name of ['seed-litefs.yml', 'epic-stack-litefs.yml']) {
     const before = fixture(name);
     const after = converted(t, convertLitefsYml(before));
     const doc = parseDocument(before);
     const lease = doc.get('lease', true);
     const promote = (isMap(lease) ? lease.get('promote', true) : undefined) as Node;
+    const type = (isMap(lease) ? lease.get('type', true) : undefined) as Node;
     const exec = doc.get('exec', true) as Node;
     const [pS, pE] = promote.range as [number, number, number];
+    // reconnect-delay goes on a line of its own right after `type: 'consul'`.
+    const tE = before.indexOf('\n', (type.range as [number, number, number])[1]) + 1;
     const eS = (exec.range as [number, number, number])[0];
     let eE = (exec.range as [number, number, number])[1];
     while (/\s/.test(before[eE - 1] ?? '')) eE--;
-    const head = before.slice(0, pS);
+    const head = `${before.slice(0, tE)}  reconnect-delay: "100ms"\n${before.slice(tE, pS)}`;
     const middle = before.slice(pE, eS);
     const tail = before.slice(eE);
     t.ok(after.startsWith(`${head}false${middle}`), `${name}: identical up to the exec block`);
@@ -400,4 +404,117 @@ t.test('a file with CRLF line ends keeps them', async (t) => {
 t.test('duplicate keys: refused, as LiteFS refuses them', async (t) => {
   const r = convertLitefsYml('proxy:\n  db: a.db\nexec: a\nexec: b\n');
   t.match(r.kind === 'refused' && r.problems, [/not valid YAML as written: .*unique/i]);
+});
+
+// After an expiry the running nodes retry the free lease every reconnect-delay (LiteFS's default
+// 1s), and a machine that has just started with an older database can take it first
+// (docs/litefs-facts.md, "A free lease goes to the first candidate"): init sets "100ms".
+t.test('lease.reconnect-delay: added, changed, or left', async (t) => {
+  const done = 'exec:\n  - cmd: litefs-supervisor --promote -- app\n';
+  const consul = (lease: string) => `# kept\nlease:\n  type: consul # the lease\n${lease}${done}`;
+
+  t.test('absent, on a file already converted: added, the rest byte for byte', async (t) => {
+    const before = consul('  promote: false\n');
+    const r = convertLitefsYml(before);
+    t.equal(r.kind, 'converted', 'offered although the exec block is done');
+    if (r.kind !== 'converted') return;
+    t.equal(
+      r.text,
+      `# kept\nlease:\n  type: consul # the lease\n  reconnect-delay: "100ms"\n  promote: false\n${done}`,
+    );
+    t.equal(r.line, 'litefs-supervisor --promote -- app');
+    t.same(r.mappings, []);
+    t.match(r.notes, [
+      /^lease\.reconnect-delay: not set \(LiteFS's default 1s\) -> "100ms": the running nodes look for a free lease within 100 ms/,
+    ]);
+    t.equal(convertLitefsYml(r.text).kind, 'already', 'a second run changes nothing');
+  });
+
+  t.test('1s or more: changed, old -> new; the rest byte for byte', async (t) => {
+    for (const value of ['1s', '"1s"', "'1000ms'", '2s', '1m30s', '~']) {
+      const before = consul(`  reconnect-delay: ${value} # as it was\n  promote: false\n`);
+      const r = convertLitefsYml(before);
+      t.equal(r.kind, 'converted', value);
+      if (r.kind !== 'converted') continue;
+      t.equal(
+        r.text,
+        before.replace(`reconnect-delay: ${value} #`, 'reconnect-delay: "100ms" #'),
+        `${value}: only the value changes`,
+      );
+      const old = value === '~' ? "empty \\(LiteFS's default 1s\\)" : value.replace(/['"]/g, '');
+      t.match(r.notes, [new RegExp(`^lease\\.reconnect-delay: ${old} -> "100ms": `)], value);
+    }
+  });
+
+  t.test('an empty value: LiteFS reads its default, so it is set', async (t) => {
+    const bare = convertLitefsYml(consul('  reconnect-delay:\n'));
+    t.match(bare.kind === 'converted' && bare.text, '\n  reconnect-delay: "100ms"\nexec:');
+    const comment = convertLitefsYml(consul('  reconnect-delay: # later\n'));
+    t.match(comment.kind === 'converted' && comment.text, '\n  reconnect-delay: "100ms" # later\n');
+  });
+
+  t.test('below 1s, from the environment, or not a Consul lease: left', async (t) => {
+    for (const lease of [
+      '  reconnect-delay: 100ms\n',
+      '  reconnect-delay: "500ms"\n',
+      '  reconnect-delay: 999ms\n',
+      '  reconnect-delay: "0"\n',
+      '  reconnect-delay: ${RECONNECT_DELAY}\n',
+    ]) {
+      const r = convertLitefsYml(consul(lease));
+      t.equal(r.kind, 'already', lease.trim());
+    }
+    for (const text of [
+      `lease:\n  type: static\n${done}`,
+      `lease:\n  type: \${LEASE_TYPE}\n${done}`,
+      done,
+    ]) {
+      t.equal(convertLitefsYml(text).kind, 'already', text.split('\n')[1] ?? '');
+    }
+  });
+
+  t.test('the whole conversion adds it too; a non-candidate file gets it as well', async (t) => {
+    const before = `lease:\n  type: "consul"\n  candidate: false\n  promote: false\nproxy:\n  db: "app.db"\nexec:\n  - cmd: npm start\n`;
+    const r = convertLitefsYml(before);
+    t.match(r.kind === 'converted' && r.text, 'type: "consul"\n  reconnect-delay: "100ms"\n');
+    t.match(r.kind === 'converted' && r.notes[0], /^lease\.reconnect-delay: not set/, 'first');
+  });
+
+  t.test('a flow mapping, the last line without a newline, CRLF', async (t) => {
+    const flow = convertLitefsYml(`lease: {type: consul, promote: false}\n${done}`);
+    t.match(
+      flow.kind === 'converted' && flow.text,
+      'lease: {reconnect-delay: "100ms", type: consul',
+    );
+    const last = convertLitefsYml(`${done}lease:\n  type: consul`);
+    t.equal(
+      last.kind === 'converted' && last.text,
+      `${done}lease:\n  type: consul\n  reconnect-delay: "100ms"`,
+    );
+    const crlf = convertLitefsYml(consul('').replace(/\n/g, '\r\n'));
+    t.match(
+      crlf.kind === 'converted' && crlf.text,
+      '# the lease\r\n  reconnect-delay: "100ms"\r\nexec:',
+    );
+  });
+
+  t.test(
+    'a value LiteFS refuses: refused, naming the key, the value and what is accepted',
+    async (t) => {
+      const rows: [string, RegExp][] = [
+        [
+          'fast',
+          /^lease\.reconnect-delay is "fast", expected a duration with a unit, like "100ms", "1s" or "1m30s" \(LiteFS refuses it\)$/,
+        ],
+        ['1', /^lease\.reconnect-delay is 1, expected a duration with a unit/],
+        ['0', /^lease\.reconnect-delay is 0, expected a duration with a unit/],
+        ['[1s]', /^lease\.reconnect-delay is not a duration \(LiteFS refuses it\)/],
+      ];
+      for (const [value, re] of rows) {
+        const r = convertLitefsYml(consul(`  reconnect-delay: ${value}\n`));
+        t.equal(r.kind, 'refused', value);
+        t.match(r.kind === 'refused' && r.problems, [re], value);
+      }
+    },
+  );
 });

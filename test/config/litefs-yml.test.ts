@@ -99,6 +99,7 @@ lease:
   type: "consul"
   candidate: yes
   promote: off
+  reconnect-delay: 100ms
 exec:
   - cmd: "litefs-supervisor --db sqlite.db -- npm start"
     if-candidate: false
@@ -115,6 +116,7 @@ exec:
       leaseType: 'consul',
       leaseCandidate: true,
       leasePromote: false,
+      leaseReconnectDelay: { text: '100ms', ms: 100 },
       execCommands: ['litefs-supervisor --db sqlite.db -- npm start'],
     },
   });
@@ -151,6 +153,10 @@ t.test('structural problems in the keys we read are errors', async (t) => {
     ['fuse: [1, 2]', /fuse is a list, expected a mapping/],
     ['fuse:\n  dir: [a]', /fuse.dir is a list, expected text/],
     ['lease:\n  promote: maybe', /lease.promote is "maybe", expected true or false/],
+    [
+      'lease:\n  reconnect-delay: fast',
+      /^lease\.reconnect-delay is "fast", expected a duration with a unit, like "100ms", "1s" or "1m30s"$/,
+    ],
     ['exec: {cmd: x}', /exec is a mapping, expected a list/],
     ['- a\n- b', /expected a mapping at the top level/],
     ['fuse:\n  dir: a\n  dir: b', /not valid YAML/],
@@ -161,6 +167,52 @@ t.test('structural problems in the keys we read are errors', async (t) => {
     const r = parseLitefsYml('/l.yml', text, (n) => (n === 'BAD' ? '[oops' : undefined));
     t.equal(r.ok, false, text);
     if (!r.ok) t.match(r.error, pattern, text);
+  }
+});
+
+// cmd/litefs/config.go: `ReconnectDelay time.Duration`, which yaml.v3 decodes from text with Go's
+// time.ParseDuration only; a number, even 0, is an error there.
+t.test('lease.reconnect-delay is read as LiteFS reads a duration', async (t) => {
+  const read = (value: string, env: Record<string, string> = {}) =>
+    parseLitefsYml('/l.yml', `lease:\n  reconnect-delay: ${value}\n`, (n) => env[n]);
+  const rows: [string, { text: string; ms: number } | undefined][] = [
+    ['100ms', { text: '100ms', ms: 100 }],
+    ['"1s"', { text: '1s', ms: 1000 }],
+    ["'1m30s'", { text: '1m30s', ms: 90_000 }],
+    ['1.5s', { text: '1.5s', ms: 1500 }],
+    ['500us', { text: '500us', ms: 0.5 }],
+    ['"0"', { text: '0', ms: 0 }],
+    ['-1s', { text: '-1s', ms: -1000 }],
+    ['', undefined],
+    ['~', undefined],
+  ];
+  for (const [value, want] of rows) {
+    const r = read(value);
+    t.ok(r.ok, value || '(empty)');
+    t.strictSame(r.ok && r.value.leaseReconnectDelay, want, value || '(empty)');
+  }
+  const none = parseLitefsYml('/l.yml', 'lease:\n  type: consul\n', getenv);
+  t.equal(none.ok && none.value.leaseReconnectDelay, undefined, 'absent');
+  const env = read('${DELAY}', { DELAY: '250ms' });
+  t.same(env.ok && env.value.leaseReconnectDelay, { text: '250ms', ms: 250 }, 'expanded first');
+  for (const [value, shown] of [
+    ['0', '0'],
+    ['1', '1'],
+    ['1.5', '1.5'],
+    ['true', 'true'],
+    ['"1 s"', '"1 s"'],
+    ['1d', '"1d"'],
+    ['"2562048h"', '"2562048h"'],
+    ['[1s]', 'a list'],
+    ['${DELAY}', '"fast"'],
+  ] as const) {
+    const r = read(value, { DELAY: 'fast' });
+    t.equal(r.ok, false, `${value} refused`);
+    t.equal(
+      !r.ok && r.error,
+      `lease.reconnect-delay is ${shown}, expected a duration with a unit, like "100ms", "1s" or "1m30s"`,
+      value,
+    );
   }
 });
 

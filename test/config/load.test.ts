@@ -697,6 +697,87 @@ t.test('warnings about litefs.yml', async (t) => {
   ]);
 });
 
+// A Consul lease whose running nodes retry only every second lets a just-started node with an
+// older database take a free lease first (docs/litefs-facts.md, "A free lease goes to the first
+// candidate"): warned once, at start, in check and in doctor (all read LoadResult.warnings).
+t.test("warning: lease.reconnect-delay at LiteFS's default on a Consul candidate", async (t) => {
+  const exec = 'exec:\n  - cmd: litefs-supervisor --promote -- npm start\n';
+  const yml = (lease: string, env: Record<string, string> = {}) =>
+    load({
+      argv: ['--db', 'a.db', ...RUN],
+      env,
+      files: { '/app/litefs.yml': `lease:\n${lease}${exec}` },
+    });
+  const about = (r: LoadResult) =>
+    r.ok
+      ? r.warnings.filter((w) => w.startsWith('litefs.yml lease.reconnect-delay'))
+      : ['(refused)'];
+
+  const absent = yml('  type: consul\n');
+  t.same(about(absent), [
+    `litefs.yml lease.reconnect-delay is not set: LiteFS's default 1s (/app/litefs.yml): the running nodes look for a free lease only that often, so when the primary's Consul session expires, a machine that has just started with an older database can take the lease first, and LiteFS then replaces the running nodes' newer databases with its older copy. Set reconnect-delay: "100ms" under lease:, or run litefs-supervisor init --write`,
+  ]);
+  for (const [value, shown] of [
+    ['1s', '"1s"'],
+    ['"2s"', '"2s"'],
+    ['1000ms', '"1000ms"'],
+    ['1m', '"1m"'],
+  ] as const) {
+    const r = yml(`  type: consul\n  reconnect-delay: ${value}\n`);
+    t.match(
+      about(r),
+      [
+        new RegExp(
+          `^litefs\\.yml lease\\.reconnect-delay is ${shown} \\(/app/litefs\\.yml\\): .*a machine that has just started with an older database can take the lease first.*Set reconnect-delay: "100ms" under lease:, or run litefs-supervisor init --write$`,
+        ),
+      ],
+      value,
+    );
+  }
+  const onlyOnce = load({
+    argv: ['--db', 'a.db', ...RUN],
+    files: {
+      '/app/litefs.yml': 'lease:\n  type: consul\nexec:\n  - cmd: migrate\n  - cmd: npm start\n',
+    },
+  });
+  t.equal(about(onlyOnce).length, 1, 'one warning, not one per exec entry');
+  const fromEnv = yml('  type: consul\n  reconnect-delay: ${DELAY}\n', { DELAY: '1s' });
+  t.equal(about(fromEnv).length, 1, 'the value as LiteFS expands it');
+
+  for (const [name, lease, env] of [
+    ['100ms', '  type: consul\n  reconnect-delay: 100ms\n', {}],
+    ['500ms', '  type: consul\n  reconnect-delay: "500ms"\n', {}],
+    ['999ms', '  type: consul\n  reconnect-delay: 999ms\n', {}],
+    ['static lease', '  type: static\n', {}],
+    ['no lease type', '', {}],
+    ['candidate: false', '  type: consul\n  candidate: false\n', {}],
+    [
+      'not a candidate in this region',
+      '  type: consul\n  candidate: ${FLY_REGION == PRIMARY_REGION}\n',
+      { FLY_REGION: 'lhr', PRIMARY_REGION: 'ams' },
+    ],
+  ] as const) {
+    const r = yml(lease, env);
+    t.ok(r.ok, name);
+    t.same(about(r), [], `${name}: no warning`);
+  }
+  const candidate = yml('  type: consul\n  candidate: ${FLY_REGION == PRIMARY_REGION}\n', {
+    FLY_REGION: 'ams',
+    PRIMARY_REGION: 'ams',
+  });
+  t.equal(about(candidate).length, 1, 'a candidate in the primary region is warned');
+  const standalone = load({
+    argv: ['--standalone', '--db', 'a.db', ...RUN],
+    files: { '/app/litefs.yml': `lease:\n  type: consul\n${exec}` },
+  });
+  t.same(about(standalone), [], 'no warning in --standalone');
+
+  const bad = yml('  type: consul\n  reconnect-delay: 1\n');
+  t.match(messages(bad), [
+    /^--litefs-config \(found by LiteFS's search order\): \/app\/litefs\.yml: lease\.reconnect-delay is 1, expected a duration with a unit, like "100ms", "1s" or "1m30s"; fix it/,
+  ]);
+});
+
 // Each rule is shown allowing and refusing.
 t.test('validation rules', async (t) => {
   const ok = (

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatDuration, parseDuration } from '../../src/core/duration.js';
+import { formatDuration, parseDuration, parseGoDurationNs } from '../../src/core/duration.js';
 
 t.test('valid durations', async (t) => {
   const rows: [string, number][] = [
@@ -85,5 +85,33 @@ t.test('formatDuration gives the shortest Go-style form', async (t) => {
 t.test('format then parse returns the same milliseconds', async (t) => {
   for (const ms of [0, 1, 7, 999, 1000, 1001, 59_999, 61_001, 3_599_999, 86_400_000, 90_061_001]) {
     t.same(parseDuration(formatDuration(ms)), { ok: true, value: ms }, `${ms}`);
+  }
+});
+
+// Go's time.ParseDuration itself, as LiteFS reads litefs.yml durations: a sign is allowed, the
+// limit is int64 nanoseconds on either side.
+t.test('parseGoDurationNs: as Go reads it', async (t) => {
+  const ok: [string, bigint][] = [
+    ['0', 0n],
+    ['-0', 0n],
+    ['100ms', 100_000_000n],
+    ['-1.5s', -1_500_000_000n],
+    ['+1m30s', 90_000_000_000n],
+    ['1µs', 1_000n],
+    ['2562047h47m16.854775807s', 2n ** 63n - 1n],
+    ['-2562047h47m16.854775808s', -(2n ** 63n)],
+  ];
+  for (const [text, ns] of ok) t.same(parseGoDurationNs(text), { ok: true, value: ns }, text);
+  const refused: [string, RegExp][] = [
+    ['2562047h47m16.854775808s', /too long/],
+    ['-2562047h47m16.854775809s', /too long/],
+    ['1', /has no unit/],
+    ['-', /is not a duration/],
+    ['fast', /is not a duration/],
+  ];
+  for (const [text, re] of refused) {
+    const r = parseGoDurationNs(text);
+    t.equal(r.ok, false, text);
+    t.match(!r.ok && r.error, re, text);
   }
 });

@@ -30,13 +30,19 @@ function node(t: Test): Node {
   return { root, dataDir, mountDir, stateFile: join(root, 'litefs-supervisor.json') };
 }
 
-async function doctor(t: Test, n: Node, extra: string[] = [], litefsUrl?: string) {
+async function doctor(
+  t: Test,
+  n: Node,
+  extra: string[] = [],
+  litefsUrl?: string,
+  litefsConfig = 'none',
+) {
   const url = litefsUrl ?? `http://127.0.0.1:${await freePort()}`;
   const before = snapshotTree(n.root);
   const cli = startCli(t, [
     'doctor',
     '--litefs-config',
-    'none',
+    litefsConfig,
     '--data-dir',
     n.dataDir,
     '--mount-dir',
@@ -410,4 +416,36 @@ t.test('standalone: the db files and the volume only', async (t) => {
   const bad = startCli(t, [...args, '--db', 'broken.db', '--min-free-disk', '1', '--json']);
   t.equal((await bad.exited).code, 1);
   t.same(ids(JSON.parse(bad.stdout()) as Report, 'error'), ['db.header-invalid']);
+});
+
+// docs/design.md section 1: the litefs.yml warnings reach doctor too (text and --json), e.g. a
+// Consul candidate left at LiteFS's reconnect-delay of 1s; none at "100ms".
+t.test("doctor shows litefs.yml's reconnect-delay warning, and not at 100ms", async (t) => {
+  const n = node(t);
+  const yml = join(n.root, 'litefs.yml');
+  const run = async (lease: string, json: boolean) => {
+    writeFileSync(yml, `lease:\n  type: consul\n${lease}exec: litefs-supervisor -- app\n`);
+    return (await doctor(t, n, json ? ['--json'] : [], undefined, yml)).out;
+  };
+  const text = await run('', false);
+  t.match(
+    text,
+    /\nConfiguration warnings:\n(?: {2}- .*\n)* {2}- litefs\.yml lease\.reconnect-delay is not set: LiteFS's default 1s \(/,
+  );
+  const json = JSON.parse(await run('  reconnect-delay: 1s\n', true)) as {
+    configWarnings: string[];
+  };
+  t.equal(
+    json.configWarnings.filter((w) => w.startsWith('litefs.yml lease.reconnect-delay is "1s"'))
+      .length,
+    1,
+  );
+  const fast = JSON.parse(await run('  reconnect-delay: 100ms\n', true)) as {
+    configWarnings: string[];
+  };
+  t.same(
+    fast.configWarnings.filter((w) => w.includes('lease.reconnect-delay')),
+    [],
+    'no warning at 100ms',
+  );
 });

@@ -54,6 +54,11 @@ t.test('the seed litefs.yml: init --write, then check with no warning', async (t
     /Warnings:[\s\S]*litefs-supervisor init rewrites this litefs\.yml/,
     'check points at init',
   );
+  t.match(
+    before.out,
+    /Warnings:[\s\S]*lease\.reconnect-delay is not set: LiteFS's default 1s/,
+    'check shows the reconnect-delay warning',
+  );
 
   const init = cli(['init', '--write'], dir);
   t.equal(init.code, 0, init.err);
@@ -68,6 +73,8 @@ t.test('the seed litefs.yml: init --write, then check with no warning', async (t
   t.notMatch(after, /secret-token/);
   t.match(after, 'candidate: ${FLY_REGION == PRIMARY_REGION}');
   t.match(after, '--migrate "sqlite3 $DATABASE_PATH \'PRAGMA journal_mode = WAL;\'"');
+  t.match(after, '  type: \'consul\'\n  reconnect-delay: "100ms"\n');
+  t.match(init.out, /lease\.reconnect-delay: not set \(LiteFS's default 1s\) -> "100ms"/);
 
   const { args } = supervisorArgv(after, FLY_ENV);
   const check = cli([...checkArgs, ...args], dir);

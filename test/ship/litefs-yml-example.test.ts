@@ -160,8 +160,9 @@ t.test('the same line also loads on a machine outside the primary region', async
   t.ok(loaded.ok && loaded.warnings.length === 0, 'no warnings on a non-candidate either');
 });
 
-t.test('the check has teeth: the incident config gets both warnings', async (t) => {
-  // The seed incident's litefs.yml (shortened): promote: true and a multi-command exec block.
+t.test('the check has teeth: the incident config gets its warnings', async (t) => {
+  // The seed incident's litefs.yml (shortened): promote: true, a multi-command exec block, and
+  // no reconnect-delay (LiteFS's 1s).
   const incident = [
     'fuse:',
     "  dir: '/litefs/data'",
@@ -188,5 +189,10 @@ t.test('the check has teeth: the incident config gets both warnings', async (t) 
     readFile: (p) => (p === '/etc/litefs.yml' ? incident : undefined),
   });
   if (!loaded.ok) throw new Error('loadConfig');
-  t.match(loaded.warnings, [/lease\.promote is true/, /exec has 2 commands/, /does not run/]);
+  t.match(loaded.warnings, [
+    /lease\.promote is true/,
+    /exec has 2 commands/,
+    /does not run/,
+    /lease\.reconnect-delay is not set: LiteFS's default 1s/,
+  ]);
 });
