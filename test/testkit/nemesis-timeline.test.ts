@@ -77,4 +77,13 @@ t.test('timelineSvg draws every lease, operation and exit of the run', async (t)
   t.match(svg, /fill="#c0392b"\/>/, 'failed writes drawn');
   t.match(svg, /fill="#fbe3e1"/, 'the stretch without an ack shaded');
   t.match(svg, /seed 7, supervisor: acked 4, lost 0/);
+  t.match(svg, />lost 0</, 'the lost row says none');
+  t.notMatch(svg, /lost, acknowledged at/);
+});
+
+t.test('timelineSvg draws lost acknowledged writes where they were acknowledged', async (t) => {
+  const svg = timelineSvg(run, [ok(100), ok(600)], [100, 120, 1300]);
+  t.match(svg, />lost 3</);
+  t.match(svg, /2 lost, acknowledged at 0-500 ms/, 'two in the first half second');
+  t.match(svg, /1 lost, acknowledged at 1000-1500 ms/);
 });

@@ -74,7 +74,15 @@ export function bins(
 const esc = (s: string | number): string =>
   String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function timelineSvg(result: TimelineRun, writes: readonly TimelineWrite[]): string {
+/**
+ * `lostAtMs`: when each lost acknowledged write was acknowledged (ms since t0; from the run's
+ * history.json, the acknowledgements missing from the final reference), drawn as their own row.
+ */
+export function timelineSvg(
+  result: TimelineRun,
+  writes: readonly TimelineWrite[],
+  lostAtMs: readonly number[] = [],
+): string {
   const nodes = [
     ...new Set([
       ...result.leases.map((l) => l.node),
@@ -98,8 +106,10 @@ export function timelineSvg(result: TimelineRun, writes: readonly TimelineWrite[
   const nodeRow = 22;
   const writesTop = nodesTop + nodes.length * nodeRow + 20;
   const writesH = 90;
-  const axisY = writesTop + writesH + 12;
-  const H = axisY + 44;
+  const lostTop = writesTop + writesH + 8;
+  const lostH = 24;
+  const axisY = lostTop + lostH + 12;
+  const H = axisY + 26;
   const x = (ms: number): number =>
     +(L + ((W - L - R) * Math.max(0, Math.min(ms, endMs))) / endMs).toFixed(1);
   const out: string[] = [];
@@ -189,12 +199,30 @@ export function timelineSvg(result: TimelineRun, writes: readonly TimelineWrite[
       );
   });
 
+  // Acknowledged writes that no node kept: when they were acknowledged, per 500 ms.
+  const lostBins = bins(
+    lostAtMs.map((at) => ({ sentMs: at, settledMs: at, ok: true })),
+    endMs,
+  ).ok;
+  const lostPeak = Math.max(1, ...lostBins);
+  out.push(
+    `<text x="${L - 6}" y="${lostTop + 15}" text-anchor="end">lost ${lostAtMs.length}</text>`,
+    `<line x1="${L}" x2="${W - R}" y1="${lostTop + lostH}" y2="${lostTop + lostH}" stroke="#ccc"/>`,
+  );
+  lostBins.forEach((n, i) => {
+    if (!n) return;
+    const hh = Math.max(2, +(((lostH - 2) * n) / lostPeak).toFixed(1));
+    out.push(
+      `<rect x="${x(i * BIN_MS)}" y="${lostTop + lostH - hh}" width="${bw}" height="${hh}" fill="#6c1a12"><title>${n} lost, acknowledged at ${i * BIN_MS}-${(i + 1) * BIN_MS} ms</title></rect>`,
+    );
+  });
+
   const title = `nemesis seed ${result.seed}, ${result.setup}: acked ${result.acked}, lost ${result.lostAcked}, emptied ${result.emptied}, two writers ${result.twoWriters}, failed ${result.failedRequests}, longest without a write ${result.longestUnavailableMs} ms`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
 <title>${esc(title)}</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${L}" y="18" font-size="12">${esc(title)}</text>
-<text x="${L}" y="32" font-size="9" fill="#5a5a5a">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · shaded: ${GAP_MS} ms or more without an acknowledged write</text>
+<text x="8" y="32" font-size="9" fill="#5a5a5a">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · dark red: acknowledged, then lost · shaded: ${GAP_MS} ms or more with no acknowledged write</text>
 ${out.join('\n')}
 </svg>
 `;
