@@ -7,7 +7,7 @@
 
 import type { CompactIo, CompactIoResult, CompactReply } from './core/compact.js';
 import type { HwmFile, HwmLoad } from './core/hwm-types.js';
-import type { HaltOutcome, LitefsEvent } from './core/litefs-types.js';
+import type { HaltOutcome, HaltTaken, LitefsEvent } from './core/litefs-types.js';
 import type { Observation } from './core/observation.js';
 import type { PeerReport } from './core/peer-types.js';
 import type { BackupResult, LogLevel, RecordWriteResult } from './core/state.js';
@@ -143,6 +143,14 @@ export interface IoPorts {
   promote(req: { haltAt: string | undefined; haltWaitMs: number }): Promise<PromoteResult>;
   /** This node's writes are halted across the move, the lock waited for `haltWaitMs`. */
   handoff(nodeId: string, req: { haltWaitMs: number }): Promise<HandoffResult>;
+  /**
+   * S7: takes this node's own write lock on every db, waited for at most `waitMs` (never
+   * rejects: a lock not taken is `skipped`, with why). Released by `unhaltSelf`, and by the
+   * adapter itself at the latest 2 s after it was taken.
+   */
+  haltSelf(req: { waitMs: number }): Promise<HaltTaken>;
+  /** S7: releases the lock `haltSelf` took; nothing when none is held. Never rejects. */
+  unhaltSelf(): Promise<{ error: string | undefined }>;
   backup(req: BackupRequest): Promise<BackupResult>;
   /** Compaction's I/O (docs/design.md, "Compaction"); never rejects: a failure is a result. */
   compact(io: CompactIo): Promise<CompactIoResult>;

@@ -359,6 +359,18 @@ export class Supervisor {
           (err: unknown) => this.crash(err),
         );
         return;
+      case 'halt-self':
+        this.deps.haltSelf({ waitMs: action.waitMs }).then(
+          (halt) => this.dispatch({ type: 'self-halt-result', halt }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
+      case 'unhalt-self':
+        this.deps.unhaltSelf().then(
+          (r) => this.dispatch({ type: 'self-unhalt-result', error: r.error }),
+          (err: unknown) => this.crash(err),
+        );
+        return;
       case 'backup': {
         const { db, txid, expectedBytes } = action;
         this.deps.backup({ db, txid, expectedBytes }).then(
@@ -435,6 +447,9 @@ export class Supervisor {
       waits.push(this.app.exited);
     }
     waits.push(this.persisting);
+    // S7: this node's own write lock is never left held (decide releases it before; this is the
+    // backstop for an exit that came first).
+    waits.push(this.deps.unhaltSelf());
     // Compaction: an import already sent is waited for; a copy not imported is removed.
     this.deps.compactCancel();
     waits.push(this.deps.compactSettle());

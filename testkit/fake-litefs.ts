@@ -543,6 +543,22 @@ export class FakeLitefs {
       res.end();
       return;
     }
+    // db.go AcquireHaltLock: the same ID again is granted at once; another waits for the
+    // write lock, which the held halt keeps until it is released (or LiteFS's 10 s
+    // HaltAcquireTimeout: a 500).
+    const held = this.#halts.get(name);
+    if (held !== undefined && held !== id) {
+      const until = Date.now() + 10_000;
+      const retry = () => {
+        const now = this.#halts.get(name);
+        if (now === undefined || now === id) this.#halt(method, url, res);
+        else if (Date.now() >= until) {
+          goError(res, 500, 'acquire halt lock: context deadline exceeded');
+        } else this.#later(5, retry);
+      };
+      this.#later(5, retry);
+      return;
+    }
     const grant = () => {
       if (!this.#dbs.has(name)) this.#dbs.set(name, { txid: 0n, checksum: '0000000000000000' });
       this.#halts.set(name, id);

@@ -12,7 +12,7 @@ import { backupDb } from '../litefs/backup.js';
 import { LitefsClient } from '../litefs/client.js';
 import { Compactor } from '../litefs/compact.js';
 import { EventsWatcher } from '../litefs/events.js';
-import { litefsHaltNode, randomLockId, withWritesHalted } from '../litefs/halt.js';
+import { litefsHaltNode, randomLockId, selfWriteLock, withWritesHalted } from '../litefs/halt.js';
 import { observe } from '../litefs/observe.js';
 import { peerRoom } from '../litefs/peer-room.js';
 import { askPeers, parsePeersOption } from '../litefs/peers.js';
@@ -67,6 +67,8 @@ export function buildLitefsAdapters(
         },
       }),
   });
+  // S7: this node's own write lock while its checks run with the app running.
+  const ownLock = selfWriteLock({ url: config.litefsUrl, now });
   const deps = {
     ...processes,
     compact: (io) => compactor.run(io),
@@ -108,6 +110,8 @@ export function buildLitefsAdapters(
         const r = await client.handoff(nodeId);
         return r.ok ? { ok: true } : { ok: false, error: r.error };
       }),
+    haltSelf: ({ waitMs }) => ownLock.take(waitMs),
+    unhaltSelf: () => ownLock.release(),
     backup: ({ db, txid, expectedBytes }) =>
       config.backupDir === undefined
         ? Promise.resolve({ kind: 'skipped' as const, why: 'no --backup-dir' })
@@ -173,7 +177,7 @@ export function buildLitefsAdapters(
       }
     },
     close: async () => {
-      await Promise.all([client.close(), records?.close()]);
+      await Promise.all([client.close(), records?.close(), ownLock.release()]);
     },
   };
 }

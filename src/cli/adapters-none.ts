@@ -16,6 +16,7 @@ type AsyncPort =
   | 'writeRecord'
   | 'promote'
   | 'handoff'
+  | 'haltSelf'
   | 'backup'
   | 'compact';
 
@@ -53,6 +54,17 @@ export const noRecord: Pick<IoPorts, 'writeRecord'> = {
 };
 
 /**
+ * S7 without LiteFS's halt API: decide never asks for the lock (`haltSelf` rejects, naming it);
+ * releasing it, which the runner also does when it stops, has nothing to release.
+ */
+export function noSelfHalt(why: string): Pick<IoPorts, 'haltSelf' | 'unhaltSelf'> {
+  return {
+    haltSelf: unavailable('haltSelf', why),
+    unhaltSelf: () => Promise.resolve({ error: undefined }),
+  };
+}
+
+/**
  * Where compaction has nothing to run on (--standalone: no LiteFS to import through): decide
  * refuses the request first, so the port is never called.
  */
@@ -81,6 +93,7 @@ export const standalonePorts: Omit<
   ),
   promote: unavailable('promote', '--standalone has no LiteFS to promote this node'),
   handoff: unavailable('handoff', '--standalone has no LiteFS lease to hand off'),
+  ...noSelfHalt('--standalone has no LiteFS to halt'),
   backup: () =>
     Promise.resolve({
       kind: 'skipped',

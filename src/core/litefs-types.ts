@@ -57,3 +57,11 @@ export type HaltOutcome =
   | { kind: 'held'; dbs: string[]; waitedMs: number; heldMs: number; releaseError?: string }
   /** The move went ahead without the lock; `why` says what stopped it. */
   | { kind: 'skipped'; why: string };
+
+/**
+ * Whether a node's write lock was taken (src/litefs/halt.ts takeWriteLocks): every db's lock
+ * granted within the wait (`waitedMs`), or none held and why.
+ */
+export type HaltTaken =
+  | { kind: 'held'; dbs: string[]; waitedMs: number }
+  | { kind: 'skipped'; why: string };

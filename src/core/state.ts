@@ -12,7 +12,7 @@ import type {
   CompactRequest,
 } from './compact.js';
 import type { HwmFile, HwmLoad } from './hwm-types.js';
-import type { HaltOutcome, LitefsEvent } from './litefs-types.js';
+import type { HaltOutcome, HaltTaken, LitefsEvent } from './litefs-types.js';
 import type { Observation } from './observation.js';
 import type { PeerReport } from './peer-types.js';
 
@@ -244,10 +244,30 @@ export interface PrimaryTerm {
    * `/status` said so): a hand-back, not a promotion, so S7 runs no migration for it.
    */
   handedBackBy: string | undefined;
+  /** S7: this term's checks asked for this node's own write lock (once per term). */
+  selfHalted: boolean;
 }
 
 export function newPrimaryTerm(): PrimaryTerm {
-  return { cleared: false, bootstrap: false, backedUp: [], handedBackBy: undefined };
+  return {
+    cleared: false,
+    bootstrap: false,
+    backedUp: [],
+    handedBackBy: undefined,
+    selfHalted: false,
+  };
+}
+
+/**
+ * S7: this node's own write lock (LiteFS's HALT lock on every gated db), taken while the checks
+ * of a term that began with the app running are made (docs/design.md S7). `asking`: asked for,
+ * no answer yet; `held`: granted, to be released. `since`: when it was asked for.
+ */
+export interface SelfHaltState {
+  status: 'asking' | 'held';
+  since: number;
+  /** How long the lock took to be granted (once held). */
+  waitedMs: number | undefined;
 }
 
 /** Why decide wants an input at `Wake.at` (the deadline that falls due then). */
@@ -265,6 +285,7 @@ export type WakeReason =
   | 'record-retry'
   | 'app-ready-timeout'
   | 'compact-timeout'
+  | 'self-halt-hold'
   | 'sync-timeout';
 
 /**
@@ -306,6 +327,8 @@ export interface SupervisorState {
   /** The cluster record in Consul as last read or written (docs/design.md section 3). */
   record: RecordState;
   fence: FenceState | undefined;
+  /** S7: this node's own write lock while its checks run; undefined when not asked for or held. */
+  selfHalt: SelfHaltState | undefined;
   /** S5: promotion requests made (at most PROMOTE_ATTEMPTS) and when the last was. */
   promote: {
     attempts: number;
@@ -414,6 +437,10 @@ export type Input =
       db: string;
       result: BackupResult;
     }
+  /** S7: the answer to `halt-self`: this node's write lock held, or not taken and why. */
+  | { type: 'self-halt-result'; halt: HaltTaken }
+  /** S7: the answer to `unhalt-self`; `error` when a release failed. */
+  | { type: 'self-unhalt-result'; error: string | undefined }
   /** `litefs-supervisor compact` asked over the control socket. */
   | { type: 'compact-request'; request: CompactRequest }
   /** The control connection `id` closed (the command was interrupted). */
@@ -483,6 +510,13 @@ export type Action =
   /** S4: POST /handoff?nodeID=. */
   /** `haltWaitMs`: how long this node's write lock is waited for (section 4). */
   | { type: 'handoff'; nodeId: string; haltWaitMs: number }
+  /**
+   * S7: take this node's own write lock on every db (LiteFS's HALT lock), waited for at most
+   * `waitMs`; answered by `self-halt-result`. Only one is held at a time.
+   */
+  | { type: 'halt-self'; waitMs: number }
+  /** S7: release the lock `halt-self` took (nothing when none is held); `self-unhalt-result`. */
+  | { type: 'unhalt-self' }
   /** S8/S11: save GET /export?name=db into --backup-dir. */
   | { type: 'backup'; db: string; txid: bigint; expectedBytes: number }
   /**
@@ -563,6 +597,7 @@ export function initialState(now: number, commands: { kind: CommandKind; command
       warned: { absent: false, otherCluster: false },
     },
     fence: undefined,
+    selfHalt: undefined,
     promote: { attempts: 0, lastAt: undefined, done: false, versionChecked: false },
     handover: undefined,
     handBack: undefined,

@@ -7,11 +7,12 @@
 // commits before the lock is granted and is streamed before the handoff frame; one that starts
 // later waits for the lock and then fails as a replica's write. A failed write, never a lost one.
 
-import type { HaltOutcome } from '../core/litefs-types.js';
+import { HALT_HOLD_MS } from '../core/decide/deadlines.js';
+import type { HaltOutcome, HaltTaken } from '../core/litefs-types.js';
 import { LitefsClient, type LitefsResult } from './client.js';
 
 /** The longest the lock is held after the move was asked for (a move that never comes). */
-export const HALT_HOLD_MS = 2000;
+export { HALT_HOLD_MS };
 /** How often the halted node is asked whether it is still primary while the lock is held. */
 export const HALT_POLL_MS = 10;
 
@@ -46,35 +47,10 @@ export async function withWritesHalted<R extends { ok: boolean }>(
   o: HaltOptions<R>,
 ): Promise<R & { halt: HaltOutcome }> {
   const started = o.now();
-  const skipped = async (why: string) => ({
-    ...(await o.move()),
-    halt: { kind: 'skipped' as const, why },
-  });
-  const primary = await o.node.isPrimary();
-  if (!primary.ok) return skipped(primary.error);
-  if (!primary.value) return skipped(`${o.node.url} is not the primary`);
-  const names = await o.node.dbNames();
-  if (!names.ok) return skipped(names.error);
-  if (names.value.length === 0) return skipped(`${o.node.url} lists no database`);
+  const taken = await takeWriteLocks(o);
+  if (taken.kind === 'skipped') return { ...(await o.move()), halt: taken };
 
-  const dbs = [...names.value].sort();
-  const locks = dbs.map((name) => ({ name, result: o.node.halt(name, o.lockId) }));
-  const all = Promise.all(locks.map((l) => l.result));
-  const inTime = await Promise.race([all, o.sleep(o.waitMs).then(() => undefined)]);
-  const refused = inTime?.findIndex((r) => !r.ok) ?? -1;
-  if (inTime === undefined || refused >= 0) {
-    // Not every lock in time: move without them. A lock LiteFS grants later (or has granted) is
-    // released as soon as its answer arrives, so it is never held longer than a round trip.
-    for (const l of locks) void l.result.then((r) => (r.ok ? o.node.unhalt(l.name, o.lockId) : r));
-    const refusal = inTime?.[refused];
-    const why =
-      refusal !== undefined && !refusal.ok
-        ? refusal.error
-        : `a transaction held the write lock of ${dbs.join(', ')} for ${o.waitMs} ms`;
-    return skipped(why);
-  }
-
-  const waitedMs = o.now() - started;
+  const { dbs, waitedMs } = taken;
   const release = () => Promise.all(dbs.map((name) => o.node.unhalt(name, o.lockId)));
   let result: R;
   try {
@@ -89,6 +65,42 @@ export async function withWritesHalted<R extends { ok: boolean }>(
   const halt: HaltOutcome = { kind: 'held', dbs, waitedMs, heldMs };
   if (failed !== undefined && !failed.ok) halt.releaseError = failed.error;
   return { ...result, halt };
+}
+
+/**
+ * Takes the write lock of every db `node` holds, with `lockId`, if it is the primary and every
+ * lock is granted within `waitMs`; otherwise holds none (a lock LiteFS grants later, or has
+ * granted, is released as soon as its answer arrives, so it is never held longer than a round
+ * trip) and says why.
+ */
+export async function takeWriteLocks(
+  o: Pick<HaltOptions<unknown>, 'node' | 'lockId' | 'now' | 'sleep' | 'waitMs'>,
+): Promise<HaltTaken> {
+  const started = o.now();
+  const primary = await o.node.isPrimary();
+  if (!primary.ok) return { kind: 'skipped', why: primary.error };
+  if (!primary.value) return { kind: 'skipped', why: `${o.node.url} is not the primary` };
+  const names = await o.node.dbNames();
+  if (!names.ok) return { kind: 'skipped', why: names.error };
+  if (names.value.length === 0) {
+    return { kind: 'skipped', why: `${o.node.url} lists no database` };
+  }
+
+  const dbs = [...names.value].sort();
+  const locks = dbs.map((name) => ({ name, result: o.node.halt(name, o.lockId) }));
+  const all = Promise.all(locks.map((l) => l.result));
+  const inTime = await Promise.race([all, o.sleep(o.waitMs).then(() => undefined)]);
+  const refused = inTime?.findIndex((r) => !r.ok) ?? -1;
+  if (inTime === undefined || refused >= 0) {
+    for (const l of locks) void l.result.then((r) => (r.ok ? o.node.unhalt(l.name, o.lockId) : r));
+    const refusal = inTime?.[refused];
+    const why =
+      refusal !== undefined && !refusal.ok
+        ? refusal.error
+        : `a transaction held the write lock of ${dbs.join(', ')} for ${o.waitMs} ms`;
+    return { kind: 'skipped', why };
+  }
+  return { kind: 'held', dbs, waitedMs: o.now() - started };
 }
 
 /** Polls the halted node until it no longer says it is primary, at most `holdMs`. */
@@ -132,6 +144,56 @@ export function litefsHaltNode(url: string): HaltNode & { close(): Promise<void>
     },
   };
 }
+
+/**
+ * S7 (docs/design.md): this node's own write lock, held while the checks of a primary term that
+ * began with the app running are made, so that nothing commits between the lease and the
+ * verdict. One at a time, with a lock ID of its own. `release` is idempotent; the lock is also
+ * released on its own `holdMs` after it was taken, whatever the caller does: LiteFS's lock held
+ * for seconds is unsafe (docs/litefs-facts.md, the halt lock and compaction).
+ */
+export function selfWriteLock(o: {
+  url: string;
+  now: () => number;
+  holdMs?: number;
+  node?: (url: string) => HaltNode & { close(): Promise<void> };
+}) {
+  let held:
+    | {
+        node: HaltNode & { close(): Promise<void> };
+        lockId: bigint;
+        dbs: string[];
+        timer: NodeJS.Timeout;
+      }
+    | undefined;
+  const release = async (): Promise<{ error: string | undefined }> => {
+    const h = held;
+    if (h === undefined) return { error: undefined };
+    held = undefined;
+    clearTimeout(h.timer);
+    const results = await Promise.all(h.dbs.map((name) => h.node.unhalt(name, h.lockId)));
+    void h.node.close();
+    const failed = results.find((r) => !r.ok);
+    return { error: failed !== undefined && !failed.ok ? failed.error : undefined };
+  };
+  const take = async (waitMs: number): Promise<HaltTaken> => {
+    await release();
+    const node = (o.node ?? litefsHaltNode)(o.url);
+    const lockId = randomLockId();
+    const taken = await takeWriteLocks({ node, lockId, waitMs, now: o.now, sleep });
+    if (taken.kind === 'skipped') {
+      void node.close();
+      return taken;
+    }
+    const timer = setTimeout(() => void release(), o.holdMs ?? HALT_HOLD_MS);
+    timer.unref();
+    held = { node, lockId, dbs: taken.dbs, timer };
+    return taken;
+  };
+  return { take, release, held: () => held !== undefined };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** A lock ID for LiteFS: a random positive integer below 2^53 (it parses it as an int64). */
 export function randomLockId(random: () => number = Math.random): bigint {

@@ -58,6 +58,8 @@ export class Harness {
   readonly logs: Record<string, unknown>[] = [];
   /** Lines the runner sent to a `compact` command. */
   readonly compactReplies: { id: number; reply: CompactReply }[] = [];
+  /** S7: this node's own write lock, taken (`halt`) and released (`unhalt`), in order. */
+  readonly selfHalts: string[] = [];
   /** Invariants (src/core/invariants.ts) broken by any decision; each also fails the file. */
   readonly violations: string[] = [];
   readonly deps: SupervisorDeps;
@@ -150,6 +152,16 @@ export class Harness {
       promote: unavailable('promote', 'this harness fakes no LiteFS API'),
       handoff: unavailable('handoff', 'this harness fakes no LiteFS API'),
       backup: unavailable('backup', 'this harness fakes no LiteFS API'),
+      // S7: this node's own write lock, granted at once (every release recorded, the one the
+      // runner makes when it stops too).
+      haltSelf: () => {
+        this.selfHalts.push('halt');
+        return Promise.resolve({ kind: 'held', dbs: [...this.deps.config.db], waitedMs: 0 });
+      },
+      unhaltSelf: () => {
+        this.selfHalts.push('unhalt');
+        return Promise.resolve({ error: undefined });
+      },
       ...noCompaction,
       replyToCompact: (id, reply) => this.compactReplies.push({ id, reply }),
       // Every decision the runner takes must keep the core's invariants. Thrown outside the

@@ -37,6 +37,11 @@ export const HANDBACK_RETRY_MS = 500;
  */
 export const HALT_WAIT_SERVING_MS = 1000;
 export const HALT_WAIT_IDLE_MS = 300;
+/**
+ * Section 4 and S7: the longest a write lock of ours is held (LiteFS's HALT lock held for
+ * seconds is unsafe: docs/litefs-facts.md).
+ */
+export const HALT_HOLD_MS = 2000;
 
 /** S4: fenced time within this window adds up towards --fence-timeout (lease flaps). */
 export const FENCE_WINDOW_MS = 10 * 60_000;
@@ -149,6 +154,11 @@ export interface WaitSpec {
   deadline(s: SupervisorState, config: Policy, now: number): number | undefined;
 }
 
+/** S7: when this node's own write lock is released at the latest (HALT_HOLD_MS after it was asked for). */
+export function selfHaltReleaseAt(s: SupervisorState): number | undefined {
+  return s.selfHalt?.status === 'held' ? s.selfHalt.since + HALT_HOLD_MS : undefined;
+}
+
 /** A question to the peers of `purpose` is out and not answered yet. */
 function asking(s: SupervisorState, purpose: PeerQuery['purpose']): boolean {
   return s.peers?.purpose === purpose && s.peers.report === undefined;
@@ -206,6 +216,7 @@ export const WAITS: Readonly<Record<WakeReason, WaitSpec>> = {
       const fence = s.fence;
       if (!fence || !gathersEvidence(config)) return undefined;
       if (s.peers?.purpose === 'check' && s.peers.token !== fence.usedToken) return undefined;
+      if (s.selfHalt !== undefined) return undefined; // self-halt-hold first (S7)
       return handoffRetryAt(fence);
     },
   },
@@ -241,6 +252,14 @@ export const WAITS: Readonly<Record<WakeReason, WaitSpec>> = {
         ? c.until
         : undefined;
     },
+  },
+  'self-halt-hold': {
+    rule: 'S7',
+    waitsFor:
+      "the end of the longest hold of this node's own write lock, taken while a new primary whose app runs checks its databases (2 s after it was asked for)",
+    atDeadline: 'the lock is released, whether the checks ended or not',
+    whileStopping: true,
+    deadline: (s) => selfHaltReleaseAt(s),
   },
   'sync-timeout': {
     rule: 'section 9',

@@ -23,6 +23,7 @@ import { askAboutNewPrimary, raiseRewindAlarms, writeHwm } from './steps/observe
 import { primaryCleared } from './steps/primary.js';
 import { recordData } from './steps/record.js';
 import { promote, replicaSynced } from './steps/replica.js';
+import { settleSelfHalt } from './steps/self-halt.js';
 import { stopping } from './steps/shutdown.js';
 import { handleSignal } from './steps/signal.js';
 import { beforeCommands, setupCommands, startApp } from './steps/start.js';
@@ -74,9 +75,14 @@ export function decide(prev: SupervisorState, input: Input, config: Policy, now:
   if (prev.exited !== undefined) return { state: prev, actions: [] };
   const d = new Draft(structuredClone(prev), config, now);
   record(d, input);
+  // S7: this node's own write lock goes as soon as its reason does, whatever this input was
+  // and whatever the steps decide (before them: an app that exited, a lost lease; after them:
+  // checks passed, a stop, an exit).
+  settleSelfHalt(d);
   for (const step of PIPELINE) {
     if (step(d, input) === 'done') break;
   }
+  settleSelfHalt(d);
   d.s.wake = nextWake(d.s, config, now);
   return { state: d.s, actions: d.actions };
 }

@@ -12,6 +12,7 @@ import { describePeer, tailOf } from './describe.js';
 import type { Draft } from './draft.js';
 import { recordRecordRead, recordRecordWritten } from './record-cluster.js';
 import { recordHwmLoaded, recordObservation } from './record-observation.js';
+import { recordSelfHalt } from './steps/self-halt.js';
 
 export function record(d: Draft, input: Input): void {
   const s = d.s;
@@ -82,6 +83,10 @@ export function record(d: Draft, input: Input): void {
       return;
     case 'backup-result':
       recordBackupResult(d, input);
+      return;
+    case 'self-halt-result':
+    case 'self-unhalt-result':
+      recordSelfHalt(d, input);
       return;
   }
 }

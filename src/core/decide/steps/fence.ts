@@ -99,6 +99,9 @@ export function holdFence(d: Draft): Verdict {
   }
   const retryAt = handoffRetryAt(fence);
   if (retryAt !== undefined && !reached(retryAt, d.now)) return 'done';
+  // S7: this node's own write lock goes first (once the app exited, at most 2 s): the handoff
+  // halts this node's writes with a lock of its own, which LiteFS grants only after ours.
+  if (s.selfHalt !== undefined) return 'done';
   if (!gathersEvidence(config)) {
     if (fence.lastAttemptAt === undefined) {
       fence.lastAttemptAt = d.now;

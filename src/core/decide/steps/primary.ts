@@ -8,6 +8,7 @@ import { peerRetryAt, reached } from '../deadlines.js';
 import { describeDb, describeHwm } from '../describe.js';
 import type { Draft, Verdict } from '../draft.js';
 import { enterFence } from './fence.js';
+import { haltOwnWrites } from './self-halt.js';
 
 /** The pipeline's step: a primary's checks (a replica goes on). */
 export function primaryCleared(d: Draft): Verdict {
@@ -32,6 +33,8 @@ export function checkPrimary(d: Draft, appRunning: boolean): Verdict {
       { dbs: dbs.map(describeDb).join(','), hwm: describeHwm(s.hwm.dbs) },
     );
   }
+  // S7: no write commits between the lease and the verdict (steps/self-halt.ts).
+  if (appRunning) haltOwnWrites(d);
   const usePeers = gathersEvidence(config);
   if (usePeers && (s.peers?.purpose !== 'check' || s.peers.firstAskedAt < s.since)) {
     d.askPeers('check');
