@@ -102,3 +102,24 @@ t.test('a stop during the state-file read opens no /events stream', async (t) =>
   t.equal(watched, 0);
   t.equal(h.observations.length, 0, 'and takes no observation');
 });
+
+t.test(
+  "S7's own write lock: taken and released through the ports, and again when the run ends",
+  async (t) => {
+    const h = new Harness({ migrate: [], onPromotion: 'none' });
+    const { sup, done } = await h.supervisor();
+    h.observations[0]!.answer(obs({ role: 'replica', lag: 0 }));
+    await settle();
+    t.equal(h.apps.length, 1, 'the app runs as a replica');
+    t.same(h.selfHalts, [], 'no lock as a replica');
+    await h.tick(1000);
+    h.observations.at(-1)!.answer(obs({ role: 'primary' }));
+    await settle();
+    t.same(h.selfHalts, ['halt', 'unhalt'], 'taken by S7, released once the checks passed');
+    t.equal(sup.current.phase, 'running');
+    t.match(h.logsOf('halt.held'), [{ check: 'S7', released: 'the checks passed' }]);
+    h.apps[0]!.exit({ exitCode: 0 });
+    t.equal(await done, 0);
+    t.same(h.selfHalts, ['halt', 'unhalt', 'unhalt'], 'the runner releases it when it stops');
+  },
+);
