@@ -166,7 +166,10 @@ export function selfWriteLock(o: {
         timer: NodeJS.Timeout;
       }
     | undefined;
+  let taking: Promise<HaltTaken> | undefined;
   const release = async (): Promise<{ error: string | undefined }> => {
+    // A lock still being taken is released once it is granted (a stop while it was asked for).
+    if (taking !== undefined) await taking;
     const h = held;
     if (h === undefined) return { error: undefined };
     held = undefined;
@@ -176,8 +179,15 @@ export function selfWriteLock(o: {
     const failed = results.find((r) => !r.ok);
     return { error: failed !== undefined && !failed.ok ? failed.error : undefined };
   };
-  const take = async (waitMs: number): Promise<HaltTaken> => {
-    await release();
+  const take = (waitMs: number): Promise<HaltTaken> => {
+    const p = release().then(() => grab(waitMs));
+    taking = p;
+    void p.finally(() => {
+      if (taking === p) taking = undefined;
+    });
+    return p;
+  };
+  const grab = async (waitMs: number): Promise<HaltTaken> => {
     const node = (o.node ?? litefsHaltNode)(o.url);
     const lockId = randomLockId();
     const taken = await takeWriteLocks({ node, lockId, waitMs, now: o.now, sleep });

@@ -46,6 +46,19 @@ t.test('released on its own after holdMs when nobody releases it', async (t) => 
   t.same(await lock.release(), { error: undefined });
 });
 
+t.test('a release asked for while the lock is being taken releases it once granted', async (t) => {
+  const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
+  t.teardown(() => fake.close());
+  fake.haltDelayMs = 100;
+  const lock = selfWriteLock({ url: fake.url, now: Date.now });
+  const taking = lock.take(1000);
+  const released = lock.release();
+  t.equal((await taking).kind, 'held');
+  t.same(await released, { error: undefined });
+  t.same([...fake.halts], [], 'not left held');
+  t.notOk(lock.held());
+});
+
 t.test('not the primary: nothing is halted', async (t) => {
   const primary = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
   const replica = await FakeLitefs.start({ role: { replicaOf: primary.hostname } });
