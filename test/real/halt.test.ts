@@ -113,10 +113,18 @@ if (!skipUnlessReal(t)) {
     }
     const held = records.filter((r) => r.event === 'halt.held' && /handoff/.test(r.msg ?? ''));
     t.ok(held.length >= HANDOVERS, `${held.length} handoffs with the writes halted`);
+    // S7: the node that got the lease ran its app; it held its own writes during its checks.
+    const own = records.filter((r) => r.event === 'halt.held' && r.check === 'S7');
+    t.ok(own.length >= HANDOVERS, `${own.length} new primaries held their own writes (S7)`);
     t.same(
       records.filter((r) => r.event === 'halt.skipped').map((r) => r.msg),
       [],
-      'no lease move without the halt',
+      'no lease move without the halt, and no S7 check without it',
+    );
+    t.same(
+      records.filter((r) => r.event === 'halt.release-fail').map((r) => r.msg),
+      [],
+      'every lock released',
     );
     t.same(
       records
