@@ -144,11 +144,11 @@ export interface IoPorts {
   /** This node's writes are halted across the move, the lock waited for `haltWaitMs`. */
   handoff(nodeId: string, req: { haltWaitMs: number }): Promise<HandoffResult>;
   /**
-   * S7: takes this node's own write lock on every db, waited for at most `waitMs` (never
+   * S7: takes this node's own write lock on `dbs`, waited for at most `waitMs` (never
    * rejects: a lock not taken is `skipped`, with why). Released by `unhaltSelf`, and by the
    * adapter itself at the latest 2 s after it was taken.
    */
-  haltSelf(req: { waitMs: number }): Promise<HaltTaken>;
+  haltSelf(req: { dbs: string[]; waitMs: number }): Promise<HaltTaken>;
   /** S7: releases the lock `haltSelf` took; nothing when none is held. Never rejects. */
   unhaltSelf(): Promise<{ error: string | undefined }>;
   backup(req: BackupRequest): Promise<BackupResult>;

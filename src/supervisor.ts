@@ -360,7 +360,7 @@ export class Supervisor {
         );
         return;
       case 'halt-self':
-        this.deps.haltSelf({ waitMs: action.waitMs }).then(
+        this.deps.haltSelf({ dbs: action.dbs, waitMs: action.waitMs }).then(
           (halt) => this.dispatch({ type: 'self-halt-result', halt }),
           (err: unknown) => this.crash(err),
         );

@@ -110,7 +110,7 @@ export function buildLitefsAdapters(
         const r = await client.handoff(nodeId);
         return r.ok ? { ok: true } : { ok: false, error: r.error };
       }),
-    haltSelf: ({ waitMs }) => ownLock.take(waitMs),
+    haltSelf: ({ dbs, waitMs }) => ownLock.take(dbs, waitMs),
     unhaltSelf: () => ownLock.release(),
     backup: ({ db, txid, expectedBytes }) =>
       config.backupDir === undefined

@@ -423,10 +423,10 @@ export type Action =
   /** `haltWaitMs`: how long this node's write lock is waited for (section 4). */
   | { type: 'handoff'; nodeId: string; haltWaitMs: number }
   /**
-   * S7: take this node's own write lock on every db (LiteFS's HALT lock), waited for at most
+   * S7: take this node's own write lock on `dbs` (LiteFS's HALT lock), waited for at most
    * `waitMs`; answered by `self-halt-result`. Only one is held at a time.
    */
-  | { type: 'halt-self'; waitMs: number }
+  | { type: 'halt-self'; dbs: string[]; waitMs: number }
   /** S7: release the lock `halt-self` took (nothing when none is held); `self-unhalt-result`. */
   | { type: 'unhalt-self' }
   /** S8/S11: save GET /export?name=db into --backup-dir. */

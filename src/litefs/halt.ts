@@ -85,8 +85,15 @@ export async function takeWriteLocks(
   if (names.value.length === 0) {
     return { kind: 'skipped', why: `${o.node.url} lists no database` };
   }
+  return lockAll(o, [...names.value].sort(), started);
+}
 
-  const dbs = [...names.value].sort();
+/** The write lock of each of `dbs` on `node`, all within `waitMs` of `started`, or none. */
+async function lockAll(
+  o: Pick<HaltOptions<unknown>, 'node' | 'lockId' | 'now' | 'sleep' | 'waitMs'>,
+  dbs: string[],
+  started: number,
+): Promise<HaltTaken> {
   const locks = dbs.map((name) => ({ name, result: o.node.halt(name, o.lockId) }));
   const all = Promise.all(locks.map((l) => l.result));
   const inTime = await Promise.race([all, o.sleep(o.waitMs).then(() => undefined)]);
@@ -179,18 +186,20 @@ export function selfWriteLock(o: {
     const failed = results.find((r) => !r.ok);
     return { error: failed !== undefined && !failed.ok ? failed.error : undefined };
   };
-  const take = (waitMs: number): Promise<HaltTaken> => {
-    const p = release().then(() => grab(waitMs));
+  const take = (dbs: string[], waitMs: number): Promise<HaltTaken> => {
+    const p = release().then(() => grab(dbs, waitMs));
     taking = p;
     void p.finally(() => {
       if (taking === p) taking = undefined;
     });
     return p;
   };
-  const grab = async (waitMs: number): Promise<HaltTaken> => {
+  // The dbs are decide's (those this node holds): asked for at once, with no /info or
+  // /debug/vars first, as every millisecond is one in which the app can commit.
+  const grab = async (dbs: string[], waitMs: number): Promise<HaltTaken> => {
     const node = (o.node ?? litefsHaltNode)(o.url);
     const lockId = randomLockId();
-    const taken = await takeWriteLocks({ node, lockId, waitMs, now: o.now, sleep });
+    const taken = await lockAll({ node, lockId, waitMs, now: o.now, sleep }, dbs, o.now());
     if (taken.kind === 'skipped') {
       void node.close();
       return taken;

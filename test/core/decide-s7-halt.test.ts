@@ -40,7 +40,7 @@ t.test('S7 takes its own write lock first, before anything else', async (t) => {
   const acts = sim.types(sim.see(ok(9n), 1000));
   t.equal(acts[0], 'halt-self', 'the first action of the S7 checks');
   t.ok(acts.includes('ask-peers'), 'the peers asked beside it');
-  t.same(sim.last('halt-self'), { type: 'halt-self', waitMs: 1000 });
+  t.same(sim.last('halt-self'), { type: 'halt-self', dbs: ['sqlite.db'], waitMs: 1000 });
   t.equal(sim.state.phase, 'checking');
   t.same(sim.state.selfHalt, { status: 'asking', since: sim.now, waitedMs: undefined });
 });

@@ -154,9 +154,9 @@ export class Harness {
       backup: unavailable('backup', 'this harness fakes no LiteFS API'),
       // S7: this node's own write lock, granted at once (every release recorded, the one the
       // runner makes when it stops too).
-      haltSelf: () => {
+      haltSelf: ({ dbs }) => {
         this.selfHalts.push('halt');
-        return Promise.resolve({ kind: 'held', dbs: [...this.deps.config.db], waitedMs: 0 });
+        return Promise.resolve({ kind: 'held', dbs, waitedMs: 0 });
       },
       unhaltSelf: () => {
         this.selfHalts.push('unhalt');

@@ -1,8 +1,8 @@
-// S7's own write lock (src/litefs/halt.ts selfWriteLock) on the fake LiteFS: taken on every db
-// of this node, released by `release` (idempotent) and on its own after `holdMs` at the
-// latest; a node that is not the primary is not halted. And what the fence's handoff meets
-// while it is held: LiteFS grants another lock ID only once ours is released (db.go
-// AcquireHaltLock waits for the write lock), so decide releases ours before it hands off.
+// S7's own write lock (src/litefs/halt.ts selfWriteLock) on the fake LiteFS: taken at once on
+// the dbs decide names, released by `release` (idempotent, and after a take still under way)
+// and on its own after `holdMs` at the latest; one not granted in time is not held. And what
+// the fence's handoff meets while it is held: LiteFS grants another lock ID only once ours is
+// released (db.go AcquireHaltLock waits for the write lock), so decide releases ours first.
 
 import t from 'tap';
 import { selfWriteLock } from '../../src/litefs/halt.js';
@@ -15,16 +15,21 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   if (!cond()) throw new Error(`never: ${what}`);
 }
 
-t.test('taken on every db, released once, and a second release does nothing', async (t) => {
+t.test('taken on the dbs at once, released once, a second release does nothing', async (t) => {
   const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db', 'cache.db'] });
   t.teardown(() => fake.close());
   const lock = selfWriteLock({ url: fake.url, now: Date.now });
-  const taken = await lock.take(1000);
+  const taken = await lock.take(['app.db', 'cache.db'], 1000);
   t.match(taken, { kind: 'held', dbs: ['app.db', 'cache.db'] });
+  t.same(
+    fake.requests.map((q) => `${q.method} ${q.path}`),
+    ['POST /halt', 'POST /halt'],
+    'asked for at once, nothing read first',
+  );
   t.same([...fake.halts.keys()].sort(), ['app.db', 'cache.db'], 'both dbs halted');
-  const [id] = new Set(fake.halts.values());
-  t.equal(new Set(fake.halts.values()).size, 1, 'one lock ID for all');
-  t.ok(/^\d+$/.test(id ?? ''), 'a positive lock ID');
+  const ids = new Set(fake.halts.values());
+  t.equal(ids.size, 1, 'one lock ID for all');
+  t.match([...ids][0], /^[1-9]\d*$/, 'a positive lock ID');
   t.same(await lock.release(), { error: undefined });
   t.same([...fake.halts], [], 'released');
   t.same(await lock.release(), { error: undefined }, 'nothing left to release');
@@ -35,11 +40,20 @@ t.test('taken on every db, released once, and a second release does nothing', as
   );
 });
 
+t.test('only the dbs decide names are halted', async (t) => {
+  const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db', 'cache.db'] });
+  t.teardown(() => fake.close());
+  const lock = selfWriteLock({ url: fake.url, now: Date.now });
+  t.match(await lock.take(['app.db'], 1000), { kind: 'held', dbs: ['app.db'] });
+  t.same([...fake.halts.keys()], ['app.db']);
+  await lock.release();
+});
+
 t.test('released on its own after holdMs when nobody releases it', async (t) => {
   const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
   t.teardown(() => fake.close());
   const lock = selfWriteLock({ url: fake.url, now: Date.now, holdMs: 50 });
-  t.equal((await lock.take(1000)).kind, 'held');
+  t.equal((await lock.take(['app.db'], 1000)).kind, 'held');
   t.equal(fake.halts.size, 1);
   await until(() => fake.halts.size === 0, 'the lock released after holdMs');
   t.notOk(lock.held(), 'and forgotten');
@@ -51,7 +65,7 @@ t.test('a release asked for while the lock is being taken releases it once grant
   t.teardown(() => fake.close());
   fake.haltDelayMs = 100;
   const lock = selfWriteLock({ url: fake.url, now: Date.now });
-  const taking = lock.take(1000);
+  const taking = lock.take(['app.db'], 1000);
   const released = lock.release();
   t.equal((await taking).kind, 'held');
   t.same(await released, { error: undefined });
@@ -59,17 +73,21 @@ t.test('a release asked for while the lock is being taken releases it once grant
   t.notOk(lock.held());
 });
 
-t.test('not the primary: nothing is halted', async (t) => {
-  const primary = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
-  const replica = await FakeLitefs.start({ role: { replicaOf: primary.hostname } });
-  t.teardown(async () => {
-    await replica.close();
-    await primary.close();
+t.test('a lock not granted in time: none held, and the late one released', async (t) => {
+  const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
+  t.teardown(() => fake.close());
+  fake.haltDelayMs = 300;
+  const lock = selfWriteLock({ url: fake.url, now: Date.now });
+  t.match(await lock.take(['app.db'], 20), {
+    kind: 'skipped',
+    why: /held the write lock of app.db for 20 ms/,
   });
-  const lock = selfWriteLock({ url: replica.url, now: Date.now });
-  const taken = await lock.take(1000);
-  t.match(taken, { kind: 'skipped', why: /is not the primary/ });
-  t.same([...replica.halts], []);
+  t.notOk(lock.held());
+  await until(
+    () => fake.requests.some((q) => q.method === 'DELETE' && q.path === '/halt'),
+    'the late lock released',
+  );
+  t.same([...fake.halts], [], 'nothing held');
 });
 
 t.test(
@@ -78,7 +96,7 @@ t.test(
     const fake = await FakeLitefs.start({ role: 'primary', dbs: ['app.db'] });
     t.teardown(() => fake.close());
     const lock = selfWriteLock({ url: fake.url, now: Date.now });
-    t.equal((await lock.take(1000)).kind, 'held');
+    t.equal((await lock.take(['app.db'], 1000)).kind, 'held');
     let answered = false;
     const other = fetch(`${fake.url}/halt?name=app.db&id=7`, { method: 'POST' }).then(async (r) => {
       answered = true;

@@ -11,6 +11,7 @@
 // - in any case HALT_HOLD_MS after it was asked for: LiteFS's lock held for seconds is unsafe
 //   (docs/litefs-facts.md). The adapter releases it then on its own too.
 
+import { dbViewsOf } from '../../derive.js';
 import type { Input, SupervisorState } from '../../state.js';
 import { HALT_HOLD_MS, HALT_WAIT_SERVING_MS } from '../deadlines.js';
 import type { Draft } from '../draft.js';
@@ -25,8 +26,15 @@ export function haltOwnWrites(d: Draft): void {
   if (d.config.standalone || s.term.cleared || s.term.selfHalted) return;
   s.term.selfHalted = true;
   if (s.selfHalt !== undefined) return;
+  // The gated dbs this node holds (named here, so the lock is asked for at once: no round trip
+  // to list them). LiteFS creates a db a halt names, so one not there is left out: nothing
+  // writes to it through LiteFS's proxy before the checks, which see it absent.
+  const dbs = dbViewsOf(s.observation, d.config)
+    .filter((db) => db.exists)
+    .map((db) => db.name);
+  if (dbs.length === 0) return;
   s.selfHalt = { status: 'asking', since: d.now, waitedMs: undefined };
-  d.actions.push({ type: 'halt-self', waitMs: HALT_WAIT_SERVING_MS });
+  d.actions.push({ type: 'halt-self', dbs, waitMs: HALT_WAIT_SERVING_MS });
 }
 
 /** Why the lock is released now, or undefined while it is still wanted. */
