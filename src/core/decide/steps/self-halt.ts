@@ -3,7 +3,7 @@
 // proxy during the checks; if the checks then find the node behind a peer (S4), the lease goes
 // to that peer, LiteFS replaces this node's database with the peer's, and those writes, already
 // acknowledged, are gone. So the first thing the checks do is take this node's own write lock
-// (LiteFS's HALT lock on every db, as the lease moves do: section 4), and the lock goes as soon
+// (LiteFS's HALT lock on every gated db it holds, as the lease moves do: section 4), and the lock goes as soon
 // as its reason does:
 // - the checks pass: at once (writes that waited then commit: delayed, not lost);
 // - fenced: once the app has exited (a write waiting on the lock must not commit here);
