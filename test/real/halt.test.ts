@@ -116,6 +116,9 @@ if (!skipUnlessReal(t)) {
     // S7: the node that got the lease ran its app; it held its own writes during its checks.
     const own = records.filter((r) => r.event === 'halt.held' && r.check === 'S7');
     t.ok(own.length >= HANDOVERS, `${own.length} new primaries held their own writes (S7)`);
+    t.comment(
+      `S7 own locks (taken in / held ms): ${own.map((r) => `${r.waitedMs}/${r.heldMs}`).join(' ')}`,
+    );
     t.same(
       records.filter((r) => r.event === 'halt.skipped').map((r) => r.msg),
       [],

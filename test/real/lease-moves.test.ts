@@ -86,6 +86,17 @@ if (!skipUnlessReal(t)) {
       message: 'S7 migration on node-b',
     });
     t.equal(count(b, 'app.start'), 1, 'S7: node-b app not restarted');
+    // S7: its app's writes were halted until its checks passed (docs/design.md S7).
+    const own = await waitFor(
+      () => b.records().find((r) => r.event === 'halt.held' && r.check === 'S7'),
+      { timeoutMs: 10_000, message: "S7: node-b's own lock released" },
+    );
+    t.equal(
+      own.released,
+      'the checks passed',
+      "S7: node-b's own writes held until its checks passed",
+    );
+    t.comment(`S7 on node-b: its own lock taken in ${own.waitedMs} ms, held ${own.heldMs} ms`);
 
     // S6: while node-b's slow first migration runs, the lease goes back to node-a.
     // node-a first has to reconnect as node-b's replica (after "cannot connect to self").
