@@ -50,7 +50,7 @@ function noToken(t: Test, text: string): void {
 
 const info = (hostname: string) => ({
   hostname,
-  advertiseURL: `http://${hostname}:20202`,
+  advertiseUrl: `http://${hostname}:20202`,
 });
 
 t.test(
