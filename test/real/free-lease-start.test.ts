@@ -20,6 +20,8 @@ import { waitFor } from '../helpers/wait.js';
 import { type Cluster, createCluster, type LitefsNode, skipUnlessReal } from './harness.js';
 
 const WRITES = 20;
+/** Rounds of (a) at most: each ends with node-c as a replica, or with the loss seen. */
+const ROUNDS = 5;
 const ROWS_PER_WRITE = 10;
 /** A line of LiteFS's after its first look at the lease: refused, found a primary, or took it. */
 const LEASE_LINE =
@@ -118,7 +120,10 @@ if (!skipUnlessReal(t)) {
   t.test('(a) without before-mount: a stale node that starts can take the lease', async (t) => {
     const { c, latencyMs } = await boot(t, false);
     aimMs = Math.min(Math.max(latencyMs - 10, 0), 900);
-    for (let round = 1; round <= 3; round++) {
+    // The window is a few tens of ms: a step that halves when the direction turns.
+    let step = 40;
+    let last: Round['first'] | undefined;
+    for (let round = 1; round <= ROUNDS; round++) {
       const r = await staleStart(c, aimMs);
       t.comment(`round ${round}: ${show(r)}`);
       if (r.holder === 'node-c') {
@@ -132,10 +137,14 @@ if (!skipUnlessReal(t)) {
         return;
       }
       // Refused by the lock-delay: it asked too early, start later; a primary already there: earlier.
-      if (r.first === 'refused') aimMs = Math.max(aimMs - 40, -200);
-      else if (r.first === 'replica') aimMs += 40;
+      if (last !== undefined && r.first !== last) step = Math.max(5, step / 2);
+      if (r.first === 'refused') aimMs = Math.max(aimMs - step, -200);
+      else if (r.first === 'replica') aimMs += step;
+      last = r.first;
     }
-    t.comment('node-c did not win the race in 3 rounds this time (the loss is a race, see above)');
+    t.comment(
+      `node-c did not win the race in ${ROUNDS} rounds this time (the loss is a race, see above)`,
+    );
   });
 
   t.test('(b) with before-mount: the running nodes keep the lease and every row', async (t) => {
