@@ -357,6 +357,8 @@ class Run {
     n.configure({
       promote: false,
       env,
+      // As the Dockerfile ships it: every start of a node runs the gate before LiteFS.
+      beforeMount: true,
       exec: [
         {
           cmd: this.c.supervisorCmd(n, {
