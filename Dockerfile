@@ -80,7 +80,15 @@ RUN mkdir -p /data /litefs
 
 # LiteFS does not reap orphaned grandchildren, so it should not be PID 1. Under Docker tini is
 # PID 1; on Fly the platform's init is PID 1 and tini registers as a child subreaper (-s, else it
-# warns that it cannot reap). tini forwards the stop signal (fly.toml kill_signal) to LiteFS,
-# which forwards it to litefs-supervisor, which forwards it to the app.
+# warns that it cannot reap). tini forwards the stop signal (fly.toml kill_signal) to its child:
+# first sh, then (exec) LiteFS, which forwards it to litefs-supervisor, which forwards it to the
+# app.
 ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
-CMD ["litefs", "mount"]
+# `before-mount` first: when the lease is free it gives the running nodes (which hold newer data)
+# the first chance at it, for a bounded time, before this node's LiteFS asks for it
+# (docs/design.md section 1, "Before the mount"). It exits 0 in every case but a stop signal, and
+# `exec` makes LiteFS sh's successor so the stop signal reaches it. tini signals only its child
+# (sh), not the gate: on SIGINT (fly.toml kill_signal) dash waits for the gate, at most its bound
+# (a few seconds), then dies of SIGINT without starting LiteFS; on SIGTERM sh dies at once and the
+# orphaned gate ends by itself within its bound. Either way LiteFS does not start.
+CMD ["sh", "-c", "litefs-supervisor before-mount && exec litefs mount"]

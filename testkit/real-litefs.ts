@@ -481,6 +481,12 @@ export interface NodeOptions {
    * the app's PORT set to appPort). Default: the cluster's `proxy` option, off unless given.
    */
   proxy?: boolean;
+  /**
+   * Run `litefs-supervisor before-mount` before `litefs mount`, as the Dockerfile's CMD does
+   * (`sh -c "litefs-supervisor before-mount && exec litefs mount"`): a starting node leaves a
+   * free lease to the running nodes. Default off (LiteFS mounts at once).
+   */
+  beforeMount?: boolean;
 }
 
 export interface LitefsNode {
@@ -823,7 +829,17 @@ async function makeNode(
       env.PORT ??= '0';
       // Behind the proxy the app must listen where proxy.target points.
       if (proxyOn() && options.env?.PORT === undefined) env.PORT = String(appPort);
-      const c = spawn(bin, ['mount', '-config', configPath], {
+      // With beforeMount, sh runs the gate, then execs LiteFS (same pid, same process group).
+      const [file, args] = options.beforeMount
+        ? [
+            'sh',
+            [
+              '-c',
+              `${[process.execPath, CLI, 'before-mount', '--litefs-config', configPath].map(quote).join(' ')} && exec ${[bin, 'mount', '-config', configPath].map(quote).join(' ')}`,
+            ],
+          ]
+        : [bin, ['mount', '-config', configPath]];
+      const c = spawn(file, args, {
         cwd: dir,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

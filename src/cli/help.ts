@@ -45,6 +45,7 @@ export function helpText(): string {
     '  litefs-supervisor doctor [options] [--json]',
     '  litefs-supervisor record [options] [--json] | record reset --yes',
     '  litefs-supervisor init [--litefs-config FILE] [--write]',
+    '  litefs-supervisor before-mount [options] [--max-wait DUR]   (then: exec litefs mount)',
     '  litefs-supervisor --help | --version',
     '',
     'Commands:',
@@ -70,6 +71,13 @@ export function helpText(): string {
     '           Prints the change as a diff and what the Dockerfile and fly.toml beside it',
     '           need; writes only with --write (the old file kept beside it). Exit 0 converted',
     '           or already converted, 2 when an entry cannot be mapped or a value is refused',
+    '  before-mount  run before `litefs mount` (Dockerfile: litefs-supervisor before-mount &&',
+    '           exec litefs mount): when the lease in Consul is free (released, or expired while',
+    '           the cluster ID remains), give the running nodes the first chance at it, up to',
+    "           2 x reconnect-delay + 500ms (expired: + TTL/2 + lock-delay, litefs.yml's values),",
+    '           so a node starting with older data does not take it; --max-wait DUR caps that',
+    '           (0: never wait). Exit 0 (also when Consul fails), 130/143 when stopped while',
+    '           waiting, 2 on bad options',
   ];
   const groups = new Map<Group, OptionSpec[]>();
   for (const o of OPTIONS) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);

@@ -90,6 +90,9 @@ function instructions(text: string): { verb: string; args: string }[] {
 }
 
 /** The words of a CMD/ENTRYPOINT: exec form (JSON) or shell form. */
+/** The CMD the repository's Dockerfile ends with (docs/deploying.md). */
+const BEFORE_MOUNT_CMD = 'CMD ["sh", "-c", "litefs-supervisor before-mount && exec litefs mount"]';
+
 function commandWords(args: string): string[] {
   if (args.startsWith('[')) {
     try {
@@ -122,18 +125,31 @@ export function dockerfileAdvice(f: FileText, facts: LineFacts, version: string)
   );
   const cmd = ins.filter((i) => i.verb === 'CMD').at(-1);
   const entry = ins.filter((i) => i.verb === 'ENTRYPOINT').at(-1);
+  // Word by word, a `sh -c "..."` line's words too: `before-mount && exec litefs mount`.
   const words = [
     ...(entry ? commandWords(entry.args) : []),
     ...(cmd ? commandWords(cmd.args) : []),
-  ];
-  const litefsAt = words.findIndex((w) => w === 'litefs' || w.endsWith('/litefs'));
+  ].flatMap((w) => w.split(/\s+/).filter(Boolean));
+  const followedBy = (name: string, next: string) =>
+    words.some((w, i) => (w === name || w.endsWith(`/${name}`)) && words[i + 1] === next);
   out.push(
-    litefsAt !== -1 && words[litefsAt + 1] === 'mount'
+    followedBy('litefs', 'mount')
       ? { file, kind: 'ok', text: 'starts `litefs mount` (LiteFS then starts the supervisor)' }
       : {
           file,
           kind: 'change',
-          text: `end with CMD ["litefs", "mount"]: LiteFS starts the supervisor as its exec command (now: ${cmd ? `CMD ${cmd.args}` : 'no CMD'})`,
+          text: `end with ${BEFORE_MOUNT_CMD}: LiteFS starts the supervisor as its exec command (now: ${cmd ? `CMD ${cmd.args}` : 'no CMD'})`,
+        },
+  );
+  // docs/design.md section 1, "Before the mount": a starting node leaves a free lease to the
+  // running nodes, which hold newer data.
+  out.push(
+    followedBy('litefs-supervisor', 'before-mount')
+      ? { file, kind: 'ok', text: 'runs `litefs-supervisor before-mount` before LiteFS' }
+      : {
+          file,
+          kind: 'change',
+          text: `run litefs-supervisor before-mount before LiteFS, so a starting node leaves a free lease to the running nodes: ${BEFORE_MOUNT_CMD}`,
         },
   );
   const needsSqlite = facts.commands.some((c) => /(^|[\s'"/])sqlite3(\s|$)/.test(c));

@@ -96,6 +96,15 @@ async function main(argv: string[]): Promise<number | Ending> {
       noBackup: parsed.compact?.noBackup ?? false,
     });
   }
+  if (parsed.command === 'before-mount') {
+    // Its own log lines only: the supervisor that LiteFS starts next logs the config's warnings.
+    const logger = createLogger({ format: loaded.config.logFormat, level: loaded.config.logLevel });
+    return (await import('./before-mount.js')).runBeforeMount(
+      loaded.litefsYml,
+      { maxWaitMs: parsed.maxWaitMs },
+      logger,
+    );
+  }
   if (parsed.command === 'doctor') {
     // Loaded only here: it pulls in the LiteFS client (undici), like the adapters.
     const { runDoctor } = await import('./doctor.js');

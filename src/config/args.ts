@@ -4,7 +4,7 @@
 // loadConfig, so bad values and bad litefs.yml/environment input are reported together.
 
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
-import { boolean, type Kind, showReceived, text, url } from './kinds.js';
+import { boolean, duration, type Kind, showReceived, text, url } from './kinds.js';
 import { OPTIONS, type OptionName } from './schema.js';
 
 /** Option values as written on the command line: text, or a list for repeatable options. */
@@ -33,7 +33,7 @@ export interface ConfigError {
 export type ParsedArgs =
   | {
       ok: true;
-      command: 'run' | 'check' | 'doctor' | 'record' | 'compact';
+      command: 'run' | 'check' | 'doctor' | 'record' | 'compact' | 'before-mount';
       options: RawOptions;
       app: string[];
       /** `doctor --json`, `record --json`; only set for those. */
@@ -42,6 +42,8 @@ export type ParsedArgs =
       reset?: { yes: boolean };
       /** `compact --dry-run --no-backup`; only set for compact. */
       compact?: { dryRun: boolean; noBackup: boolean };
+      /** `before-mount --max-wait` in ms; only set for before-mount, when given. */
+      maxWaitMs?: number;
     }
   | { ok: true; command: 'status'; healthUrl: string | undefined; json: boolean }
   /** `init [--litefs-config FILE] [--write]`: rewrite litefs.yml for the supervisor. */
@@ -50,7 +52,15 @@ export type ParsedArgs =
   | { ok: true; command: 'version' }
   | { ok: false; errors: ConfigError[] };
 
-type Command = 'run' | 'check' | 'doctor' | 'status' | 'record' | 'init' | 'compact';
+type Command =
+  | 'run'
+  | 'check'
+  | 'doctor'
+  | 'status'
+  | 'record'
+  | 'init'
+  | 'compact'
+  | 'before-mount';
 
 /** What the parser needs of an option: OptionSpec has it, and so do the small tables below. */
 interface ArgOption {
@@ -64,6 +74,7 @@ const JSON_FLAG: ArgOption = { name: 'json', kind: boolean() };
 const YES_FLAG: ArgOption = { name: 'yes', kind: boolean() };
 const DRY_RUN_FLAG: ArgOption = { name: 'dry-run', kind: boolean() };
 const NO_BACKUP_FLAG: ArgOption = { name: 'no-backup', kind: boolean() };
+const MAX_WAIT: ArgOption = { name: 'max-wait', kind: duration() };
 const STATUS_ACCEPTS = 'status accepts --health-url URL and --json';
 const WRITE_FLAG: ArgOption = { name: 'write', kind: boolean() };
 const INIT_FILE: ArgOption = { name: 'litefs-config', kind: text('FILE', 'a file path') };
@@ -80,6 +91,7 @@ const TABLES: Record<Command, readonly ArgOption[]> = {
   record: [...OPTIONS, JSON_FLAG, YES_FLAG],
   compact: [...OPTIONS, JSON_FLAG, DRY_RUN_FLAG, NO_BACKUP_FLAG],
   init: [INIT_FILE, WRITE_FLAG],
+  'before-mount': [...OPTIONS, MAX_WAIT],
 };
 
 /** node:util parseArgs options from a table: flags are booleans, the rest take a value. */
@@ -152,18 +164,21 @@ function unknownOption(name: string, command: Command): ConfigError {
       name === '--yes' ||
       name === '--write' ||
       name === '--dry-run' ||
-      name === '--no-backup')
+      name === '--no-backup' ||
+      name === '--max-wait')
   ) {
     const of =
-      name === '--json'
-        ? '`litefs-supervisor status`, `doctor`, `record` and `compact`'
-        : name === '--dry-run' || name === '--no-backup'
-          ? '`litefs-supervisor compact`'
-          : name === '--yes'
-            ? '`litefs-supervisor record reset`'
-            : name === '--write'
-              ? '`litefs-supervisor init`'
-              : '`litefs-supervisor status`';
+      name === '--max-wait'
+        ? '`litefs-supervisor before-mount`'
+        : name === '--json'
+          ? '`litefs-supervisor status`, `doctor`, `record` and `compact`'
+          : name === '--dry-run' || name === '--no-backup'
+            ? '`litefs-supervisor compact`'
+            : name === '--yes'
+              ? '`litefs-supervisor record reset`'
+              : name === '--write'
+                ? '`litefs-supervisor init`'
+                : '`litefs-supervisor status`';
     return cliError(name, undefined, `is an option of ${of}`, accepted);
   }
   const known = TABLES[command].map((o) => `--${o.name}`);
@@ -203,7 +218,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     first === 'doctor' ||
     first === 'record' ||
     first === 'compact' ||
-    first === 'init'
+    first === 'init' ||
+    first === 'before-mount'
       ? first
       : 'run';
   // `record reset`: the one subcommand with an action word of its own.
@@ -297,6 +313,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     write: writeText,
     'dry-run': dryRunText,
     'no-backup': noBackupText,
+    'max-wait': maxWaitText,
     ...options
   } = raw;
   const json = (checked(JSON_FLAG, jsonText, errors) as boolean | undefined) ?? false;
@@ -347,6 +364,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     return errors.length > 0
       ? { ok: false, errors }
       : { ...base, json, compact: { dryRun, noBackup } };
+  }
+  if (command === 'before-mount') {
+    const maxWaitMs = checked(MAX_WAIT, maxWaitText, errors) as number | undefined;
+    if (dashDash !== -1) {
+      errors.push(
+        cliError('--', undefined, 'before-mount takes no command', 'remove -- and after'),
+      );
+    }
+    return errors.length > 0
+      ? { ok: false, errors }
+      : { ...base, ...(maxWaitMs === undefined ? {} : { maxWaitMs }) };
   }
   return command === 'doctor' ? { ...base, json } : base;
 }

@@ -18,6 +18,10 @@ export const LITEFS_DEFAULT_FUSE_DIR = '/litefs';
 export const LITEFS_DEFAULT_PORT = 20202;
 /** store.go DefaultReconnectDelay: how long a node waits before it looks for the lease again. */
 export const LITEFS_DEFAULT_RECONNECT_DELAY_MS = 1000;
+/** consul/consul.go DefaultTTL: the lease session's TTL (the primary renews every TTL/2). */
+export const LITEFS_DEFAULT_CONSUL_TTL_MS = 10_000;
+/** consul/consul.go DefaultLockDelay: Consul refuses `?acquire=` this long after an expiry. */
+export const LITEFS_DEFAULT_CONSUL_LOCK_DELAY_MS = 1000;
 
 // Go's regexp \w and \s are ASCII-only, and `.` stops only at \n: spelled out so JavaScript's
 // wider Unicode classes don't accept what LiteFS refuses.
@@ -232,8 +236,9 @@ export function parseLitefsYml(
   const lease = sec('lease');
   const consulSec = section(lease, 'consul');
   if (!consulSec.ok) errors.push(`lease.${consulSec.error}`);
-  const consulUrl = take(textField(consulSec.ok ? consulSec.value : {}, 'lease.consul.url', 'url'));
-  const consulKey = take(textField(consulSec.ok ? consulSec.value : {}, 'lease.consul.key', 'key'));
+  const consulFields = consulSec.ok ? consulSec.value : {};
+  const consulUrl = take(textField(consulFields, 'lease.consul.url', 'url'));
+  const consulKey = take(textField(consulFields, 'lease.consul.key', 'key'));
   const facts: LitefsYmlFacts = {
     path: filePath,
     fuseDir: take(textField(fuse, 'fuse.dir', 'dir')),
@@ -246,6 +251,8 @@ export function parseLitefsYml(
     leasePromote: take(boolField(lease, 'lease.promote', 'promote')),
     leaseReconnectDelay: take(goDurationOf(lease['reconnect-delay'], 'lease.reconnect-delay')),
     leaseHostname: take(textField(lease, 'lease.hostname', 'hostname')),
+    leaseConsulTtl: take(goDurationOf(consulFields.ttl, 'lease.consul.ttl')),
+    leaseConsulLockDelay: take(goDurationOf(consulFields['lock-delay'], 'lease.consul.lock-delay')),
     execCommands: take(execField(root.exec)) ?? [],
     consul: consulEndpointOf(consulUrl, consulKey),
   };

@@ -73,8 +73,8 @@ export function defaultConfig(): z.output<typeof CONFIG_SCHEMA> {
   return CONFIG_SCHEMA.parse({});
 }
 
-/** `check`, `doctor`, `record` and `compact` need no app command. */
-export type Mode = 'run' | 'check' | 'doctor' | 'record' | 'compact';
+/** `check`, `doctor`, `record`, `compact` and `before-mount` need no app command. */
+export type Mode = 'run' | 'check' | 'doctor' | 'record' | 'compact' | 'before-mount';
 
 export interface CrossFieldIssue {
   /** `--db`, or `--` for the app command. */
@@ -95,8 +95,9 @@ export function crossFieldIssues(
 ): CrossFieldIssue[] {
   const issues: CrossFieldIssue[] = [];
   const unread = ['db', 'config', 'litefs-config'].some((name) => invalid.has(name));
-  // `record` reads the cluster record, which is the cluster's, not a db's: no --db needed.
-  if (!unread && config.db.length === 0 && mode !== 'record') {
+  // `record` reads the cluster record, which is the cluster's, not a db's, and `before-mount`
+  // reads the lease: no --db needed.
+  if (!unread && config.db.length === 0 && mode !== 'record' && mode !== 'before-mount') {
     issues.push({
       option: '--db',
       message:

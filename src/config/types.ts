@@ -52,6 +52,10 @@ export interface LitefsYmlFacts {
   leaseReconnectDelay: GoDuration | undefined;
   /** `lease.hostname`: the name this node's LiteFS announces as primary. */
   leaseHostname: string | undefined;
+  /** `lease.consul.ttl`; undefined when not set (LiteFS's default 10s). */
+  leaseConsulTtl: GoDuration | undefined;
+  /** `lease.consul.lock-delay`; undefined when not set (LiteFS's default 1s). */
+  leaseConsulLockDelay: GoDuration | undefined;
   execCommands: string[];
   /**
    * `lease.consul.url` and `.key` as LiteFS reads them (its token in a Secret); undefined when

@@ -6,7 +6,6 @@
 // is a value (`unreadable`, `failed`), because "the record could not be read" is itself an input
 // to S3. No message carries the token: the endpoint's origin is all that is ever shown.
 
-import { Client } from 'undici';
 import {
   type ClusterRecord,
   gainRecord,
@@ -16,20 +15,13 @@ import {
   serializeClusterRecord,
 } from '../core/cluster-record.js';
 import type { RecordWriteResult } from '../core/state.js';
-import { isRecord } from '../core/values.js';
-import { describeError } from '../system/http-error.js';
 import { type ConsulEndpoint, keyUnder } from './endpoint.js';
+import { firstEntry, kvClient, primaryHostname, type RequestCounter } from './kv.js';
 
-/** Bound on each request to Consul, headers and body together. */
-export const REQUEST_TIMEOUT_MS = 2000;
+export { REQUEST_TIMEOUT_MS, type RequestCounter } from './kv.js';
+
 /** Check-and-set races (two writers at once) tried again before giving up for now. */
 const CAS_TRIES = 3;
-const MAX_ERROR_BODY_CHARS = 200;
-
-/** Counts every request made (for the request-rate figures and their test). */
-export interface RequestCounter {
-  count: number;
-}
 
 export interface RecordStore {
   /** The key under Consul's prefix, as shown in logs and /status (never the URL). */
@@ -45,65 +37,16 @@ export interface RecordStore {
   close(): Promise<void>;
 }
 
-type Kv = { ok: true; status: number; body: string } | { ok: false; error: string };
-
 export function recordStore(
   endpoint: ConsulEndpoint,
   recordKey: string,
   opts: { timeoutMs?: number; counter?: RequestCounter } = {},
 ): RecordStore {
-  const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const key = keyUnder(endpoint, recordKey);
-  const where = `Consul at ${endpoint.origin}`;
   // One connection, kept: the record is asked for at decision points only (a few per hour).
-  // A Client, not undici's top-level `request`: the CLI bundle carries undici's Pool and Client
-  // only (scripts/bundle-options.mjs; test/ship/bundle-undici.test.ts checks it).
-  const client = new Client(endpoint.origin, {
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-
-  // An error body is quoted, and a proxy or server may echo the request's headers in it: the
-  // token is cut out of the text before it can reach a log, /status or a refusal.
-  const secret = endpoint.token?.reveal();
-  const redact = (text: string): string =>
-    secret === undefined || secret === '' ? text : text.split(secret).join('[redacted]');
-
-  const kv = async (
-    method: 'GET' | 'PUT' | 'DELETE',
-    k: string,
-    query = '',
-    body?: string,
-  ): Promise<Kv> => {
-    if (opts.counter) opts.counter.count += 1;
-    const path = `/v1/kv/${k.split('/').map(encodeURIComponent).join('/')}${query}`;
-    const headers: Record<string, string> = {};
-    if (secret !== undefined) headers['x-consul-token'] = secret;
-    try {
-      const res = await client.request({
-        path,
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await res.body.text();
-      return { ok: true, status: res.statusCode, body: text };
-    } catch (err) {
-      const e = err as Error;
-      const reason =
-        e.name === 'TimeoutError' || e.name === 'AbortError'
-          ? `no answer within ${timeoutMs} ms`
-          : describeError(err, timeoutMs);
-      return { ok: false, error: `${method} ${k} on ${where}: ${redact(reason)}` };
-    }
-  };
-
-  const failure = (method: string, k: string, r: Extract<Kv, { ok: true }>): string => {
-    const text = redact(r.body.trim()).slice(0, MAX_ERROR_BODY_CHARS);
-    const hint = r.status === 403 ? ' (the token may lack an ACL for this key)' : '';
-    return `${method} ${k} on ${where}: HTTP ${r.status}${hint}${text === '' ? '' : `: ${text}`}`;
-  };
+  const consul = kvClient(endpoint, opts);
+  const { where, failure } = consul;
+  const kv = consul.request;
 
   const read = async (): Promise<RecordRead> => {
     const r = await kv('GET', key);
@@ -129,12 +72,9 @@ export function recordStore(
     const entry = firstEntry(r.body);
     if (!entry.ok) return { ok: false, error: `GET ${leaseKey}: ${entry.error}` };
     if (!entry.session) return { ok: true, holder: '' }; // no session holds it: nobody's lease
-    try {
-      const v: unknown = JSON.parse(entry.value);
-      return { ok: true, holder: isRecord(v) && typeof v.hostname === 'string' ? v.hostname : '' };
-    } catch {
-      return { ok: false, error: `the lease value at ${leaseKey} is not JSON` };
-    }
+    const info = primaryHostname(entry.value);
+    if (!info.ok) return { ok: false, error: `the lease value at ${leaseKey} is not JSON` };
+    return { ok: true, holder: info.hostname };
   };
 
   const write: RecordStore['write'] = async (req, now) => {
@@ -188,35 +128,5 @@ export function recordStore(
     return { ok: true, deleted: r.body.trim() === 'true' };
   };
 
-  const close = async () => {
-    await client.destroy().catch(() => {});
-  };
-
-  return { key, read, write, reset, close };
-}
-
-/** The first entry of a KV GET answer: its decoded value, ModifyIndex and lock session. */
-function firstEntry(
-  body: string,
-):
-  | { ok: true; value: string; index: number; session: string | undefined }
-  | { ok: false; error: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    return { ok: false, error: 'the answer is not JSON' };
-  }
-  const entry = Array.isArray(raw) ? raw[0] : undefined;
-  if (!isRecord(entry)) return { ok: false, error: 'the answer holds no KV entry' };
-  const { Value, ModifyIndex, Session } = entry;
-  if (typeof ModifyIndex !== 'number')
-    return { ok: false, error: 'the KV entry has no ModifyIndex' };
-  const value = typeof Value === 'string' ? Buffer.from(Value, 'base64').toString('utf8') : '';
-  return {
-    ok: true,
-    value,
-    index: ModifyIndex,
-    session: typeof Session === 'string' && Session !== '' ? Session : undefined,
-  };
+  return { key, read, write, reset, close: consul.close };
 }

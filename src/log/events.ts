@@ -12,6 +12,7 @@ import type { LogLevel } from '../core/state.js';
 /** The topics of docs/logs.md, in the order they appear there. */
 export const LOG_TOPICS = {
   start: 'Start and configuration',
+  beforemount: 'Before the mount (`before-mount`)',
   litefs: 'LiteFS, the role and syncing',
   hwm: 'The high-water mark (`--state-file`)',
   checks: 'Primary checks, peers and the cluster record (S2, S3)',
@@ -50,6 +51,15 @@ export const LOG_EVENTS: readonly LogEventRow[] = [
   ['config.warning', 'start', 'warn', 'a setting that defeats the supervisor (`lease.promote: true`, several exec commands, an exec command without the supervisor, `lease.reconnect-delay` at 1s or more on a Consul candidate) or no litefs.yml found'],
   ['health.listen', 'start', 'info', 'where the health API listens'],
   ['health.fail', 'start', 'error', 'cannot listen on `--health-addr`; exits 2'],
+
+  ['before-mount.skip', 'beforemount', 'info/warn', 'nothing to wait for: no litefs.yml, not a Consul lease, `lease.candidate: false`, or no usable Consul URL; LiteFS starts at once'],
+  ['before-mount.held', 'beforemount', 'info', 'a session holds the lease (`holder`): a primary runs, this node joins it as a replica; LiteFS starts at once'],
+  ['before-mount.new', 'beforemount', 'info', 'neither the lease key nor its cluster ID exists: a new cluster; LiteFS starts at once'],
+  ['before-mount.consul-fail', 'beforemount', 'warn', 'the lease could not be read from Consul (`error`); LiteFS starts at once, as it would meet the same Consul'],
+  ['before-mount.wait', 'beforemount', 'info', 'the lease is free (`reason` released by a clean stop, or expired): leaving it to the running nodes for up to `boundMs`'],
+  ['before-mount.taken', 'beforemount', 'info', 'a running node (`holder`) took the free lease after `waitedMs`: this node joins it as a replica'],
+  ['before-mount.free', 'beforemount', 'info', 'no running node took the free lease within the bound: LiteFS starts and may take it'],
+  ['before-mount.signal', 'beforemount', 'info', 'stopped by SIGINT/SIGTERM while waiting: exits 130/143 so LiteFS does not start'],
 
   ['litefs.connected', 'litefs', 'info', "LiteFS's API answers"],
   ['litefs.unreachable', 'litefs', 'info/warn', "LiteFS's API does not answer (yet)"],

@@ -204,3 +204,30 @@ t.test('a converted file without lease.reconnect-delay: init offers that one lin
   t.equal(written.replace('\n  reconnect-delay: "100ms"', ''), yml, 'the rest byte for byte');
   t.match((await init(dir)).out, /already converted/);
 });
+
+// docs/design.md section 1, "Before the mount": the Dockerfile's CMD runs the gate before LiteFS;
+// `init` says so when it is missing, and reads the `sh -c` line word by word.
+t.test('the Dockerfile advice: litefs mount, and before-mount before it', async (t) => {
+  const { dockerfileAdvice } = await import('../../src/cli/init-advice.js');
+  const facts = { handoffMs: 1000, shutdownMs: 3000, healthPort: 9090, commands: [] };
+  const advise = (cmd: string) =>
+    dockerfileAdvice(
+      { path: 'Dockerfile', text: `FROM node:20\nRUN npm install -g litefs-supervisor\n${cmd}\n` },
+      facts,
+      '9.9.9',
+    ).map((a) => `${a.kind} ${a.text}`);
+  const plain = advise('CMD ["litefs", "mount"]');
+  t.ok(plain.some((a) => a.startsWith('ok starts `litefs mount`')));
+  t.ok(
+    plain.some((a) =>
+      a.startsWith(
+        'change run litefs-supervisor before-mount before LiteFS, so a starting node leaves a free lease to the running nodes: CMD ["sh", "-c", "litefs-supervisor before-mount && exec litefs mount"]',
+      ),
+    ),
+  );
+  const gated = advise('CMD ["sh", "-c", "litefs-supervisor before-mount && exec litefs mount"]');
+  t.ok(gated.some((a) => a.startsWith('ok starts `litefs mount`')));
+  t.ok(gated.some((a) => a === 'ok runs `litefs-supervisor before-mount` before LiteFS'));
+  const none = advise('CMD ["node", "server.js"]');
+  t.ok(none.some((a) => a.startsWith('change end with CMD ["sh", "-c", "litefs-supervisor')));
+});

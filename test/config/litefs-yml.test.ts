@@ -157,6 +157,14 @@ t.test('structural problems in the keys we read are errors', async (t) => {
       'lease:\n  reconnect-delay: fast',
       /^lease\.reconnect-delay is "fast", expected a duration with a unit, like "100ms", "1s" or "1m30s"$/,
     ],
+    [
+      'lease:\n  consul:\n    ttl: 10',
+      /^lease\.consul\.ttl is 10, expected a duration with a unit/,
+    ],
+    [
+      'lease:\n  consul:\n    lock-delay: soon',
+      /^lease\.consul\.lock-delay is "soon", expected a duration/,
+    ],
     ['exec: {cmd: x}', /exec is a mapping, expected a list/],
     ['- a\n- b', /expected a mapping at the top level/],
     ['fuse:\n  dir: a\n  dir: b', /not valid YAML/],
@@ -285,4 +293,19 @@ t.test('http.addr port', async (t) => {
     ['::1:20202', undefined],
   ];
   for (const [addr, port] of rows) t.equal(httpAddrPort(addr), port, addr);
+});
+
+// cmd/litefs/config.go: lease.consul `ttl` and `lock-delay` are time.Durations (LiteFS's defaults
+// 10s and 1s when unset, consul/consul.go): before-mount's bound on an expired lease reads them.
+t.test('lease.consul.ttl and lock-delay are read as durations; absent is undefined', async (t) => {
+  const r = parseLitefsYml(
+    '/l.yml',
+    'lease:\n  type: consul\n  consul:\n    url: http://c:8500\n    key: k\n    ttl: 4s\n    lock-delay: ${LD}\n',
+    (n) => (n === 'LD' ? '1500ms' : undefined),
+  );
+  t.same(r.ok && r.value.leaseConsulTtl, { text: '4s', ms: 4000 });
+  t.same(r.ok && r.value.leaseConsulLockDelay, { text: '1500ms', ms: 1500 }, 'expanded first');
+  const none = parseLitefsYml('/l.yml', 'lease:\n  type: consul\n', getenv);
+  t.equal(none.ok && none.value.leaseConsulTtl, undefined);
+  t.equal(none.ok && none.value.leaseConsulLockDelay, undefined);
 });

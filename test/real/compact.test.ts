@@ -165,7 +165,10 @@ t.test(
     stop = true;
     await writer;
     t.equal(aborted.code, 13, `aborted: exit 13\n${aborted.stdout}${aborted.stderr}`);
-    t.match(aborted.stdout, /another writer committed/);
+    // The writer is seen by whichever check runs after its commit: the TXID compared around the
+    // copy ("another writer committed"), or the copy's row counts against the database when it
+    // commits between the two (seen under load in CI). Either way nothing is imported.
+    t.match(aborted.stdout, /another writer committed|the copy's row counts differ/);
     t.ok(written.length > 0, `the writer committed ${written.length} rows`);
     await synced(a, b);
     const afterAbort = new Set(ids(a));

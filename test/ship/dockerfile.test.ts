@@ -222,7 +222,7 @@ t.test(
 t.test('ENTRYPOINT and CMD are exactly the documented ones, in exec form', async (t) => {
   const last = (k: string) => final.instructions.filter((i) => i.keyword === k).at(-1);
   t.same(last('ENTRYPOINT')?.json, ['/usr/bin/tini', '-s', '--'], 'tini (as subreaper on Fly)');
-  t.same(last('CMD')?.json, ['litefs', 'mount']);
+  t.same(last('CMD')?.json, ['sh', '-c', 'litefs-supervisor before-mount && exec litefs mount']);
   for (const stage of dockerfile.stages.slice(0, -1)) {
     t.notOk(
       stage.instructions.some((i) => i.keyword === 'ENTRYPOINT' || i.keyword === 'CMD'),
@@ -231,7 +231,7 @@ t.test('ENTRYPOINT and CMD are exactly the documented ones, in exec form', async
   }
   const docs = readRepoFile('docs/deploying.md');
   t.ok(docs.includes('`ENTRYPOINT ["/usr/bin/tini", "-s", "--"]`'), 'docs/deploying.md says so');
-  t.ok(docs.includes('`CMD ["litefs", "mount"]`'));
+  t.ok(docs.includes('`CMD ["sh", "-c", "litefs-supervisor before-mount && exec litefs mount"]`'));
 });
 
 /** ENV k=v pairs of a stage (the form this Dockerfile uses). */

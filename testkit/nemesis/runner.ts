@@ -357,6 +357,8 @@ class Run {
     n.configure({
       promote: false,
       env,
+      // As the Dockerfile ships it: every start of a node runs the gate before LiteFS.
+      beforeMount: true,
       exec: [
         {
           cmd: this.c.supervisorCmd(n, {
@@ -894,8 +896,10 @@ class Run {
       const keys = await waitFor(() => keysOf(primary), {
         timeoutMs: 10_000,
         message: 'final keys',
-      });
-      return { keys, from: `primary ${primary.name}` };
+      }).catch(() => undefined);
+      if (keys) return { keys, from: `primary ${primary.name}` };
+      // Its database could not be read (e.g. LiteFS lost its history under it): judge from
+      // every node's database, as when no primary serves.
     }
     const union = new Set<string>();
     const from: string[] = [];
