@@ -131,7 +131,7 @@ function printReadme(all) {
     console.log(`| ${seed} | ${s.steps} | ${cells(s).join(' | ')} | ${cells(e).join(' | ')} |`);
   }
   const total = (t) => [
-    `**${t[0]}**${t[1] ? ` (+${t[1]})` : ''} of ${t[6]} in ${t[7]} runs`,
+    `**${t[0]}**${t[1] ? ` (+${t[1]})` : ''} of ${t[6]} acknowledged, in ${t[7]} of ${rows} runs`,
     `**${t[2]}**`,
     `**${t[3]}**`,
     `${secs(t[5])} / ${secs(t[4])}`,

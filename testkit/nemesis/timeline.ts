@@ -222,7 +222,7 @@ export function timelineSvg(
 <title>${esc(title)}</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${L}" y="18" font-size="12">${esc(title)}</text>
-<text x="8" y="32" font-size="9" fill="#5a5a5a">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · dark red: acknowledged, then lost · shaded: ${GAP_MS} ms or more with no acknowledged write</text>
+<text x="8" y="32" font-size="9" fill="#5a5a5a">blue: holds the lease · ×: LiteFS or its exec command exited by itself · green/red: writes acknowledged/failed per ${BIN_MS} ms · dark red: acknowledged, then lost · shaded: ≥ ${GAP_MS} ms without an acknowledgement</text>
 ${out.join('\n')}
 </svg>
 `;
